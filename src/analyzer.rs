@@ -1,0 +1,758 @@
+//! The pipeline from records to frames: decode TCP, find the connection, reassemble each
+//! direction, follow the HTTP upgrade, and decode WebSocket frames.
+//!
+//! ```
+//! use wsdissect::analyzer::{Analyzer, Config};
+//! use wsdissect::capture::CaptureReader;
+//! let bytes = std::fs::read("testdata/crafted/reorder.pcap").unwrap();
+//! let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+//! let mut analyzer = Analyzer::new(Config::default());
+//! let mut texts = Vec::new();
+//! let mut on_frame = |f: &wsdissect::analyzer::Frame<'_>| texts.push(String::from_utf8_lossy(f.payload).into_owned());
+//! while let Some(record) = reader.next_record().unwrap() {
+//!     analyzer.packet(&record, &mut on_frame);
+//! }
+//! analyzer.finish(&mut on_frame);
+//! assert!(!texts.is_empty());
+//! ```
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::capture::Record;
+use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
+use crate::http::{self, Head, Request, Response};
+use crate::net::{self, Skip, TcpSegment};
+use crate::ws::frame::FrameHeader;
+use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Out-of-order bytes buffered per direction before a hole is given up.
+    pub reassembly_limit: usize,
+    /// Payload bytes kept per frame for output (the rest is streamed past).
+    pub payload_cap: usize,
+    /// Ports treated as WebSocket without a handshake (`-d tcp.port==N,websocket`); the side
+    /// using the port is the server.
+    pub decode_as_ports: Vec<u16>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            reassembly_limit: 4 * 1024 * 1024,
+            payload_cap: 1024 * 1024,
+            decode_as_ports: Vec::new(),
+        }
+    }
+}
+
+/// Facts about one packet that output needs (`frame.*` and the TCP line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// `frame.number`: 1-based index in the file.
+    pub number: u64,
+    /// Capture time, nanoseconds since the epoch.
+    pub ts_nanos: i64,
+    /// `frame.len`: bytes on the wire.
+    pub len: u32,
+    /// `frame.cap_len`: bytes captured.
+    pub caplen: u32,
+    /// Raw TCP sequence number.
+    pub seq: u32,
+    /// Raw TCP acknowledgement number.
+    pub ack: u32,
+    /// TCP payload length (`tcp.len`).
+    pub tcp_len: u32,
+}
+
+/// An address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    /// IPv4 or IPv6 address.
+    pub ip: IpAddr,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// The opening handshake of a connection as seen in the capture.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    /// The client's upgrade request, when captured.
+    pub request: Option<Request>,
+    /// The server's `101` response.
+    pub response: Response,
+    /// Packet that carried the end of the response head.
+    pub response_packet: u64,
+    /// Whether Sec-WebSocket-Accept matches the request's key (None without both headers).
+    pub accept_valid: Option<bool>,
+}
+
+/// How a connection came to be treated as WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An HTTP upgrade handshake was seen.
+    Handshake,
+    /// `-d tcp.port==N,websocket`.
+    DecodeAs,
+}
+
+/// What is known about a WebSocket connection; every frame of it refers to this.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// `tcp.stream`: connections numbered by first packet, from 0.
+    pub stream: u32,
+    /// The side that opened the WebSocket (sent the upgrade request).
+    pub client: Endpoint,
+    /// The other side.
+    pub server: Endpoint,
+    /// How the connection was recognised.
+    pub origin: Origin,
+    /// The handshake, when seen.
+    pub handshake: Option<Handshake>,
+    /// permessage-deflate was accepted by the server (`websocket.pmc` applies).
+    pub deflate: bool,
+    /// Relative sequence numbers: the initial sequence number of each side (client, server).
+    pub isn: [Option<u32>; 2],
+}
+
+/// A WebSocket frame with everything output and filters need.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// The packet carrying the frame's last byte.
+    pub packet: PacketMeta,
+    /// Its connection.
+    pub connection: &'a ConnectionInfo,
+    /// Sent by the client.
+    pub from_client: bool,
+    /// The header.
+    pub header: FrameHeader,
+    /// The payload, unmasked, up to the configured cap.
+    pub payload: &'a [u8],
+    /// How many payload bytes the capture carried.
+    pub payload_seen: u64,
+    /// Set when the frame is incomplete.
+    pub cut: Option<Cut>,
+}
+
+impl Frame<'_> {
+    /// Sender.
+    pub fn src(&self) -> Endpoint {
+        if self.from_client {
+            self.connection.client
+        } else {
+            self.connection.server
+        }
+    }
+
+    /// Receiver.
+    pub fn dst(&self) -> Endpoint {
+        if self.from_client {
+            self.connection.server
+        } else {
+            self.connection.client
+        }
+    }
+
+    /// Whether `payload` holds the whole payload.
+    pub fn payload_complete(&self) -> bool {
+        self.cut.is_none() && self.payload.len() as u64 == self.header.payload_len
+    }
+
+    /// TCP sequence number relative to the sender's initial one, as Wireshark shows it.
+    pub fn relative_seq(&self) -> u32 {
+        let isn = self.connection.isn[usize::from(!self.from_client)];
+        isn.map_or(self.packet.seq, |isn| self.packet.seq.wrapping_sub(isn))
+    }
+
+    /// TCP acknowledgement number relative to the receiver's initial sequence number.
+    pub fn relative_ack(&self) -> u32 {
+        let isn = self.connection.isn[usize::from(self.from_client)];
+        isn.map_or(self.packet.ack, |isn| self.packet.ack.wrapping_sub(isn))
+    }
+}
+
+/// Counters over the whole capture, for the summary at the end.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Records read.
+    pub packets: u64,
+    /// TCP segments decoded.
+    pub tcp_packets: u64,
+    /// Records of link types not decoded, by link type.
+    pub unsupported_links: Vec<(u32, u64)>,
+    /// Records that are not IP.
+    pub not_ip: u64,
+    /// IP packets that are not TCP.
+    pub not_tcp: u64,
+    /// IP fragments (not reassembled).
+    pub ip_fragments: u64,
+    /// Records whose headers could not be decoded.
+    pub malformed: u64,
+    /// First packet number of each kind of malformed record.
+    pub first_malformed: Option<u64>,
+    /// TCP connections seen.
+    pub connections: u64,
+    /// Connections carrying WebSocket.
+    pub websocket_connections: u64,
+    /// WebSocket frames decoded.
+    pub frames: u64,
+    /// Frames reported as cut.
+    pub cut_frames: u64,
+    /// Bytes skipped while resynchronising after gaps.
+    pub resync_skipped: u64,
+    /// Sum of every direction's reassembly counters.
+    pub reassembly: ReassemblyStats,
+}
+
+/// One direction's HTTP head scanner, used until the upgrade.
+#[derive(Debug, Default)]
+struct HeadScanner {
+    buf: Vec<u8>,
+    /// Body bytes of the last message still to step over.
+    skip_body: u64,
+    /// Set after a WebSocket upgrade request: bytes wait here for the response.
+    pending: Option<Vec<(Vec<u8>, PacketMeta)>>,
+    pending_bytes: usize,
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Mode {
+    Http,
+    WebSocket,
+}
+
+/// Connection state apart from the reassemblers, so both can be borrowed at once.
+#[derive(Debug)]
+struct ConnState {
+    info: ConnectionInfo,
+    /// Endpoint of direction 0 (the sender of the first packet seen).
+    a: Endpoint,
+    b: Endpoint,
+    /// Direction (0 = from `a`) of the client, once known.
+    client_dir: Option<usize>,
+    mode: Mode,
+    http: [HeadScanner; 2],
+    request: Option<Request>,
+    decoders: [Option<FrameDecoder<PacketMeta>>; 2],
+    syn_seen: [bool; 2],
+    isn: [Option<u32>; 2],
+    fin: [bool; 2],
+    websocket_counted: bool,
+    payload_cap: usize,
+}
+
+#[derive(Debug)]
+struct Conn {
+    state: ConnState,
+    reasm: [Reassembler<PacketMeta>; 2],
+    closed: bool,
+}
+
+/// Canonical key of a connection: the two endpoints in order.
+type FlowKey = (Endpoint, Endpoint);
+
+/// Turns records into WebSocket frames.
+pub struct Analyzer {
+    config: Config,
+    flows: HashMap<FlowKey, Conn>,
+    next_stream: u32,
+    first_ts: Option<i64>,
+    stats: Stats,
+}
+
+impl Analyzer {
+    /// A new analyzer.
+    pub fn new(config: Config) -> Self {
+        Analyzer {
+            config,
+            flows: HashMap::new(),
+            next_stream: 0,
+            first_ts: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Capture time of the first packet (the origin of `frame.time_relative`).
+    pub fn first_ts(&self) -> Option<i64> {
+        self.first_ts
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Analyses one record; calls `out` for each frame it completes.
+    pub fn packet(&mut self, record: &Record<'_>, out: &mut impl FnMut(&Frame<'_>)) {
+        self.stats.packets += 1;
+        self.first_ts.get_or_insert(record.ts_nanos);
+        let seg = match net::decode(record.link_type, record.data) {
+            Ok(seg) => seg,
+            Err(skip) => {
+                self.count_skip(skip, record.number);
+                return;
+            }
+        };
+        self.stats.tcp_packets += 1;
+        let meta = PacketMeta {
+            number: record.number,
+            ts_nanos: record.ts_nanos,
+            len: record.orig_len,
+            caplen: u32::try_from(record.data.len()).unwrap_or(u32::MAX),
+            seq: seg.seq,
+            ack: seg.ack,
+            tcp_len: u32::try_from(seg.payload.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(seg.missing),
+        };
+        self.segment(&seg, meta, out);
+    }
+
+    fn count_skip(&mut self, skip: Skip, number: u64) {
+        match skip {
+            Skip::UnsupportedLink(l) => match self
+                .stats
+                .unsupported_links
+                .iter_mut()
+                .find(|(t, _)| *t == l)
+            {
+                Some((_, n)) => *n += 1,
+                None => self.stats.unsupported_links.push((l, 1)),
+            },
+            Skip::NotIp => self.stats.not_ip += 1,
+            Skip::NotTcp => self.stats.not_tcp += 1,
+            Skip::IpFragment => self.stats.ip_fragments += 1,
+            Skip::Malformed => {
+                self.stats.malformed += 1;
+                self.stats.first_malformed.get_or_insert(number);
+            }
+        }
+    }
+
+    fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        meta: PacketMeta,
+        out: &mut impl FnMut(&Frame<'_>),
+    ) {
+        let src = Endpoint {
+            ip: seg.src,
+            port: seg.src_port,
+        };
+        let dst = Endpoint {
+            ip: seg.dst,
+            port: seg.dst_port,
+        };
+        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        let pure_syn = seg.flags.syn && !seg.flags.ack;
+        // A new SYN on a closed pair, or one with a new ISN, starts a new connection.
+        let restart = match self.flows.get(&key) {
+            None => true,
+            Some(conn) => {
+                let dir = usize::from(conn.state.a != src);
+                pure_syn && (conn.closed || conn.state.isn[dir].is_some_and(|isn| isn != seg.seq))
+            }
+        };
+        if restart {
+            if let Some(mut old) = self.flows.remove(&key) {
+                Self::close(&mut old, &mut self.stats, out);
+            }
+            let conn = self.new_conn(src, dst);
+            self.flows.insert(key, conn);
+        }
+        let conn = self.flows.get_mut(&key).expect("inserted above");
+        if conn.closed {
+            return;
+        }
+        let dir = usize::from(conn.state.a != src);
+        if seg.flags.syn {
+            conn.state.syn_seen[dir] = true;
+            conn.state.isn[dir].get_or_insert(seg.seq);
+            conn.reasm[dir].syn(seg.seq);
+            conn.state.sync_isn();
+        } else if conn.state.isn[dir].is_none() && (!seg.payload.is_empty() || seg.missing > 0) {
+            // Picked up mid-stream: the first byte seen is relative byte 1.
+            conn.state.isn[dir] = Some(seg.seq.wrapping_sub(1));
+            conn.state.sync_isn();
+        }
+        let state = &mut conn.state;
+        let stats = &mut self.stats;
+        conn.reasm[dir].segment_with_missing(
+            seg.seq,
+            seg.payload,
+            u64::from(seg.missing),
+            meta,
+            &mut |d| state.deliver(dir, d, stats, out),
+        );
+        if seg.flags.fin {
+            conn.state.fin[dir] = true;
+        }
+        if seg.flags.rst || (conn.state.fin[0] && conn.state.fin[1]) {
+            Self::close(conn, &mut self.stats, out);
+        }
+    }
+
+    fn new_conn(&mut self, a: Endpoint, b: Endpoint) -> Conn {
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        self.stats.connections += 1;
+        let limit = self.config.reassembly_limit;
+        let decode_as = [a, b]
+            .iter()
+            .position(|e| self.config.decode_as_ports.contains(&e.port));
+        let (client, server) = if decode_as == Some(0) { (b, a) } else { (a, b) };
+        let mut state = ConnState {
+            info: ConnectionInfo {
+                stream,
+                client,
+                server,
+                origin: Origin::Handshake,
+                handshake: None,
+                deflate: false,
+                isn: [None; 2],
+            },
+            a,
+            b,
+            client_dir: None,
+            mode: Mode::Http,
+            http: Default::default(),
+            request: None,
+            decoders: [None, None],
+            syn_seen: [false; 2],
+            isn: [None; 2],
+            fin: [false; 2],
+            websocket_counted: false,
+            payload_cap: self.config.payload_cap,
+        };
+        if let Some(server_dir) = decode_as {
+            state.info.origin = Origin::DecodeAs;
+            state.client_dir = Some(1 - server_dir);
+            state.mode = Mode::WebSocket;
+        }
+        Conn {
+            state,
+            reasm: [Reassembler::new(limit), Reassembler::new(limit)],
+            closed: false,
+        }
+    }
+
+    /// Ends a connection: gives up its holes and reports frames left unfinished.
+    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl FnMut(&Frame<'_>)) {
+        if conn.closed {
+            return;
+        }
+        conn.closed = true;
+        for dir in 0..2 {
+            let state = &mut conn.state;
+            conn.reasm[dir].flush(&mut |d| state.deliver(dir, d, stats, out));
+            state.finish(dir, stats, out);
+            let r = conn.reasm[dir].stats();
+            stats.reassembly.duplicates += r.duplicates;
+            stats.reassembly.conflicts += r.conflicts;
+            stats.reassembly.gaps += r.gaps;
+            stats.reassembly.gap_bytes += r.gap_bytes;
+            stats.reassembly.limit_hits += r.limit_hits;
+        }
+        // Release the buffers; the entry stays so late packets keep their stream.
+        conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
+        conn.state.decoders = [None, None];
+        conn.state.http = Default::default();
+    }
+
+    /// End of the capture: closes every open connection, in stream order.
+    pub fn finish(&mut self, out: &mut impl FnMut(&Frame<'_>)) {
+        let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).collect();
+        open.sort_by_key(|c| c.state.info.stream);
+        for conn in open {
+            Self::close(conn, &mut self.stats, out);
+        }
+    }
+}
+
+/// Bytes a client may send after its upgrade request before the response is seen.
+const MAX_PENDING: usize = 1024 * 1024;
+
+impl ConnState {
+    /// Direction index of a side of the connection.
+    fn dir_of(&self, e: Endpoint) -> usize {
+        usize::from(self.a != e)
+    }
+
+    /// Copies the initial sequence numbers into the (client, server) order frames use.
+    fn sync_isn(&mut self) {
+        let client_dir = self.dir_of(self.info.client);
+        self.info.isn = [self.isn[client_dir], self.isn[1 - client_dir]];
+    }
+
+    /// Handles bytes (or a hole) the reassembler delivers for direction `dir`.
+    fn deliver(
+        &mut self,
+        dir: usize,
+        d: Delivery<'_, PacketMeta>,
+        stats: &mut Stats,
+        out: &mut impl FnMut(&Frame<'_>),
+    ) {
+        match self.mode {
+            Mode::WebSocket => self.to_decoder(dir, d, stats, out),
+            Mode::Http => match d {
+                Delivery::Data(bytes, meta) => self.http_data(dir, bytes, meta, stats, out),
+                Delivery::Gap(..) => {
+                    // A head cut by a hole cannot be trusted: look for the next one.
+                    let scanner = &mut self.http[dir];
+                    scanner.buf.clear();
+                    scanner.skip_body = 0;
+                    if let Some(pending) = scanner.pending.as_mut() {
+                        pending.clear();
+                    }
+                }
+            },
+        }
+    }
+
+    fn to_decoder(
+        &mut self,
+        dir: usize,
+        d: Delivery<'_, PacketMeta>,
+        stats: &mut Stats,
+        out: &mut impl FnMut(&Frame<'_>),
+    ) {
+        let client_dir = self.client_dir.unwrap_or(0);
+        let from_client = dir == client_dir;
+        if self.decoders[dir].is_none() {
+            // Decode As: aligned only if the stream was seen from its SYN.
+            let rsv = self.allowed_rsv();
+            self.decoders[dir] = Some(if self.syn_seen[dir] {
+                FrameDecoder::new(from_client, rsv, self.payload_cap)
+            } else {
+                FrameDecoder::new_unaligned(from_client, rsv, self.payload_cap)
+            });
+        }
+        if !self.websocket_counted {
+            self.websocket_counted = true;
+            stats.websocket_connections += 1;
+        }
+        let decoder = self.decoders[dir].as_mut().expect("created above");
+        let mut emit = reporter(&self.info, from_client, stats, out);
+        match d {
+            Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
+            Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
+        }
+    }
+
+    /// RSV bits the negotiated extensions may use.
+    fn allowed_rsv(&self) -> u8 {
+        let accepted = self
+            .info
+            .handshake
+            .as_ref()
+            .and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
+        match accepted {
+            None => 0,
+            Some(_) if self.info.deflate => 0x4,
+            // An extension we do not know may use any RSV bit.
+            Some(_) => 0x7,
+        }
+    }
+
+    /// Scans HTTP heads in one direction until the connection switches to WebSocket.
+    fn http_data(
+        &mut self,
+        dir: usize,
+        bytes: &[u8],
+        meta: PacketMeta,
+        stats: &mut Stats,
+        out: &mut impl FnMut(&Frame<'_>),
+    ) {
+        let scanner = &mut self.http[dir];
+        if let Some(pending) = scanner.pending.as_mut() {
+            if scanner.pending_bytes + bytes.len() <= MAX_PENDING {
+                scanner.pending_bytes += bytes.len();
+                pending.push((bytes.to_vec(), meta));
+            }
+            return;
+        }
+        let mut bytes = bytes;
+        if scanner.skip_body > 0 {
+            let n = (bytes.len() as u64).min(scanner.skip_body) as usize;
+            scanner.skip_body -= n as u64;
+            bytes = &bytes[n..];
+        }
+        scanner.buf.extend_from_slice(bytes);
+        loop {
+            let scanner = &mut self.http[dir];
+            let Some(start) = http::find_head_start(&scanner.buf) else {
+                // Keep a tail in case a head start is split across segments.
+                let keep = scanner.buf.len().min(16);
+                scanner.buf.drain(..scanner.buf.len() - keep);
+                return;
+            };
+            scanner.buf.drain(..start);
+            match http::parse_head(&scanner.buf) {
+                Ok(None) => {
+                    if scanner.buf.len() > http::MAX_HEAD_LEN {
+                        scanner.buf.drain(..1);
+                        continue;
+                    }
+                    return;
+                }
+                Err(()) => {
+                    scanner.buf.drain(..1);
+                }
+                Ok(Some((used, head))) => {
+                    let rest = scanner.buf.split_off(used);
+                    scanner.buf.clear();
+                    match head {
+                        Head::Request(req) => {
+                            let body = req.headers.content_length.unwrap_or(0);
+                            if req.wants_websocket() {
+                                self.request = Some(req);
+                                self.client_dir = Some(dir);
+                                let scanner = &mut self.http[dir];
+                                scanner.pending = Some(Vec::new());
+                                scanner.pending_bytes = 0;
+                                if !rest.is_empty() {
+                                    self.http_data(dir, &rest, meta, stats, out);
+                                }
+                                return;
+                            }
+                            self.http[dir].buf = self.skip(dir, rest, body);
+                        }
+                        Head::Response(resp) if resp.is_websocket_switch() => {
+                            self.switch(dir, resp, meta);
+                            if !rest.is_empty() {
+                                self.to_decoder(dir, Delivery::Data(&rest, meta), stats, out);
+                            }
+                            let client = 1 - dir;
+                            if let Some(pending) = self.http[client].pending.take() {
+                                for (bytes, m) in pending {
+                                    self.to_decoder(client, Delivery::Data(&bytes, m), stats, out);
+                                }
+                            }
+                            self.http = Default::default();
+                            return;
+                        }
+                        Head::Response(resp) => {
+                            let other = 1 - dir;
+                            if resp.code >= 200 {
+                                // A refused upgrade: what the client sent since is plain HTTP again.
+                                if let Some(pending) = self.http[other].pending.take() {
+                                    for (bytes, m) in pending {
+                                        self.http_data(other, &bytes, m, stats, out);
+                                    }
+                                }
+                            }
+                            let body = if resp.code < 200 || resp.code == 204 || resp.code == 304 {
+                                0
+                            } else {
+                                resp.headers.content_length.unwrap_or(0)
+                            };
+                            self.http[dir].buf = self.skip(dir, rest, body);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps over `body` bytes of `rest`; what follows the body stays to be scanned.
+    fn skip(&mut self, dir: usize, rest: Vec<u8>, body: u64) -> Vec<u8> {
+        if (rest.len() as u64) >= body {
+            rest[body as usize..].to_vec()
+        } else {
+            self.http[dir].skip_body = body - rest.len() as u64;
+            Vec::new()
+        }
+    }
+
+    /// The server in direction `server_dir` accepted the upgrade.
+    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta) {
+        let client_dir = 1 - server_dir;
+        let (client, server) = if client_dir == 0 {
+            (self.a, self.b)
+        } else {
+            (self.b, self.a)
+        };
+        self.info.client = client;
+        self.info.server = server;
+        self.client_dir = Some(client_dir);
+        self.sync_isn();
+        let request = self.request.take();
+        let accept_valid = match (&request, &response.headers.sec_websocket_accept) {
+            (Some(req), Some(accept)) => req
+                .headers
+                .sec_websocket_key
+                .as_deref()
+                .map(|key| http::accept_key(key) == accept.trim()),
+            _ => None,
+        };
+        self.info.deflate = response
+            .headers
+            .sec_websocket_extensions
+            .as_deref()
+            .is_some_and(|e| {
+                e.split(',').any(|ext| {
+                    let name = ext.split(';').next().unwrap_or("").trim();
+                    name.eq_ignore_ascii_case("permessage-deflate")
+                        || name.eq_ignore_ascii_case("x-webkit-deflate-frame")
+                })
+            });
+        let client_seen = request.is_some();
+        self.info.handshake = Some(Handshake {
+            request,
+            response,
+            response_packet: meta.number,
+            accept_valid,
+        });
+        self.mode = Mode::WebSocket;
+        let rsv = self.allowed_rsv();
+        self.decoders[server_dir] = Some(FrameDecoder::new(false, rsv, self.payload_cap));
+        // Without the request we do not know where the client's frames begin.
+        self.decoders[client_dir] = Some(if client_seen {
+            FrameDecoder::new(true, rsv, self.payload_cap)
+        } else {
+            FrameDecoder::new_unaligned(true, rsv, self.payload_cap)
+        });
+    }
+
+    /// The direction's stream has ended.
+    fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl FnMut(&Frame<'_>)) {
+        let from_client = Some(dir) == self.client_dir;
+        if let Some(decoder) = self.decoders[dir].as_mut() {
+            decoder.finish(&mut reporter(&self.info, from_client, stats, out));
+            stats.resync_skipped += decoder.skipped_bytes;
+        }
+    }
+}
+
+/// The callback a decoder reports to: counts the frame and hands it on as a [`Frame`].
+fn reporter<'s, F: FnMut(&Frame<'_>)>(
+    info: &'s ConnectionInfo,
+    from_client: bool,
+    stats: &'s mut Stats,
+    out: &'s mut F,
+) -> impl FnMut(DecodedFrame<'_, PacketMeta>) + 's {
+    move |f| {
+        stats.frames += 1;
+        stats.cut_frames += u64::from(f.cut.is_some());
+        out(&Frame {
+            packet: f.meta,
+            connection: info,
+            from_client,
+            header: f.header,
+            payload: f.payload,
+            payload_seen: f.payload_seen,
+            cut: f.cut,
+        });
+    }
+}

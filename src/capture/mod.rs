@@ -1,0 +1,671 @@
+//! Capture files: pcap (both byte orders, micro- and nanosecond) and pcapng (any number of
+//! interfaces with their own link types, enhanced, simple and obsolete packet blocks).
+//!
+//! The format is detected from the first bytes, never from the file name. Records are read
+//! through one growable buffer that works the same on a file and on a pipe, and each record's
+//! data borrows that buffer, so reading allocates nothing per packet.
+//!
+//! ```
+//! use wsdissect::capture::CaptureReader;
+//! let bytes = std::fs::read("testdata/crafted/reorder.pcap").unwrap();
+//! let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+//! while let Some(record) = reader.next_record().unwrap() {
+//!     assert!(record.number >= 1);
+//! }
+//! ```
+
+use std::io::Read;
+
+use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::PcapNgParser;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::{Endianness, PcapError, TsResolution};
+
+/// Records larger than this are treated as damage, not data (Wireshark's own limit for
+/// ordinary link types is 256 KiB; 16 MiB leaves room for jumbo and USB captures).
+pub const MAX_RECORD_LEN: usize = 16 * 1024 * 1024;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_EPB: u32 = 6;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_OBSOLETE_PB: u32 = 2;
+const READ_CHUNK: usize = 256 * 1024;
+
+/// What can stop a capture from being read.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The input could not be read.
+    #[error("read error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The input holds no bytes at all.
+    #[error("file is empty")]
+    Empty,
+    /// The first bytes are neither a pcap nor a pcapng header.
+    #[error("not a pcap or pcapng capture (magic {0:02x?})")]
+    NotACapture(Vec<u8>),
+    /// The file ends inside a record; every record before it was read.
+    #[error("capture cut short in packet {packet} ({have} of {need} bytes present)")]
+    Truncated {
+        /// 1-based number the cut packet would have had.
+        packet: u64,
+        /// Bytes of the record present.
+        have: usize,
+        /// Bytes the record header promises.
+        need: usize,
+    },
+    /// A record header is impossible (length beyond any snaplen, bad block length).
+    #[error("damaged record after packet {after}: {what}")]
+    Damaged {
+        /// Number of the last packet read before the damage.
+        after: u64,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// One captured packet as stored in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// 1-based index of the packet in the file (`frame.number`).
+    pub number: u64,
+    /// Capture time in nanoseconds since the Unix epoch.
+    pub ts_nanos: i64,
+    /// Length of the packet on the wire (`frame.len`).
+    pub orig_len: u32,
+    /// Link-layer header type (LINKTYPE_* value).
+    pub link_type: u32,
+    /// The captured bytes, starting at the link-layer header.
+    pub data: &'a [u8],
+}
+
+/// A pcapng interface: its link type and how to turn its timestamps into nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link_type: u32,
+    snaplen: u32,
+    /// Timestamp units per second (`if_tsresol`, 10^6 when absent).
+    units_per_sec: u64,
+    /// `if_tsoffset`, seconds added to every timestamp.
+    offset_secs: i64,
+}
+
+enum Format {
+    Pcap {
+        parser: PcapParser,
+        link_type: u32,
+        nanos: bool,
+        big_endian: bool,
+    },
+    PcapNg {
+        parser: PcapNgParser,
+        interfaces: Vec<Interface>,
+    },
+}
+
+/// The buffered byte source: one growable window over the input, refilled as records need.
+struct Input<R> {
+    src: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> Input<R> {
+    fn available(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Makes at least `want` bytes available from `start`, unless the source ends first.
+    fn fill(&mut self, want: usize) -> Result<(), CaptureError> {
+        while self.end - self.start < want && !self.eof {
+            if self.start > 0 && self.end + READ_CHUNK > self.buf.len() {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            let size = self.start + want.max(READ_CHUNK);
+            if self.buf.len() < size {
+                self.buf.resize(size, 0);
+            }
+            let n = match self.src.read(&mut self.buf[self.end..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.eof = n == 0;
+            self.end += n;
+        }
+        Ok(())
+    }
+}
+
+/// Reads records from any byte source, one at a time.
+pub struct CaptureReader<R> {
+    input: Input<R>,
+    format: Format,
+    packets: u64,
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Detects the format from the first bytes and reads the file header.
+    pub fn new(src: R) -> Result<Self, CaptureError> {
+        let mut input = Input {
+            src,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            eof: false,
+        };
+        input.fill(4)?;
+        let magic = &input.available()[..input.available().len().min(4)];
+        if magic.is_empty() {
+            return Err(CaptureError::Empty);
+        }
+        let is_pcap = matches!(
+            magic,
+            [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d]
+        );
+        if !is_pcap && magic != [0x0a, 0x0d, 0x0d, 0x0a] {
+            return Err(CaptureError::NotACapture(magic.to_vec()));
+        }
+        loop {
+            let bytes = input.available();
+            let parsed = if is_pcap {
+                PcapParser::new(bytes).map(|(rest, parser)| {
+                    let header = parser.header();
+                    let format = Format::Pcap {
+                        link_type: u32::from(header.datalink),
+                        nanos: header.ts_resolution == TsResolution::NanoSecond,
+                        big_endian: header.endianness == Endianness::Big,
+                        parser,
+                    };
+                    (bytes.len() - rest.len(), format)
+                })
+            } else {
+                PcapNgParser::new(bytes).map(|(rest, parser)| {
+                    (
+                        bytes.len() - rest.len(),
+                        Format::PcapNg {
+                            parser,
+                            interfaces: Vec::new(),
+                        },
+                    )
+                })
+            };
+            match parsed {
+                Ok((used, format)) => {
+                    input.start += used;
+                    return Ok(CaptureReader {
+                        input,
+                        format,
+                        packets: 0,
+                    });
+                }
+                Err(PcapError::IncompleteBuffer) if !input.eof => {
+                    let want = input.available().len() + 1;
+                    input.fill(want)?;
+                }
+                Err(PcapError::IncompleteBuffer) => {
+                    return Err(CaptureError::Damaged {
+                        after: 0,
+                        what: "file header is cut short".into(),
+                    });
+                }
+                Err(e) => {
+                    return Err(CaptureError::Damaged {
+                        after: 0,
+                        what: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Number of packets returned so far.
+    pub fn packets_read(&self) -> u64 {
+        self.packets
+    }
+
+    /// Returns the next packet, `None` at a clean end of the file.
+    ///
+    /// After an error the reader is finished: the caller reports it and stops.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
+        loop {
+            let (used, located) = match self.locate_next()? {
+                Some(found) => found,
+                None => return Ok(None),
+            };
+            let start = self.input.start;
+            self.input.start += used;
+            if let Some(loc) = located {
+                self.packets += 1;
+                return Ok(Some(Record {
+                    number: self.packets,
+                    ts_nanos: loc.ts_nanos,
+                    orig_len: loc.orig_len,
+                    link_type: loc.link_type,
+                    data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
+                }));
+            }
+        }
+    }
+
+    /// Finds the next block or record: the bytes it uses and, for packets, where the data is.
+    fn locate_next(&mut self) -> Result<Option<(usize, Option<Located>)>, CaptureError> {
+        loop {
+            let input = self.input.available();
+            if input.is_empty() && self.input.eof {
+                return Ok(None);
+            }
+            let need = match &mut self.format {
+                Format::Pcap {
+                    parser,
+                    link_type,
+                    nanos,
+                    big_endian,
+                } => locate_pcap(parser, input, *link_type, *nanos, *big_endian, self.packets)?,
+                Format::PcapNg { parser, interfaces } => {
+                    locate_pcapng(parser, interfaces, input, self.packets)?
+                }
+            };
+            match need {
+                Step::Found(used, located) => return Ok(Some((used, located))),
+                Step::NeedBytes(total) if self.input.eof || total > MAX_RECORD_LEN + 64 => {
+                    let have = self.input.available().len();
+                    if total > MAX_RECORD_LEN + 64 {
+                        return Err(CaptureError::Damaged {
+                            after: self.packets,
+                            what: format!(
+                                "record of {total} bytes exceeds the {MAX_RECORD_LEN}-byte limit"
+                            ),
+                        });
+                    }
+                    return Err(CaptureError::Truncated {
+                        packet: self.packets + 1,
+                        have,
+                        need: total,
+                    });
+                }
+                Step::NeedBytes(total) => self.input.fill(total)?,
+            }
+        }
+    }
+}
+
+/// A packet's place inside the bytes `locate_*` looked at.
+struct Located {
+    data_at: usize,
+    data_len: usize,
+    orig_len: u32,
+    ts_nanos: i64,
+    link_type: u32,
+}
+
+enum Step {
+    /// A block or record of this many bytes; `Some` if it is a packet.
+    Found(usize, Option<Located>),
+    /// The record needs this many bytes in all.
+    NeedBytes(usize),
+}
+
+fn read_u32(bytes: &[u8], big_endian: bool) -> u32 {
+    let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
+fn locate_pcap(
+    parser: &PcapParser,
+    input: &[u8],
+    link_type: u32,
+    nanos: bool,
+    big_endian: bool,
+    after: u64,
+) -> Result<Step, CaptureError> {
+    if input.len() >= 16 {
+        // Check the declared length before waiting for that many bytes.
+        let incl_len = read_u32(&input[8..], big_endian) as usize;
+        if incl_len > MAX_RECORD_LEN {
+            return Err(CaptureError::Damaged {
+                after,
+                what: format!("record of {incl_len} bytes exceeds the {MAX_RECORD_LEN}-byte limit"),
+            });
+        }
+    }
+    match parser.next_raw_packet(input) {
+        Ok((rest, raw)) => {
+            let frac = i64::from(raw.ts_frac);
+            let ts_nanos =
+                i64::from(raw.ts_sec) * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
+            Ok(Step::Found(
+                input.len() - rest.len(),
+                Some(Located {
+                    data_at: 16,
+                    data_len: raw.data.len(),
+                    orig_len: raw.orig_len.max(raw.incl_len),
+                    ts_nanos,
+                    link_type,
+                }),
+            ))
+        }
+        Err(PcapError::IncompleteBuffer) => {
+            let need = if input.len() >= 16 {
+                16 + read_u32(&input[8..], big_endian) as usize
+            } else {
+                16
+            };
+            Ok(Step::NeedBytes(need))
+        }
+        Err(e) => Err(CaptureError::Damaged {
+            after,
+            what: e.to_string(),
+        }),
+    }
+}
+
+fn locate_pcapng(
+    parser: &mut PcapNgParser,
+    interfaces: &mut Vec<Interface>,
+    input: &[u8],
+    after: u64,
+) -> Result<Step, CaptureError> {
+    let big_endian = parser.section().endianness == Endianness::Big;
+    if input.len() >= 8 {
+        let block_type = read_u32(input, big_endian);
+        // A new section may switch byte order; pcap-file reads its length itself.
+        let declared = read_u32(&input[4..], big_endian) as usize;
+        if block_type != PCAPNG_SHB && declared > MAX_RECORD_LEN + 64 {
+            return Err(CaptureError::Damaged {
+                after,
+                what: format!(
+                    "pcapng block of {declared} bytes exceeds the {MAX_RECORD_LEN}-byte limit"
+                ),
+            });
+        }
+    }
+    let base = input.as_ptr() as usize;
+    match parser.next_raw_block(input) {
+        Ok((rest, block)) => {
+            let used = input.len() - rest.len();
+            let body = &block.body[..];
+            let body_at = body.as_ptr() as usize - base;
+            let located = match block.type_ {
+                PCAPNG_SHB => {
+                    interfaces.clear();
+                    None
+                }
+                pcap_file::pcapng::blocks::INTERFACE_DESCRIPTION_BLOCK => {
+                    if let Some(idb) = parser.interfaces().last() {
+                        interfaces.push(interface_of(idb));
+                    }
+                    None
+                }
+                PCAPNG_EPB | PCAPNG_OBSOLETE_PB => {
+                    locate_packet_in_block(block.type_, body, interfaces, big_endian, after)?
+                }
+                PCAPNG_SPB => {
+                    if body.len() < 4 {
+                        return Err(CaptureError::Damaged {
+                            after,
+                            what: "simple packet block too short".into(),
+                        });
+                    }
+                    let iface =
+                        interfaces
+                            .first()
+                            .copied()
+                            .ok_or_else(|| CaptureError::Damaged {
+                                after,
+                                what: "simple packet block before any interface description".into(),
+                            })?;
+                    let orig_len = read_u32(body, big_endian);
+                    let mut len = (body.len() - 4).min(orig_len as usize);
+                    if iface.snaplen != 0 {
+                        len = len.min(iface.snaplen as usize);
+                    }
+                    Some(Located {
+                        data_at: 4,
+                        data_len: len,
+                        orig_len,
+                        ts_nanos: 0,
+                        link_type: iface.link_type,
+                    })
+                }
+                _ => None,
+            };
+            Ok(Step::Found(
+                used,
+                located.map(|l| Located {
+                    data_at: body_at + l.data_at,
+                    ..l
+                }),
+            ))
+        }
+        Err(PcapError::IncompleteBuffer) => {
+            let need = if input.len() >= 8 {
+                let block_type = read_u32(input, big_endian);
+                let declared = if block_type == PCAPNG_SHB && input.len() >= 12 {
+                    // The section's own magic tells its byte order.
+                    let be = input[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+                    read_u32(&input[4..], be) as usize
+                } else {
+                    read_u32(&input[4..], big_endian) as usize
+                };
+                declared.max(input.len() + 1)
+            } else {
+                12
+            };
+            Ok(Step::NeedBytes(need))
+        }
+        Err(e) => Err(CaptureError::Damaged {
+            after,
+            what: e.to_string(),
+        }),
+    }
+}
+
+/// Decodes an enhanced (type 6) or obsolete (type 2) packet block body.
+fn locate_packet_in_block(
+    block_type: u32,
+    body: &[u8],
+    interfaces: &[Interface],
+    big_endian: bool,
+    after: u64,
+) -> Result<Option<Located>, CaptureError> {
+    let damaged = |what: &str| CaptureError::Damaged {
+        after,
+        what: what.to_string(),
+    };
+    if body.len() < 20 {
+        return Err(damaged("packet block too short"));
+    }
+    let interface_id = if block_type == PCAPNG_EPB {
+        read_u32(body, big_endian)
+    } else {
+        let b = [body[0], body[1]];
+        u32::from(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let iface = interfaces
+        .get(interface_id as usize)
+        .copied()
+        .ok_or_else(|| {
+            damaged(&format!(
+                "packet names interface {interface_id}, which is not described"
+            ))
+        })?;
+    let ticks = (u64::from(read_u32(&body[4..], big_endian)) << 32)
+        | u64::from(read_u32(&body[8..], big_endian));
+    let caplen = read_u32(&body[12..], big_endian) as usize;
+    let orig_len = read_u32(&body[16..], big_endian);
+    if caplen > body.len() - 20 {
+        return Err(damaged("captured length runs past the end of its block"));
+    }
+    let secs = ticks / iface.units_per_sec;
+    let rem = ticks % iface.units_per_sec;
+    let sub_nanos = (u128::from(rem) * 1_000_000_000 / u128::from(iface.units_per_sec)) as i64;
+    let ts_nanos = (secs as i64)
+        .saturating_add(iface.offset_secs)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(sub_nanos);
+    Ok(Some(Located {
+        data_at: 20,
+        data_len: caplen,
+        orig_len: orig_len.max(caplen as u32),
+        ts_nanos,
+        link_type: iface.link_type,
+    }))
+}
+
+fn interface_of(
+    idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock,
+) -> Interface {
+    let mut units_per_sec = 1_000_000u64;
+    let mut offset_secs = 0i64;
+    for option in &idb.options {
+        match option {
+            InterfaceDescriptionOption::IfTsResol(r) => {
+                let exp = u32::from(r & 0x7f);
+                let base: u64 = if r & 0x80 == 0 { 10 } else { 2 };
+                // Beyond 10^18 or 2^63 the unit is finer than anything we can represent.
+                units_per_sec = base
+                    .checked_pow(exp)
+                    .filter(|u| *u > 0)
+                    .unwrap_or(1_000_000_000);
+            }
+            InterfaceDescriptionOption::IfTsOffset(o) => offset_secs = *o as i64,
+            _ => {}
+        }
+    }
+    Interface {
+        link_type: u32::from(idb.linktype),
+        snaplen: idb.snaplen,
+        units_per_sec,
+        offset_secs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pcap_header(magic: [u8; 4], link: u32) -> Vec<u8> {
+        let mut h = magic.to_vec();
+        h.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        h.extend_from_slice(&65535u32.to_le_bytes());
+        h.extend_from_slice(&link.to_le_bytes());
+        h
+    }
+
+    fn pcap_record(sec: u32, frac: u32, data: &[u8], orig: u32) -> Vec<u8> {
+        let mut r = Vec::new();
+        for v in [sec, frac, data.len() as u32, orig] {
+            r.extend_from_slice(&v.to_le_bytes());
+        }
+        r.extend_from_slice(data);
+        r
+    }
+
+    #[test]
+    fn test_pcap_micro_and_nano() {
+        for (magic, nanos) in [
+            ([0xd4, 0xc3, 0xb2, 0xa1], false),
+            ([0x4d, 0x3c, 0xb2, 0xa1], true),
+        ] {
+            let mut file = pcap_header(magic, 1);
+            file.extend(pcap_record(10, 5, &[1, 2, 3], 3));
+            let mut reader = CaptureReader::new(&file[..]).unwrap();
+            let rec = reader.next_record().unwrap().unwrap();
+            assert_eq!(rec.number, 1);
+            assert_eq!(rec.data, &[1, 2, 3]);
+            assert_eq!(rec.ts_nanos, 10_000_000_000 + if nanos { 5 } else { 5000 });
+            assert!(reader.next_record().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn test_truncated_record() {
+        let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        file.extend(pcap_record(1, 0, &[9; 10], 10));
+        file.extend(pcap_record(2, 0, &[9; 10], 10));
+        file.truncate(file.len() - 4);
+        let mut reader = CaptureReader::new(&file[..]).unwrap();
+        assert!(reader.next_record().unwrap().is_some());
+        match reader.next_record() {
+            Err(CaptureError::Truncated { packet: 2, .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn test_impossible_len() {
+        let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        let mut rec = pcap_record(1, 0, &[], 0);
+        rec[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        file.extend(rec);
+        let mut reader = CaptureReader::new(&file[..]).unwrap();
+        assert!(matches!(
+            reader.next_record(),
+            Err(CaptureError::Damaged { .. })
+        ));
+    }
+
+    #[test]
+    fn test_not_a_capture_and_empty() {
+        assert!(matches!(
+            CaptureReader::new(&b"hello world"[..]),
+            Err(CaptureError::NotACapture(_))
+        ));
+        assert!(matches!(
+            CaptureReader::new(&b""[..]),
+            Err(CaptureError::Empty)
+        ));
+        assert!(matches!(
+            CaptureReader::new(&[0xd4, 0xc3, 0xb2, 0xa1, 2][..]),
+            Err(CaptureError::Damaged { .. })
+        ));
+    }
+
+    /// A reader that hands out one byte at a time, as a slow pipe would.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() || out.is_empty() {
+                return Ok(0);
+            }
+            out[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn test_pipe_reads_byte_by_byte() {
+        let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        for i in 0..50u8 {
+            file.extend(pcap_record(
+                1,
+                0,
+                &vec![i; i as usize * 100],
+                i as u32 * 100,
+            ));
+        }
+        let mut reader = CaptureReader::new(Trickle(&file)).unwrap();
+        let mut n = 0;
+        while let Some(rec) = reader.next_record().unwrap() {
+            assert_eq!(rec.data.len(), n * 100);
+            n += 1;
+        }
+        assert_eq!(n, 50);
+    }
+}

@@ -1,0 +1,315 @@
+//! Command-line flags, resolved once into what to read, how to analyse and how to print.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Parser, ValueEnum};
+
+use wsdissect::analyzer::{Analyzer, Config, Frame, Stats};
+use wsdissect::capture::CaptureReader;
+use wsdissect::fields::{self, Context, Field};
+use wsdissect::output;
+
+/// Exit status: every packet was read and analysed.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: the capture is damaged or cut short; what could be read was analysed.
+pub const EXIT_DAMAGED: u8 = 1;
+/// Exit status: nothing was analysed (bad flags, unreadable or non-capture file).
+pub const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  wsdissect capture.pcap                          one line per WebSocket frame
+  wsdissect -r capture.pcapng -V                  Wireshark's tree for every frame
+  wsdissect -r capture.pcap -T fields -e frame.number -e websocket.opcode -e websocket.payload.text
+  tcpdump -i lo -w - port 8080 | wsdissect -r -   read a live capture from a pipe
+  wsdissect -r midstream.pcap -d tcp.port==9000,websocket
+
+Exit status:
+  0  the whole capture was read
+  1  the capture is damaged or cut short (everything before the damage was analysed)
+  2  nothing was analysed: bad flags, a missing, unreadable, empty or non-capture file";
+
+/// wsdissect: WebSocket frames out of pcap and pcapng captures, the way Wireshark shows them.
+#[derive(Debug, Parser)]
+#[command(version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Capture to read (pcap or pcapng, detected from its content); `-` reads standard input.
+    #[arg(value_name = "FILE")]
+    file: Option<String>,
+
+    /// Capture to read, as tshark's -r.
+    #[arg(
+        short = 'r',
+        long = "read-file",
+        value_name = "FILE",
+        conflicts_with = "file"
+    )]
+    read_file: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'T', value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Field to print with -T fields (repeat for more columns; see --list-fields).
+    #[arg(short = 'e', value_name = "FIELD")]
+    fields: Vec<String>,
+
+    /// Print Wireshark's protocol tree for every frame.
+    #[arg(short = 'V')]
+    verbose: bool,
+
+    /// Stop after this many WebSocket frames.
+    #[arg(short = 'c', value_name = "N")]
+    count: Option<u64>,
+
+    /// Treat a port as WebSocket without a handshake: tcp.port==N,websocket (N is the server).
+    #[arg(short = 'd', value_name = "tcp.port==N,websocket")]
+    decode_as: Vec<String>,
+
+    /// List every field with its type and description, then exit.
+    #[arg(long)]
+    list_fields: bool,
+
+    /// Out-of-order bytes buffered per connection direction before a hole is given up.
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().reassembly_limit)]
+    reassembly_limit: usize,
+
+    /// Payload bytes kept per frame for printing (larger payloads are shown cut).
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().payload_cap)]
+    payload_limit: usize,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One summary line per frame (or the tree with -V).
+    Text,
+    /// Tab-separated values of the -e fields.
+    Fields,
+}
+
+/// How each frame is printed.
+enum Printer {
+    Summary,
+    Tree,
+    Fields(Vec<&'static Field>),
+}
+
+/// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
+fn parse_decode_as(spec: &str) -> anyhow::Result<u16> {
+    let compact: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
+    let rest = compact
+        .strip_prefix("tcp.port==")
+        .and_then(|r| r.strip_suffix(",websocket"))
+        .ok_or_else(|| anyhow!("-d {spec:?}: expected tcp.port==N,websocket"))?;
+    rest.parse()
+        .map_err(|_| anyhow!("-d {spec:?}: {rest:?} is not a TCP port"))
+}
+
+fn resolve_fields(names: &[String]) -> anyhow::Result<Vec<&'static Field>> {
+    if names.is_empty() {
+        bail!("-T fields needs at least one -e FIELD (see --list-fields)");
+    }
+    names
+        .iter()
+        .map(|name| {
+            fields::lookup(name).ok_or_else(|| {
+                let near = fields::closest(name);
+                if near.is_empty() {
+                    anyhow!("unknown field {name:?} (see --list-fields)")
+                } else {
+                    anyhow!("unknown field {name:?}; did you mean {}?", near.join(", "))
+                }
+            })
+        })
+        .collect()
+}
+
+/// Runs the command line; errors returned here are usage errors (exit 2).
+pub fn run() -> anyhow::Result<u8> {
+    let args = Args::parse();
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    if args.list_fields {
+        return finish_output(
+            output::write_field_list(&mut out).and_then(|_| out.flush()),
+            EXIT_OK,
+        );
+    }
+    let printer = match (args.format, args.verbose) {
+        (Format::Fields, _) => Printer::Fields(resolve_fields(&args.fields)?),
+        (Format::Text, true) => Printer::Tree,
+        (Format::Text, false) => Printer::Summary,
+    };
+    if !args.fields.is_empty() && args.format != Format::Fields {
+        bail!("-e is used with -T fields");
+    }
+    let decode_as_ports = args
+        .decode_as
+        .iter()
+        .map(|s| parse_decode_as(s))
+        .collect::<anyhow::Result<Vec<u16>>>()?;
+    let path = args.read_file.or(args.file).ok_or_else(|| {
+        anyhow!("no capture given: wsdissect [OPTIONS] FILE, or -r FILE (- for standard input)")
+    })?;
+    let source: Box<dyn Read> = if path == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(&path).with_context(|| format!("cannot open {path}"))?)
+    };
+    let mut reader = CaptureReader::new(source).map_err(|e| anyhow!("{path}: {e}"))?;
+    let config = Config {
+        reassembly_limit: args.reassembly_limit,
+        payload_cap: args.payload_limit,
+        decode_as_ports,
+    };
+    let mut analyzer = Analyzer::new(config);
+
+    let mut sink = Sink {
+        out,
+        printer,
+        ctx: Context::default(),
+        limit: args.count.unwrap_or(u64::MAX),
+        printed: 0,
+        result: Ok(()),
+    };
+    let mut damage = None;
+    loop {
+        match reader.next_record() {
+            Ok(Some(record)) => {
+                if record.number == 1 {
+                    sink.ctx.first_ts = record.ts_nanos;
+                }
+                analyzer.packet(&record, &mut |f| sink.frame(f));
+            }
+            Ok(None) => break,
+            Err(e) => {
+                damage = Some(format!("{path}: {e}"));
+                break;
+            }
+        }
+        if sink.done() {
+            break;
+        }
+    }
+    if !sink.done() {
+        analyzer.finish(&mut |f| sink.frame(f));
+    }
+    let flushed = sink.result.and_then(|_| sink.out.flush());
+    report_stats(analyzer.stats());
+    if let Some(msg) = &damage {
+        eprintln!(
+            "wsdissect: warning: {msg}; the {} packets before it were analysed",
+            reader.packets_read()
+        );
+    }
+    finish_output(
+        flushed,
+        if damage.is_some() {
+            EXIT_DAMAGED
+        } else {
+            EXIT_OK
+        },
+    )
+}
+
+/// Where frames go: the printer, the `-c` count and the first write error.
+struct Sink<W: Write> {
+    out: W,
+    printer: Printer,
+    ctx: Context,
+    limit: u64,
+    printed: u64,
+    result: io::Result<()>,
+}
+
+impl<W: Write> Sink<W> {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        if self.done() {
+            return;
+        }
+        self.printed += 1;
+        self.result = match &self.printer {
+            Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
+            Printer::Tree => output::tree::write_frame_tree(&mut self.out, frame),
+            Printer::Fields(fields) => {
+                output::write_fields_line(&mut self.out, &self.ctx, fields, frame)
+            }
+        };
+    }
+
+    /// `-c` reached, or output failed (a closed pipe): stop reading.
+    fn done(&self) -> bool {
+        self.printed >= self.limit || self.result.is_err()
+    }
+}
+
+/// A closed pipe (`| head`) is a normal way to stop: exit quietly with 0.
+fn finish_output(result: io::Result<()>, code: u8) -> anyhow::Result<u8> {
+    match result {
+        Ok(()) => Ok(code),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Err(e) => Err(anyhow!("writing output: {e}")),
+    }
+}
+
+/// Summarises on stderr what was skipped or repaired, when anything was.
+fn report_stats(stats: &Stats) {
+    let mut skipped = Vec::new();
+    for (link, n) in &stats.unsupported_links {
+        skipped.push(format!("{n} of unsupported link type {link}"));
+    }
+    for (n, what) in [
+        (stats.not_ip, "not IP"),
+        (stats.not_tcp, "not TCP"),
+        (stats.ip_fragments, "IP fragments (not reassembled)"),
+    ] {
+        if n > 0 {
+            skipped.push(format!("{n} {what}"));
+        }
+    }
+    if stats.malformed > 0 {
+        skipped.push(format!(
+            "{} malformed (first: packet {})",
+            stats.malformed,
+            stats.first_malformed.unwrap_or_default()
+        ));
+    }
+    if !skipped.is_empty() {
+        eprintln!(
+            "wsdissect: {} packets skipped: {}",
+            skipped_total(stats),
+            skipped.join(", ")
+        );
+    }
+    let r = &stats.reassembly;
+    if r.gaps > 0 || r.conflicts > 0 || stats.cut_frames > 0 || stats.resync_skipped > 0 {
+        eprintln!(
+            "wsdissect: TCP: {} gaps ({} bytes lost), {} conflicting overlaps, {} buffer-limit hits; \
+             {} frames cut, {} bytes skipped to find frame boundaries",
+            r.gaps, r.gap_bytes, r.conflicts, r.limit_hits, stats.cut_frames, stats.resync_skipped
+        );
+    }
+}
+
+fn skipped_total(stats: &Stats) -> u64 {
+    stats.unsupported_links.iter().map(|(_, n)| n).sum::<u64>()
+        + stats.not_ip
+        + stats.not_tcp
+        + stats.ip_fragments
+        + stats.malformed
+}
+
+/// Maps the result of [`run`] to the process exit status.
+pub fn exit_code(result: anyhow::Result<u8>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("wsdissect: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,564 @@
+//! The field registry: every name a user can print, with its type, a description and how to read
+//! it from a frame. Names and value strings are Wireshark's, so `-e`, the tree and (later)
+//! filters and JSON all agree.
+//!
+//! ```
+//! use wsdissect::fields::{lookup, FieldType};
+//! let f = lookup("websocket.opcode").unwrap();
+//! assert_eq!(f.ty, FieldType::UInt8);
+//! assert!(lookup("websocket.opcod").is_none());
+//! ```
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::analyzer::Frame;
+use crate::ws::frame::Opcode;
+
+/// What kind of value a field holds (Wireshark's FT_* types, reduced to what is used here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A protocol or label: present or absent.
+    None,
+    /// True/false.
+    Bool,
+    /// Unsigned integers of the given width.
+    UInt8,
+    /// 16-bit unsigned.
+    UInt16,
+    /// 32-bit unsigned.
+    UInt32,
+    /// 64-bit unsigned.
+    UInt64,
+    /// A packet number.
+    FrameNum,
+    /// Raw bytes.
+    Bytes,
+    /// UTF-8 text.
+    String,
+    /// An IPv4 address.
+    Ipv4,
+    /// An IPv6 address.
+    Ipv6,
+    /// An absolute time, seconds since the epoch.
+    AbsTime,
+    /// A time relative to the first packet.
+    RelTime,
+}
+
+impl FieldType {
+    /// Wireshark's name for the type, as `tshark -G fields` lists it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::None => "FT_NONE",
+            FieldType::Bool => "FT_BOOLEAN",
+            FieldType::UInt8 => "FT_UINT8",
+            FieldType::UInt16 => "FT_UINT16",
+            FieldType::UInt32 => "FT_UINT32",
+            FieldType::UInt64 => "FT_UINT64",
+            FieldType::FrameNum => "FT_FRAMENUM",
+            FieldType::Bytes => "FT_BYTES",
+            FieldType::String => "FT_STRING",
+            FieldType::Ipv4 => "FT_IPv4",
+            FieldType::Ipv6 => "FT_IPv6",
+            FieldType::AbsTime => "FT_ABSOLUTE_TIME",
+            FieldType::RelTime => "FT_RELATIVE_TIME",
+        }
+    }
+}
+
+/// One value of a field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// Present (protocols and labels).
+    Present,
+    /// A boolean.
+    Bool(bool),
+    /// An unsigned integer.
+    UInt(u64),
+    /// Bytes.
+    Bytes(Cow<'a, [u8]>),
+    /// Text.
+    Str(Cow<'a, str>),
+    /// An address.
+    Ip(IpAddr),
+    /// Nanoseconds (since the epoch for absolute times, since the first packet for relative).
+    Nanos(i64),
+}
+
+/// Per-capture context some fields need.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    /// Time of the first packet in the capture.
+    pub first_ts: i64,
+}
+
+/// Reads a field's values (zero, one or several) from a frame.
+pub type Getter = for<'a> fn(&Context, &Frame<'a>, &mut dyn FnMut(Value<'a>));
+
+/// A registered field.
+pub struct Field {
+    /// Wireshark's abbreviation, e.g. `websocket.opcode`.
+    pub name: &'static str,
+    /// The value type.
+    pub ty: FieldType,
+    /// Integers shown in hex (`websocket.rsv`), with this many digits in `-T fields`.
+    pub hex_digits: Option<u8>,
+    /// One line for `--list-fields`.
+    pub description: &'static str,
+    /// How to read it.
+    pub get: Getter,
+}
+
+impl std::fmt::Debug for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .finish()
+    }
+}
+
+const fn field(name: &'static str, ty: FieldType, description: &'static str, get: Getter) -> Field {
+    Field {
+        name,
+        ty,
+        hex_digits: None,
+        description,
+        get,
+    }
+}
+
+/// Wireshark's name for a close status code (`websocket.payload.close.status_code`).
+pub fn close_code_name(code: u16) -> Option<&'static str> {
+    Some(match code {
+        1000 => "Normal Closure",
+        1001 => "Going Away",
+        1002 => "Protocol error",
+        1003 => "Unsupported Data",
+        1004 => "---Reserved----",
+        1005 => "No Status Rcvd",
+        1006 => "Abnormal Closure",
+        1007 => "Invalid frame payload data",
+        1008 => "Policy Violation",
+        1009 => "Message Too Big",
+        1010 => "Mandatory Ext.",
+        1011 => "Internal Server",
+        1015 => "TLS handshake",
+        _ => return None,
+    })
+}
+
+/// The close status code, when the close frame carries one.
+pub fn close_code(f: &Frame<'_>) -> Option<u16> {
+    (f.header.opcode == Opcode::CLOSE && f.payload.len() >= 2)
+        .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]))
+}
+
+/// Whether the frame's payload is shown as text (a whole, unfragmented, uncompressed text frame).
+fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
+    let compressed = f.connection.deflate && f.header.rsv1();
+    (f.header.opcode == Opcode::TEXT && f.header.fin && !compressed)
+        .then(|| String::from_utf8_lossy(f.payload))
+}
+
+fn ip_of(f: &Frame<'_>, src: bool) -> IpAddr {
+    if src { f.src().ip } else { f.dst().ip }
+}
+
+/// Every field, in the order `--list-fields` shows them.
+pub static FIELDS: &[Field] = &[
+    field(
+        "frame.number",
+        FieldType::FrameNum,
+        "Packet number in the capture, from 1",
+        |_, f, v| v(Value::UInt(f.packet.number)),
+    ),
+    field(
+        "frame.time_epoch",
+        FieldType::AbsTime,
+        "Capture time, seconds since 1970-01-01 UTC",
+        |_, f, v| v(Value::Nanos(f.packet.ts_nanos)),
+    ),
+    field(
+        "frame.time_relative",
+        FieldType::RelTime,
+        "Seconds since the first packet of the capture",
+        |c, f, v| v(Value::Nanos(f.packet.ts_nanos - c.first_ts)),
+    ),
+    field(
+        "frame.len",
+        FieldType::UInt32,
+        "Packet length on the wire",
+        |_, f, v| v(Value::UInt(u64::from(f.packet.len))),
+    ),
+    field(
+        "frame.cap_len",
+        FieldType::UInt32,
+        "Packet length captured",
+        |_, f, v| v(Value::UInt(u64::from(f.packet.caplen))),
+    ),
+    field(
+        "ip.src",
+        FieldType::Ipv4,
+        "IPv4 source address",
+        |_, f, v| {
+            if f.src().ip.is_ipv4() {
+                v(Value::Ip(ip_of(f, true)))
+            }
+        },
+    ),
+    field(
+        "ip.dst",
+        FieldType::Ipv4,
+        "IPv4 destination address",
+        |_, f, v| {
+            if f.src().ip.is_ipv4() {
+                v(Value::Ip(ip_of(f, false)))
+            }
+        },
+    ),
+    field(
+        "ip.addr",
+        FieldType::Ipv4,
+        "IPv4 source or destination address",
+        |_, f, v| {
+            if f.src().ip.is_ipv4() {
+                v(Value::Ip(ip_of(f, true)));
+                v(Value::Ip(ip_of(f, false)));
+            }
+        },
+    ),
+    field(
+        "ipv6.src",
+        FieldType::Ipv6,
+        "IPv6 source address",
+        |_, f, v| {
+            if f.src().ip.is_ipv6() {
+                v(Value::Ip(ip_of(f, true)))
+            }
+        },
+    ),
+    field(
+        "ipv6.dst",
+        FieldType::Ipv6,
+        "IPv6 destination address",
+        |_, f, v| {
+            if f.src().ip.is_ipv6() {
+                v(Value::Ip(ip_of(f, false)))
+            }
+        },
+    ),
+    field(
+        "ipv6.addr",
+        FieldType::Ipv6,
+        "IPv6 source or destination address",
+        |_, f, v| {
+            if f.src().ip.is_ipv6() {
+                v(Value::Ip(ip_of(f, true)));
+                v(Value::Ip(ip_of(f, false)));
+            }
+        },
+    ),
+    field(
+        "tcp.srcport",
+        FieldType::UInt16,
+        "TCP source port",
+        |_, f, v| v(Value::UInt(u64::from(f.src().port))),
+    ),
+    field(
+        "tcp.dstport",
+        FieldType::UInt16,
+        "TCP destination port",
+        |_, f, v| v(Value::UInt(u64::from(f.dst().port))),
+    ),
+    field(
+        "tcp.port",
+        FieldType::UInt16,
+        "TCP source or destination port",
+        |_, f, v| {
+            v(Value::UInt(u64::from(f.src().port)));
+            v(Value::UInt(u64::from(f.dst().port)));
+        },
+    ),
+    field(
+        "tcp.stream",
+        FieldType::UInt32,
+        "TCP connection index, in order of first packet, from 0",
+        |_, f, v| v(Value::UInt(u64::from(f.connection.stream))),
+    ),
+    field(
+        "tcp.seq",
+        FieldType::UInt32,
+        "TCP sequence number, relative to the first",
+        |_, f, v| v(Value::UInt(u64::from(f.relative_seq()))),
+    ),
+    field(
+        "tcp.ack",
+        FieldType::UInt32,
+        "TCP acknowledgement number, relative",
+        |_, f, v| v(Value::UInt(u64::from(f.relative_ack()))),
+    ),
+    field(
+        "tcp.len",
+        FieldType::UInt32,
+        "TCP payload length of the packet",
+        |_, f, v| v(Value::UInt(u64::from(f.packet.tcp_len))),
+    ),
+    field(
+        "websocket",
+        FieldType::None,
+        "WebSocket frame",
+        |_, _, v| v(Value::Present),
+    ),
+    field(
+        "websocket.fin",
+        FieldType::Bool,
+        "Fin: the last frame of a message",
+        |_, f, v| v(Value::Bool(f.header.fin)),
+    ),
+    Field {
+        hex_digits: Some(2),
+        ..field(
+            "websocket.rsv",
+            FieldType::UInt8,
+            "Reserved bits RSV1-3 (RSV1 = 0x4)",
+            |_, f, v| v(Value::UInt(u64::from(f.header.rsv))),
+        )
+    },
+    field(
+        "websocket.pmc",
+        FieldType::Bool,
+        "Per-Message Compressed (RSV1), on connections that negotiated permessage-deflate",
+        |_, f, v| {
+            if f.connection.deflate {
+                v(Value::Bool(f.header.rsv1()))
+            }
+        },
+    ),
+    field(
+        "websocket.opcode",
+        FieldType::UInt8,
+        "Opcode: 0 Continuation, 1 Text, 2 Binary, 8 Close, 9 Ping, 10 Pong",
+        |_, f, v| v(Value::UInt(u64::from(f.header.opcode.0))),
+    ),
+    field(
+        "websocket.mask",
+        FieldType::Bool,
+        "Mask: the payload is masked",
+        |_, f, v| v(Value::Bool(f.header.masked)),
+    ),
+    field(
+        "websocket.payload_length",
+        FieldType::UInt8,
+        "Payload length, 7-bit field (126/127 announce extended lengths)",
+        |_, f, v| v(Value::UInt(u64::from(f.header.len7))),
+    ),
+    field(
+        "websocket.payload_length_ext_16",
+        FieldType::UInt16,
+        "Extended Payload length (16 bits)",
+        |_, f, v| {
+            if let Some(n) = f.header.ext_16() {
+                v(Value::UInt(u64::from(n)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload_length_ext_64",
+        FieldType::UInt64,
+        "Extended Payload length (64 bits)",
+        |_, f, v| {
+            if let Some(n) = f.header.ext_64() {
+                v(Value::UInt(n))
+            }
+        },
+    ),
+    field(
+        "websocket.masking_key",
+        FieldType::Bytes,
+        "Masking-Key",
+        |_, f, v| {
+            if let Some(k) = f.header.masking_key {
+                v(Value::Bytes(Cow::Owned(k.to_vec())))
+            }
+        },
+    ),
+    field(
+        "websocket.masked_payload",
+        FieldType::None,
+        "Masked payload (present when masked and not empty)",
+        |_, f, v| {
+            if f.header.masked && f.header.payload_len > 0 {
+                v(Value::Present)
+            }
+        },
+    ),
+    field(
+        "websocket.payload",
+        FieldType::Bytes,
+        "Payload (after unmasking)",
+        |_, f, v| {
+            if f.header.payload_len > 0 {
+                v(Value::Bytes(Cow::Borrowed(f.payload)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.text",
+        FieldType::String,
+        "Text payload",
+        |_, f, v| {
+            if let Some(t) = text_of(f) {
+                v(Value::Str(t))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.close",
+        FieldType::None,
+        "Close frame body",
+        |_, f, v| {
+            if f.header.opcode == Opcode::CLOSE && f.header.payload_len > 0 {
+                v(Value::Present)
+            }
+        },
+    ),
+    field(
+        "websocket.payload.close.status_code",
+        FieldType::UInt16,
+        "Close status code",
+        |_, f, v| {
+            if let Some(code) = close_code(f) {
+                v(Value::UInt(u64::from(code)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.close.reason",
+        FieldType::String,
+        "Close reason",
+        |_, f, v| {
+            if f.header.opcode == Opcode::CLOSE && f.payload.len() > 2 {
+                v(Value::Str(String::from_utf8_lossy(&f.payload[2..])))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.ping",
+        FieldType::Bytes,
+        "Ping payload",
+        |_, f, v| {
+            if f.header.opcode == Opcode::PING && f.header.payload_len > 0 {
+                v(Value::Bytes(Cow::Borrowed(f.payload)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.pong",
+        FieldType::Bytes,
+        "Pong payload",
+        |_, f, v| {
+            if f.header.opcode == Opcode::PONG && f.header.payload_len > 0 {
+                v(Value::Bytes(Cow::Borrowed(f.payload)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.continue",
+        FieldType::Bytes,
+        "Payload of a continuation frame",
+        |_, f, v| {
+            if f.header.opcode == Opcode::CONTINUATION && f.header.payload_len > 0 {
+                v(Value::Bytes(Cow::Borrowed(f.payload)))
+            }
+        },
+    ),
+    field(
+        "websocket.payload.unknown",
+        FieldType::Bytes,
+        "Payload of a frame with a reserved opcode",
+        |_, f, v| {
+            if !f.header.opcode.is_defined() && f.header.payload_len > 0 {
+                v(Value::Bytes(Cow::Borrowed(f.payload)))
+            }
+        },
+    ),
+    field(
+        "websocket.cut",
+        FieldType::Bool,
+        "The frame is incomplete: bytes lost to a gap or the capture's end",
+        |_, f, v| v(Value::Bool(f.cut.is_some())),
+    ),
+    field(
+        "websocket.payload_captured",
+        FieldType::UInt64,
+        "Payload bytes the capture carried",
+        |_, f, v| v(Value::UInt(f.payload_seen)),
+    ),
+];
+
+/// Finds a field by name.
+pub fn lookup(name: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.name == name)
+}
+
+/// Known names closest to `name`, for "did you mean" messages.
+pub fn closest(name: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(usize, &'static str)> = FIELDS
+        .iter()
+        .map(|f| (edit_distance(name, f.name), f.name))
+        .collect();
+    scored.sort();
+    let best = scored.first().map_or(0, |s| s.0);
+    scored
+        .into_iter()
+        .take_while(|s| s.0 <= best + 2 && s.0 <= name.len().max(4))
+        .take(3)
+        .map(|s| s.1)
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_names_unique_and_described() {
+        for (i, f) in FIELDS.iter().enumerate() {
+            assert!(!f.description.is_empty(), "{}", f.name);
+            assert!(
+                FIELDS[i + 1..].iter().all(|g| g.name != f.name),
+                "duplicate {}",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn test_closest_suggests() {
+        assert_eq!(closest("websocket.opcod")[0], "websocket.opcode");
+        assert!(closest("tcp.strem").contains(&"tcp.stream"));
+    }
+
+    #[test]
+    fn test_close_code_names() {
+        assert_eq!(close_code_name(1000), Some("Normal Closure"));
+        assert_eq!(close_code_name(4000), None);
+    }
+}

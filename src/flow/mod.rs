@@ -1,0 +1,3 @@
+//! TCP byte streams: sequence-number arithmetic and per-direction reassembly.
+
+pub mod reassembler;

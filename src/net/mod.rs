@@ -1,0 +1,273 @@
+//! Link, IP and TCP decoding: from a captured record to a TCP segment.
+//!
+//! Link types handled: Ethernet with 802.1Q/QinQ tags (1), Linux cooked SLL (113) and SLL2
+//! (276), raw IP (101, 12, 14 and the IPv4/IPv6 types 228/229), BSD null and loopback (0, 108).
+//! IP and TCP are sliced by etherparse in its lax mode, so a packet cut by the snaplen still
+//! yields the part of its payload that was captured, and how much is missing.
+//!
+//! ```
+//! use wsdissect::net::{decode, Skip};
+//! assert!(matches!(decode(147, &[0; 40]), Err(Skip::UnsupportedLink(147))));
+//! ```
+
+use std::net::IpAddr;
+
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+
+/// Link types (LINKTYPE_* values) this module understands.
+pub mod link {
+    /// BSD loopback, address family in host byte order.
+    pub const NULL: u32 = 0;
+    /// Ethernet II, with optional VLAN tags.
+    pub const ETHERNET: u32 = 1;
+    /// Raw IP as some BSDs number it.
+    pub const RAW_BSD: u32 = 12;
+    /// Raw IP, another historic number.
+    pub const RAW_BSD_14: u32 = 14;
+    /// Raw IP (version from the first nibble).
+    pub const RAW: u32 = 101;
+    /// OpenBSD loopback, address family in network byte order.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: u32 = 113;
+    /// Raw IPv4.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: u32 = 229;
+    /// Linux cooked capture v2 (`tcpdump -i any` on newer libpcap).
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// Why a record does not hold a TCP segment (counted and summarised, never an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// A link type this tool does not decode.
+    UnsupportedLink(u32),
+    /// Not IPv4 or IPv6 (ARP, LLDP, ...).
+    NotIp,
+    /// IP, but not TCP (UDP, ICMP, IP in IP, ...).
+    NotTcp,
+    /// An IPv4 or IPv6 fragment (not reassembled).
+    IpFragment,
+    /// Headers that cannot be decoded (too short, bad lengths).
+    Malformed,
+}
+
+/// TCP header flags this tool acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// SYN: the sender's initial sequence number.
+    pub syn: bool,
+    /// ACK: the acknowledgement number is valid.
+    pub ack: bool,
+    /// FIN: the sender's last byte.
+    pub fin: bool,
+    /// RST: the connection is aborted.
+    pub rst: bool,
+}
+
+/// The parts of a TCP/IP packet the rest of the pipeline needs.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpSegment<'a> {
+    /// Source address (`ip.src` or `ipv6.src`).
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// `tcp.srcport`.
+    pub src_port: u16,
+    /// `tcp.dstport`.
+    pub dst_port: u16,
+    /// `tcp.seq` (raw, not relative).
+    pub seq: u32,
+    /// `tcp.ack` (raw).
+    pub ack: u32,
+    /// Flags.
+    pub flags: TcpFlags,
+    /// The captured payload bytes.
+    pub payload: &'a [u8],
+    /// Payload bytes the IP header announces but the capture does not hold (snaplen).
+    pub missing: u32,
+}
+
+/// Decodes a record of the given link type down to TCP.
+pub fn decode(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+    let sliced = match link_type {
+        link::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Malformed)?,
+        link::RAW | link::RAW_BSD | link::RAW_BSD_14 | link::IPV4 | link::IPV6 => from_ip(data)?,
+        link::LINUX_SLL => {
+            // 16-byte header; the protocol (an EtherType for IP) is its last two bytes.
+            let proto = data.get(14..16).ok_or(Skip::Malformed)?;
+            from_ether_type(u16::from_be_bytes([proto[0], proto[1]]), &data[16..])
+        }
+        link::LINUX_SLL2 => {
+            // 20-byte header starting with the protocol.
+            if data.len() < 20 {
+                return Err(Skip::Malformed);
+            }
+            from_ether_type(u16::from_be_bytes([data[0], data[1]]), &data[20..])
+        }
+        link::NULL | link::LOOP => {
+            let family = data.get(..4).ok_or(Skip::Malformed)?;
+            let family = [family[0], family[1], family[2], family[3]];
+            let family = if link_type == link::LOOP {
+                u32::from_be_bytes(family)
+            } else if u32::from_le_bytes(family) < 0x100 {
+                // Host byte order of the capturing machine: small values are the family.
+                u32::from_le_bytes(family)
+            } else {
+                u32::from_be_bytes(family)
+            };
+            match family {
+                // AF_INET everywhere; AF_INET6 on the BSDs, macOS and Linux.
+                2 | 24 | 28 | 30 | 10 => from_ip(&data[4..])?,
+                _ => return Err(Skip::NotIp),
+            }
+        }
+        other => return Err(Skip::UnsupportedLink(other)),
+    };
+    tcp_of(&sliced)
+}
+
+fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
+    LaxSlicedPacket::from_ip(data).map_err(|_| Skip::Malformed)
+}
+
+fn from_ether_type(ether_type: u16, data: &[u8]) -> LaxSlicedPacket<'_> {
+    LaxSlicedPacket::from_ether_type(EtherType(ether_type), data)
+}
+
+fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
+    let (src, dst, payload) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => {
+            let h = ip.header();
+            (
+                IpAddr::from(h.source()),
+                IpAddr::from(h.destination()),
+                ip.payload(),
+            )
+        }
+        Some(LaxNetSlice::Ipv6(ip)) => {
+            let h = ip.header();
+            (
+                IpAddr::from(h.source_addr()),
+                IpAddr::from(h.destination_addr()),
+                ip.payload(),
+            )
+        }
+        Some(LaxNetSlice::Arp(_)) | None => return Err(Skip::NotIp),
+    };
+    if payload.fragmented {
+        return Err(Skip::IpFragment);
+    }
+    if payload.ip_number != IpNumber::TCP {
+        return Err(Skip::NotTcp);
+    }
+    let tcp = match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => tcp,
+        _ => return Err(Skip::Malformed),
+    };
+    // What the IP header says the TCP segment holds, against what was captured.
+    let announced = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) if payload.incomplete => {
+            let h = ip.header();
+            let auth = ip.extensions().auth.map_or(0, |a| a.slice().len());
+            usize::from(h.total_len()).saturating_sub(h.slice().len() + auth)
+        }
+        Some(LaxNetSlice::Ipv6(ip)) if payload.incomplete => {
+            usize::from(ip.header().payload_length()).saturating_sub(ip.extensions().slice().len())
+        }
+        _ => payload.payload.len(),
+    };
+    let header_len = tcp.header_len();
+    let data = tcp.payload();
+    let missing = announced
+        .saturating_sub(header_len)
+        .saturating_sub(data.len());
+    Ok(TcpSegment {
+        src,
+        dst,
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+        },
+        payload: data,
+        missing: u32::try_from(missing).unwrap_or(u32::MAX),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn tcp_ipv4(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
+            .tcp(5000, 80, 1000, 65535)
+            .ack(7)
+            .psh();
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn test_link_types_reach_tcp() {
+        let ip = tcp_ipv4(b"hello");
+        let mut eth = vec![0u8; 12];
+        eth.extend_from_slice(&[0x81, 0x00, 0, 5, 0x81, 0x00, 0, 6, 0x08, 0x00]); // QinQ-ish double tag
+        eth.extend_from_slice(&ip);
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&[0x08, 0x00]);
+        sll.extend_from_slice(&ip);
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&ip);
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(&ip);
+        let mut lo = 2u32.to_be_bytes().to_vec();
+        lo.extend_from_slice(&ip);
+        for (link, data) in [
+            (link::ETHERNET, &eth),
+            (link::LINUX_SLL, &sll),
+            (link::LINUX_SLL2, &sll2),
+            (link::RAW, &ip),
+            (link::IPV4, &ip),
+            (link::NULL, &null),
+            (link::LOOP, &lo),
+        ] {
+            let seg = decode(link, data).unwrap_or_else(|e| panic!("link {link}: {e:?}"));
+            assert_eq!(seg.payload, b"hello", "link {link}");
+            assert_eq!(
+                (seg.src_port, seg.dst_port, seg.seq, seg.ack),
+                (5000, 80, 1000, 7)
+            );
+            assert_eq!(seg.missing, 0);
+        }
+    }
+
+    #[test]
+    fn test_snaplen_cut_reports_missing() {
+        let ip = tcp_ipv4(&[7u8; 100]);
+        let seg = decode(link::RAW, &ip[..ip.len() - 30]).unwrap();
+        assert_eq!(seg.payload.len(), 70);
+        assert_eq!(seg.missing, 30);
+    }
+
+    #[test]
+    fn test_skips() {
+        assert_eq!(decode(link::RAW, &[0x45]).unwrap_err(), Skip::Malformed);
+        assert_eq!(decode(999, &[]).unwrap_err(), Skip::UnsupportedLink(999));
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 5)
+            .udp(1, 2)
+            .write(&mut udp, b"x")
+            .unwrap();
+        assert_eq!(decode(link::RAW, &udp).unwrap_err(), Skip::NotTcp);
+    }
+}

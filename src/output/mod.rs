@@ -1,0 +1,158 @@
+//! Printing frames: one-line summaries, tshark-style field columns and the Wireshark tree.
+//!
+//! Every printer writes to a `Write` and returns its errors, so the binary can end quietly on a
+//! closed pipe.
+
+pub mod text;
+pub mod tree;
+
+use std::io::{self, Write};
+
+use crate::analyzer::Frame;
+use crate::fields::{Context, Field, Value};
+
+/// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
+pub fn info_column(f: &Frame<'_>) -> String {
+    format!(
+        "WebSocket {}{}{}",
+        f.header.opcode.name().unwrap_or("Unknown Opcode"),
+        if f.header.fin {
+            " [FIN]"
+        } else {
+            "[FRAGMENT] "
+        },
+        if f.header.masked { " [MASKED]" } else { " " }
+    )
+}
+
+/// Writes one `-T fields` cell: the field's values formatted as tshark does, joined by `,`.
+pub fn write_field_cell(
+    w: &mut impl Write,
+    ctx: &Context,
+    field: &Field,
+    frame: &Frame<'_>,
+) -> io::Result<()> {
+    let mut first = true;
+    let mut result = Ok(());
+    (field.get)(ctx, frame, &mut |value| {
+        if result.is_err() {
+            return;
+        }
+        if !first {
+            result = w.write_all(b",");
+        }
+        first = false;
+        if result.is_ok() {
+            result = write_value(w, field, &value);
+        }
+    });
+    result
+}
+
+/// Formats one value the way `tshark -T fields` does.
+pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>) -> io::Result<()> {
+    match value {
+        Value::Present => w.write_all(b"1"),
+        Value::Bool(b) => w.write_all(if *b { b"1" } else { b"0" }),
+        Value::UInt(n) => match field.hex_digits {
+            Some(d) => write!(w, "0x{:0width$x}", n, width = usize::from(d)),
+            None => write!(w, "{n}"),
+        },
+        Value::Bytes(b) => {
+            for byte in b.iter() {
+                write!(w, "{byte:02x}")?;
+            }
+            Ok(())
+        }
+        Value::Str(s) => write_escaped_field(w, s),
+        Value::Ip(ip) => write!(w, "{ip}"),
+        Value::Nanos(n) => {
+            let sign = if *n < 0 { "-" } else { "" };
+            let abs = n.unsigned_abs();
+            write!(
+                w,
+                "{sign}{}.{:09}",
+                abs / 1_000_000_000,
+                abs % 1_000_000_000
+            )
+        }
+    }
+}
+
+/// tshark's escaping of strings in `-T fields`: `\t \n \r \f \b` and backslash become escapes,
+/// everything else is printed as is.
+fn write_escaped_field(w: &mut impl Write, s: &str) -> io::Result<()> {
+    let mut from = 0;
+    for (i, c) in s.char_indices() {
+        let esc: &[u8] = match c {
+            '\t' => b"\\t",
+            '\n' => b"\\n",
+            '\r' => b"\\r",
+            '\u{c}' => b"\\f",
+            '\u{8}' => b"\\b",
+            '\\' => b"\\\\",
+            _ => continue,
+        };
+        w.write_all(&s.as_bytes()[from..i])?;
+        w.write_all(esc)?;
+        from = i + 1;
+    }
+    w.write_all(&s.as_bytes()[from..])
+}
+
+/// Writes a `-T fields` line for a frame.
+pub fn write_fields_line(
+    w: &mut impl Write,
+    ctx: &Context,
+    fields: &[&Field],
+    frame: &Frame<'_>,
+) -> io::Result<()> {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b"\t")?;
+        }
+        write_field_cell(w, ctx, field, frame)?;
+    }
+    w.write_all(b"\n")
+}
+
+/// Writes the default one-line summary of a frame: number, relative time, endpoints, info,
+/// payload length and a short preview.
+pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
+    let rel = f.packet.ts_nanos - ctx.first_ts;
+    let info = info_column(f);
+    write!(
+        w,
+        "{:>6} {:>4}.{:06} {} → {} {} len={}",
+        f.packet.number,
+        rel.div_euclid(1_000_000_000),
+        rel.rem_euclid(1_000_000_000) / 1000,
+        f.src(),
+        f.dst(),
+        info.trim_end(),
+        f.header.payload_len
+    )?;
+    if let Some(code) = crate::fields::close_code(f) {
+        write!(w, " code={code}")?;
+    }
+    let preview = text::preview(f, 48);
+    if !preview.is_empty() {
+        write!(w, " {preview}")?;
+    }
+    if f.cut.is_some() {
+        write!(
+            w,
+            " [CUT: {} of {} payload bytes captured]",
+            f.payload_seen, f.header.payload_len
+        )?;
+    }
+    w.write_all(b"\n")
+}
+
+/// `--list-fields`: every field with its type and description.
+pub fn write_field_list(w: &mut impl Write) -> io::Result<()> {
+    for f in crate::fields::FIELDS {
+        writeln!(w, "{}\t{}\t{}", f.name, f.ty.name(), f.description)?;
+    }
+    Ok(())
+}

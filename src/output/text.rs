@@ -1,0 +1,168 @@
+//! Text helpers shared by the printers: Wireshark's label escaping and truncation, hex labels,
+//! hex dumps and payload previews.
+
+use std::fmt::Write as _;
+
+use crate::analyzer::Frame;
+use crate::ws::frame::Opcode;
+
+/// Longest label Wireshark shows; longer ones are cut and marked `[truncated]`.
+pub const MAX_LABEL: usize = 239;
+/// Bytes shown in a bytes label before `…`.
+pub const MAX_BYTES_IN_LABEL: usize = 36;
+
+/// Wireshark's `format_text`: C escapes for `\a \b \f \n \r \t \v`, octal for other control
+/// bytes and DEL; everything else (quotes and backslash included) as is.
+pub fn format_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\{:03o}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `name: value` as a tree label, cut to [`MAX_LABEL`] bytes with `[truncated]` after the name.
+pub fn label(name: &str, value: &str) -> String {
+    let full = format!("{name}: {value}");
+    if full.len() <= MAX_LABEL {
+        return full;
+    }
+    let prefix = format!("{name} [truncated]: ");
+    let mut cut = (MAX_LABEL - 1)
+        .saturating_sub(prefix.len())
+        .min(value.len());
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{prefix}{}", &value[..cut])
+}
+
+/// Bytes as a label value: plain lowercase hex, at most [`MAX_BYTES_IN_LABEL`] bytes, then `…`.
+pub fn hex_label(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * bytes.len().min(MAX_BYTES_IN_LABEL) + 3);
+    for b in bytes.iter().take(MAX_BYTES_IN_LABEL) {
+        let _ = write!(out, "{b:02x}");
+    }
+    if bytes.len() > MAX_BYTES_IN_LABEL {
+        out.push('…');
+    }
+    out
+}
+
+/// tshark's hex dump: offset, 16 bytes in hex (two groups of 8), and their ASCII.
+pub fn hex_dump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, row) in bytes.chunks(16).enumerate() {
+        let _ = write!(out, "{:04x}  ", i * 16);
+        for j in 0..16 {
+            match row.get(j) {
+                Some(b) => {
+                    let _ = write!(out, "{b:02x} ");
+                }
+                None => out.push_str("   "),
+            }
+            if j == 7 {
+                out.push(' ');
+            }
+        }
+        out.push_str("  ");
+        for b in row {
+            out.push(if b.is_ascii_graphic() || *b == b' ' {
+                *b as char
+            } else {
+                '.'
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A short printable preview of a frame's payload for the summary line.
+pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
+    let payload = f.payload;
+    if payload.is_empty() {
+        return String::new();
+    }
+    let compressed = f.connection.deflate && f.header.rsv1();
+    match f.header.opcode {
+        Opcode::TEXT | Opcode::CONTINUATION
+            if !compressed && std::str::from_utf8(payload).is_ok() =>
+        {
+            let text = String::from_utf8_lossy(payload);
+            let mut shown: String = text.chars().take(max_chars).collect();
+            if text.chars().count() > max_chars {
+                shown.push('…');
+            }
+            format!("\"{}\"", format_text(&shown))
+        }
+        Opcode::CLOSE if payload.len() > 2 => format!(
+            "\"{}\"",
+            format_text(&String::from_utf8_lossy(&payload[2..]))
+        ),
+        Opcode::CLOSE => String::new(),
+        _ => {
+            let n = (max_chars / 2).min(payload.len());
+            let mut hex = String::with_capacity(2 * n + 3);
+            for b in &payload[..n] {
+                let _ = write!(hex, "{b:02x}");
+            }
+            if payload.len() > n || (f.header.payload_len as usize) > n {
+                hex.push('…');
+            }
+            hex
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_format_text_escapes() {
+        assert_eq!(
+            format_text("a\tb\n\u{1}\u{7f}\"\\é"),
+            "a\\tb\\n\\001\\177\"\\é"
+        );
+    }
+
+    #[test]
+    fn test_label_truncation() {
+        let long = "z".repeat(300);
+        let l = label("Text", &long);
+        assert!(l.starts_with("Text [truncated]: zzz"));
+        assert_eq!(l.len(), MAX_LABEL - 1);
+        assert_eq!(label("Text", "short"), "Text: short");
+    }
+
+    #[test]
+    fn test_hex_label_cut() {
+        assert_eq!(hex_label(&[0xab; 2]), "abab");
+        assert!(hex_label(&[0; 40]).ends_with('…'));
+        assert_eq!(hex_label(&[0; 40]).chars().count(), 73);
+    }
+
+    #[test]
+    fn test_hex_dump_row() {
+        let d = hex_dump(b"ABCDEFGHIJKLMNOPQ");
+        let first = d.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50   ABCDEFGHIJKLMNOP"
+        );
+        assert!(d.lines().nth(1).unwrap().starts_with("0010  51 "));
+    }
+}
