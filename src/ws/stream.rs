@@ -11,7 +11,7 @@
 //! allowed here, the mask bit this direction uses, minimal length, control frame rules) and whose
 //! frame is followed by another such header or ends exactly where the data received so far ends.
 
-use super::frame::{FrameHeader, parse_header, unmask};
+use super::frame::{FrameHeader, Opcode, parse_header, unmask};
 
 /// Why a frame is incomplete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +286,9 @@ impl<M: Copy> FrameDecoder<M> {
                 wait_at = Some(p);
                 break;
             };
-            if !self.plausible(&h) {
+            // A continuation cannot anchor: nothing says a message is in progress, and runs of
+            // zero bytes would read as endless empty continuations.
+            if !self.plausible(&h) || h.opcode == Opcode::CONTINUATION {
                 continue;
             }
             let end = p as u64 + h.frame_len();

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A WebSocket server and client (Python `websockets`) talking over loopback, for recording.
+
+usage: python_peer.py SCENARIO HOST PORT TRUTH.jsonl
+
+Both ends run in one process. Every message either side sends is written to TRUTH.jsonl as
+{"conn": i, "direction": "client-to-server"|"server-to-client", "opcode": n, "text"|"hex": ...}
+so tests can compare what wsdissect shows with what was really sent.
+"""
+import asyncio, json, sys
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+SCENARIO, HOST, PORT, TRUTH = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+truth = open(TRUTH, "w")
+
+
+def record(conn, direction, opcode, payload):
+    entry = {"conn": conn, "direction": direction, "opcode": opcode}
+    if isinstance(payload, str):
+        entry["text"] = payload
+    else:
+        entry["hex"] = bytes(payload).hex()
+    truth.write(json.dumps(entry) + "\n")
+    truth.flush()
+
+
+def text_of(n, seed):
+    """n bytes of printable text, different per seed."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789 "
+    return "".join(alphabet[(i * 7 + seed) % len(alphabet)] for i in range(n))
+
+
+async def echo(ws):
+    """The server: echoes data messages back; closes when the client does."""
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except ConnectionClosed:
+        pass  # a close code other than 1000 ends the loop with an exception
+
+
+async def client_basic(conn, url):
+    async with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
+        sizes = [0, 125, 126, 65535, 65536, 200000]
+        for n in sizes:
+            msg = text_of(n, n)
+            await ws.send(msg)
+            record(conn, "client-to-server", 1, msg)
+            back = await ws.recv()
+            record(conn, "server-to-client", 1, back)
+        for n in sizes:
+            msg = bytes((i * 31 + n) % 256 for i in range(n))
+            await ws.send(msg)
+            record(conn, "client-to-server", 2, msg)
+            back = await ws.recv()
+            record(conn, "server-to-client", 2, back)
+        # A fragmented text message: websockets sends each item of an iterable as a fragment.
+        parts = ["Hello ", "fragmented ", "world"]
+        await ws.send(parts)
+        record(conn, "client-to-server", 1, "".join(parts))
+        back = await ws.recv()
+        record(conn, "server-to-client", 1, back)
+        pong = await ws.ping(b"are you there?")
+        await pong
+        record(conn, "client-to-server", 9, b"are you there?")
+        record(conn, "server-to-client", 10, b"are you there?")
+        await ws.close(code=4000, reason="bye now")
+        record(conn, "client-to-server", 8, (4000).to_bytes(2, "big") + b"bye now")
+
+
+async def client_small(conn, url):
+    async with connect(url, compression=None, ping_interval=None) as ws:
+        for i in range(5):
+            msg = f"connection {conn} message {i}"
+            await ws.send(msg)
+            record(conn, "client-to-server", 1, msg)
+            back = await ws.recv()
+            record(conn, "server-to-client", 1, back)
+            await asyncio.sleep(0.01)
+        await ws.close()
+
+
+async def main():
+    async with serve(echo, HOST, PORT, compression=None, max_size=None, ping_interval=None):
+        host = f"[{HOST}]" if ":" in HOST else HOST
+        url = f"ws://{host}:{PORT}/test"
+        if SCENARIO == "basic":
+            await client_basic(0, url)
+        elif SCENARIO == "concurrent":
+            await asyncio.gather(*(client_small(i, url) for i in range(4)))
+        elif SCENARIO == "small":
+            await client_small(0, url)
+        else:
+            sys.exit(f"unknown scenario {SCENARIO}")
+        await asyncio.sleep(0.2)
+
+
+asyncio.run(main())

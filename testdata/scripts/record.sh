@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Records testdata/real/*: real WebSocket peers on loopback, captured by tcpdump or dumpcap.
+# Needs root, tcpdump, dumpcap (Debian's tshark package), python3 with `websockets`
+# (pip install websockets). Only 127.0.0.1 and ::1 are used.
+# Afterwards run testdata/scripts/references.sh to refresh tshark's reference output.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/../real"
+mkdir -p "$out"
+
+# record NAME CAPTURER IFACE HOST PORT SCENARIO
+record() {
+    local name=$1 capturer=$2 iface=$3 host=$4 port=$5 scenario=$6 pid
+    local file="$out/$name"
+    rm -f "$file"
+    case $capturer in
+        tcpdump) tcpdump -i "$iface" -U -s 0 -w "$file" "tcp port $port" 2>/dev/null & ;;
+        dumpcap) dumpcap -q -i "$iface" -f "tcp port $port" -w "$file" 2>/dev/null & ;;
+    esac
+    pid=$!
+    sleep 1.5
+    python3 "$here/python_peer.py" "$scenario" "$host" "$port" "$file.truth.jsonl"
+    sleep 1
+    kill -INT "$pid"
+    wait "$pid" || true
+    echo "recorded $file ($(stat -c %s "$file") bytes)"
+}
+
+record python-basic.pcap          tcpdump lo  127.0.0.1 18001 basic
+record python-concurrent.pcap     tcpdump lo  127.0.0.1 18002 concurrent
+record python-ipv6.pcap           tcpdump lo  ::1       18003 small
+record python-any-sll2.pcap       tcpdump any 127.0.0.1 18004 small
+record python-small.pcapng        dumpcap lo  127.0.0.1 18005 small

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates CAPTURE.tshark.tsv beside every capture in testdata/ with the installed tshark
+# (the committed ones come from Debian's tshark 4.0.17). Tests read these files, not tshark.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+for cap in "$here"/../real/*.pcap "$here"/../real/*.pcapng "$here"/../crafted/*.pcap "$here"/../crafted/*.pcapng; do
+    [ -e "$cap" ] || continue
+    args=()
+    # Captures without a handshake need Decode As, as wsdissect does (see their .decode-as file).
+    [ -e "$cap.decode-as" ] && args=(-d "$(cat "$cap.decode-as")")
+    python3 "$here/tshark_tsv.py" "$cap" "${args[@]}" > "$cap.tshark.tsv"
+    echo "$cap.tshark.tsv: $(grep -vc '^#' "$cap.tshark.tsv") frames"
+done

@@ -1,0 +1,155 @@
+//! Runs the real `wsdissect` binary over every capture in `testdata/` and compares its frames
+//! with the committed references: `CAPTURE.expected.tsv` (crafted captures, from the model in
+//! `testdata/scripts/craft.py`) or `CAPTURE.tshark.tsv` (real peers, from tshark 4.0.17).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{run, testdata};
+
+/// The reference columns (see `testdata/scripts/tshark_tsv.py`).
+const COLUMNS: [&str; 15] = [
+    "frame.number",
+    "websocket.fin",
+    "websocket.rsv",
+    "websocket.opcode",
+    "websocket.mask",
+    "websocket.payload_length",
+    "websocket.payload_length_ext_16",
+    "websocket.payload_length_ext_64",
+    "websocket.masking_key",
+    "websocket.payload.close.status_code",
+    "websocket.payload.close.reason",
+    "tcp.stream",
+    "websocket.payload.text",
+    "websocket.payload.ping",
+    "websocket.payload.pong",
+];
+const TEXT: usize = 12;
+
+fn captures() -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for dir in ["real", "crafted"] {
+        for entry in std::fs::read_dir(testdata().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                all.push(path);
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+fn reference_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Our frames with the reference columns (and `websocket.cut` when `with_cut`).
+fn our_rows(capture: &Path, with_cut: bool) -> Vec<Vec<String>> {
+    let mut args = vec![
+        "-r".to_string(),
+        capture.display().to_string(),
+        "-T".into(),
+        "fields".into(),
+    ];
+    for c in COLUMNS {
+        args.extend(["-e".to_string(), c.to_string()]);
+    }
+    if with_cut {
+        args.extend(["-e".to_string(), "websocket.cut".to_string()]);
+    }
+    let decode_as = PathBuf::from(format!("{}.decode-as", capture.display()));
+    if decode_as.exists() {
+        args.extend([
+            "-d".to_string(),
+            std::fs::read_to_string(&decode_as)
+                .unwrap()
+                .trim()
+                .to_string(),
+        ]);
+    }
+    let out = run(&args);
+    assert!(
+        out.code <= 1,
+        "{}: exit {} {}",
+        capture.display(),
+        out.code,
+        out.stderr
+    );
+    out.stdout
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Rows keyed by packet number, so a mismatch reads as a packet-by-packet diff.
+fn by_packet(rows: Vec<Vec<String>>) -> BTreeMap<u64, Vec<Vec<String>>> {
+    let mut map: BTreeMap<u64, Vec<Vec<String>>> = BTreeMap::new();
+    for row in rows {
+        map.entry(row[0].parse().unwrap()).or_default().push(row);
+    }
+    for rows in map.values_mut() {
+        rows.sort();
+    }
+    map
+}
+
+fn assert_same(capture: &Path, ours: Vec<Vec<String>>, want: Vec<Vec<String>>) {
+    let (ours, want) = (by_packet(ours), by_packet(want));
+    if ours != want {
+        let mut diff = String::new();
+        for n in ours
+            .keys()
+            .chain(want.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            if ours.get(n) != want.get(n) {
+                diff += &format!(
+                    "  packet {n}:\n    ours: {:?}\n    want: {:?}\n",
+                    ours.get(n),
+                    want.get(n)
+                );
+            }
+        }
+        panic!("{}: frames differ\n{diff}", capture.display());
+    }
+}
+
+#[test]
+fn every_capture_matches_its_reference() {
+    let mut checked = 0;
+    for capture in captures() {
+        let expected = PathBuf::from(format!("{}.expected.tsv", capture.display()));
+        if expected.exists() {
+            assert_same(
+                &capture,
+                our_rows(&capture, true),
+                reference_rows(&expected),
+            );
+        } else {
+            let tshark = PathBuf::from(format!("{}.tshark.tsv", capture.display()));
+            let mut want = reference_rows(&tshark);
+            let mut ours = our_rows(&capture, false);
+            // tshark shows the reassembled text of a fragmented message on its last frame;
+            // frame-level text is compared on whole text frames only.
+            for row in want.iter_mut().chain(ours.iter_mut()) {
+                row.resize(COLUMNS.len(), String::new());
+                if row[3] != "1" {
+                    row[TEXT].clear();
+                }
+            }
+            assert_same(&capture, ours, want);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} captures found");
+}
