@@ -40,11 +40,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            reassembly_limit: 4 * 1024 * 1024,
-            payload_cap: 1024 * 1024,
-            decode_as_ports: Vec::new(),
-        }
+        Config { reassembly_limit: 4 * 1024 * 1024, payload_cap: 1024 * 1024, decode_as_ports: Vec::new() }
     }
 }
 
@@ -148,20 +144,12 @@ pub struct Frame<'a> {
 impl Frame<'_> {
     /// Sender.
     pub fn src(&self) -> Endpoint {
-        if self.from_client {
-            self.connection.client
-        } else {
-            self.connection.server
-        }
+        if self.from_client { self.connection.client } else { self.connection.server }
     }
 
     /// Receiver.
     pub fn dst(&self) -> Endpoint {
-        if self.from_client {
-            self.connection.server
-        } else {
-            self.connection.client
-        }
+        if self.from_client { self.connection.server } else { self.connection.client }
     }
 
     /// Whether `payload` holds the whole payload.
@@ -247,7 +235,8 @@ struct ConnState {
     decoders: [Option<FrameDecoder<PacketMeta>>; 2],
     syn_seen: [bool; 2],
     isn: [Option<u32>; 2],
-    fin: [bool; 2],
+    /// Sequence number just past each side's FIN, once seen.
+    fin_seq: [Option<u32>; 2],
     websocket_counted: bool,
     payload_cap: usize,
 }
@@ -274,13 +263,7 @@ pub struct Analyzer {
 impl Analyzer {
     /// A new analyzer.
     pub fn new(config: Config) -> Self {
-        Analyzer {
-            config,
-            flows: HashMap::new(),
-            next_stream: 0,
-            first_ts: None,
-            stats: Stats::default(),
-        }
+        Analyzer { config, flows: HashMap::new(), next_stream: 0, first_ts: None, stats: Stats::default() }
     }
 
     /// Capture time of the first packet (the origin of `frame.time_relative`).
@@ -312,21 +295,14 @@ impl Analyzer {
             caplen: u32::try_from(record.data.len()).unwrap_or(u32::MAX),
             seq: seg.seq,
             ack: seg.ack,
-            tcp_len: u32::try_from(seg.payload.len())
-                .unwrap_or(u32::MAX)
-                .saturating_add(seg.missing),
+            tcp_len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing),
         };
         self.segment(&seg, meta, out);
     }
 
     fn count_skip(&mut self, skip: Skip, number: u64) {
         match skip {
-            Skip::UnsupportedLink(l) => match self
-                .stats
-                .unsupported_links
-                .iter_mut()
-                .find(|(t, _)| *t == l)
-            {
+            Skip::UnsupportedLink(l) => match self.stats.unsupported_links.iter_mut().find(|(t, _)| *t == l) {
                 Some((_, n)) => *n += 1,
                 None => self.stats.unsupported_links.push((l, 1)),
             },
@@ -340,20 +316,9 @@ impl Analyzer {
         }
     }
 
-    fn segment(
-        &mut self,
-        seg: &TcpSegment<'_>,
-        meta: PacketMeta,
-        out: &mut impl FnMut(&Frame<'_>),
-    ) {
-        let src = Endpoint {
-            ip: seg.src,
-            port: seg.src_port,
-        };
-        let dst = Endpoint {
-            ip: seg.dst,
-            port: seg.dst_port,
-        };
+    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl FnMut(&Frame<'_>)) {
+        let src = Endpoint { ip: seg.src, port: seg.src_port };
+        let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
         let key = if src <= dst { (src, dst) } else { (dst, src) };
         let pure_syn = seg.flags.syn && !seg.flags.ack;
         // A new SYN on a closed pair, or one with a new ISN, starts a new connection.
@@ -388,17 +353,18 @@ impl Analyzer {
         }
         let state = &mut conn.state;
         let stats = &mut self.stats;
-        conn.reasm[dir].segment_with_missing(
-            seg.seq,
-            seg.payload,
-            u64::from(seg.missing),
-            meta,
-            &mut |d| state.deliver(dir, d, stats, out),
-        );
+        conn.reasm[dir].segment_with_missing(seg.seq, seg.payload, u64::from(seg.missing), meta, &mut |d| {
+            state.deliver(dir, d, stats, out)
+        });
         if seg.flags.fin {
-            conn.state.fin[dir] = true;
+            let len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing);
+            conn.state.fin_seq[dir] = Some(seg.seq.wrapping_add(len));
         }
-        if seg.flags.rst || (conn.state.fin[0] && conn.state.fin[1]) {
+        // Closed once both sides' streams are complete up to their FIN (segments may still be
+        // arriving out of order after a FIN), or at once on a reset.
+        let finished =
+            |d: usize| conn.state.fin_seq[d].is_some_and(|fin| conn.reasm[d].next_seq().is_none_or(|next| next == fin));
+        if seg.flags.rst || (finished(0) && finished(1)) {
             Self::close(conn, &mut self.stats, out);
         }
     }
@@ -408,9 +374,7 @@ impl Analyzer {
         self.next_stream += 1;
         self.stats.connections += 1;
         let limit = self.config.reassembly_limit;
-        let decode_as = [a, b]
-            .iter()
-            .position(|e| self.config.decode_as_ports.contains(&e.port));
+        let decode_as = [a, b].iter().position(|e| self.config.decode_as_ports.contains(&e.port));
         let (client, server) = if decode_as == Some(0) { (b, a) } else { (a, b) };
         let mut state = ConnState {
             info: ConnectionInfo {
@@ -431,7 +395,7 @@ impl Analyzer {
             decoders: [None, None],
             syn_seen: [false; 2],
             isn: [None; 2],
-            fin: [false; 2],
+            fin_seq: [None; 2],
             websocket_counted: false,
             payload_cap: self.config.payload_cap,
         };
@@ -440,11 +404,7 @@ impl Analyzer {
             state.client_dir = Some(1 - server_dir);
             state.mode = Mode::WebSocket;
         }
-        Conn {
-            state,
-            reasm: [Reassembler::new(limit), Reassembler::new(limit)],
-            closed: false,
-        }
+        Conn { state, reasm: [Reassembler::new(limit), Reassembler::new(limit)], closed: false }
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
@@ -504,7 +464,7 @@ impl ConnState {
         out: &mut impl FnMut(&Frame<'_>),
     ) {
         match self.mode {
-            Mode::WebSocket => self.to_decoder(dir, d, stats, out),
+            Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
             Mode::Http => match d {
                 Delivery::Data(bytes, meta) => self.http_data(dir, bytes, meta, stats, out),
                 Delivery::Gap(..) => {
@@ -520,7 +480,7 @@ impl ConnState {
         }
     }
 
-    fn to_decoder(
+    fn feed_decoder(
         &mut self,
         dir: usize,
         d: Delivery<'_, PacketMeta>,
@@ -552,11 +512,8 @@ impl ConnState {
 
     /// RSV bits the negotiated extensions may use.
     fn allowed_rsv(&self) -> u8 {
-        let accepted = self
-            .info
-            .handshake
-            .as_ref()
-            .and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
+        let accepted =
+            self.info.handshake.as_ref().and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
         match accepted {
             None => 0,
             Some(_) if self.info.deflate => 0x4,
@@ -631,12 +588,12 @@ impl ConnState {
                         Head::Response(resp) if resp.is_websocket_switch() => {
                             self.switch(dir, resp, meta);
                             if !rest.is_empty() {
-                                self.to_decoder(dir, Delivery::Data(&rest, meta), stats, out);
+                                self.feed_decoder(dir, Delivery::Data(&rest, meta), stats, out);
                             }
                             let client = 1 - dir;
                             if let Some(pending) = self.http[client].pending.take() {
                                 for (bytes, m) in pending {
-                                    self.to_decoder(client, Delivery::Data(&bytes, m), stats, out);
+                                    self.feed_decoder(client, Delivery::Data(&bytes, m), stats, out);
                                 }
                             }
                             self.http = Default::default();
@@ -678,42 +635,26 @@ impl ConnState {
     /// The server in direction `server_dir` accepted the upgrade.
     fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta) {
         let client_dir = 1 - server_dir;
-        let (client, server) = if client_dir == 0 {
-            (self.a, self.b)
-        } else {
-            (self.b, self.a)
-        };
+        let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
         self.info.server = server;
         self.client_dir = Some(client_dir);
         self.sync_isn();
         let request = self.request.take();
         let accept_valid = match (&request, &response.headers.sec_websocket_accept) {
-            (Some(req), Some(accept)) => req
-                .headers
-                .sec_websocket_key
-                .as_deref()
-                .map(|key| http::accept_key(key) == accept.trim()),
+            (Some(req), Some(accept)) => {
+                req.headers.sec_websocket_key.as_deref().map(|key| http::accept_key(key) == accept.trim())
+            }
             _ => None,
         };
-        self.info.deflate = response
-            .headers
-            .sec_websocket_extensions
-            .as_deref()
-            .is_some_and(|e| {
-                e.split(',').any(|ext| {
-                    let name = ext.split(';').next().unwrap_or("").trim();
-                    name.eq_ignore_ascii_case("permessage-deflate")
-                        || name.eq_ignore_ascii_case("x-webkit-deflate-frame")
-                })
-            });
-        let client_seen = request.is_some();
-        self.info.handshake = Some(Handshake {
-            request,
-            response,
-            response_packet: meta.number,
-            accept_valid,
+        self.info.deflate = response.headers.sec_websocket_extensions.as_deref().is_some_and(|e| {
+            e.split(',').any(|ext| {
+                let name = ext.split(';').next().unwrap_or("").trim();
+                name.eq_ignore_ascii_case("permessage-deflate") || name.eq_ignore_ascii_case("x-webkit-deflate-frame")
+            })
         });
+        let client_seen = request.is_some();
+        self.info.handshake = Some(Handshake { request, response, response_packet: meta.number, accept_valid });
         self.mode = Mode::WebSocket;
         let rsv = self.allowed_rsv();
         self.decoders[server_dir] = Some(FrameDecoder::new(false, rsv, self.payload_cap));

@@ -41,12 +41,7 @@ pub struct Args {
     file: Option<String>,
 
     /// Capture to read, as tshark's -r.
-    #[arg(
-        short = 'r',
-        long = "read-file",
-        value_name = "FILE",
-        conflicts_with = "file"
-    )]
+    #[arg(short = 'r', long = "read-file", value_name = "FILE", conflicts_with = "file")]
     read_file: Option<String>,
 
     /// Output format.
@@ -105,8 +100,7 @@ fn parse_decode_as(spec: &str) -> anyhow::Result<u16> {
         .strip_prefix("tcp.port==")
         .and_then(|r| r.strip_suffix(",websocket"))
         .ok_or_else(|| anyhow!("-d {spec:?}: expected tcp.port==N,websocket"))?;
-    rest.parse()
-        .map_err(|_| anyhow!("-d {spec:?}: {rest:?} is not a TCP port"))
+    rest.parse().map_err(|_| anyhow!("-d {spec:?}: {rest:?} is not a TCP port"))
 }
 
 fn resolve_fields(names: &[String]) -> anyhow::Result<Vec<&'static Field>> {
@@ -134,10 +128,7 @@ pub fn run() -> anyhow::Result<u8> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     if args.list_fields {
-        return finish_output(
-            output::write_field_list(&mut out).and_then(|_| out.flush()),
-            EXIT_OK,
-        );
+        return finish_output(output::write_field_list(&mut out).and_then(|_| out.flush()), EXIT_OK);
     }
     let printer = match (args.format, args.verbose) {
         (Format::Fields, _) => Printer::Fields(resolve_fields(&args.fields)?),
@@ -147,25 +138,18 @@ pub fn run() -> anyhow::Result<u8> {
     if !args.fields.is_empty() && args.format != Format::Fields {
         bail!("-e is used with -T fields");
     }
-    let decode_as_ports = args
-        .decode_as
-        .iter()
-        .map(|s| parse_decode_as(s))
-        .collect::<anyhow::Result<Vec<u16>>>()?;
-    let path = args.read_file.or(args.file).ok_or_else(|| {
-        anyhow!("no capture given: wsdissect [OPTIONS] FILE, or -r FILE (- for standard input)")
-    })?;
+    let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
+    let path = args
+        .read_file
+        .or(args.file)
+        .ok_or_else(|| anyhow!("no capture given: wsdissect [OPTIONS] FILE, or -r FILE (- for standard input)"))?;
     let source: Box<dyn Read> = if path == "-" {
         Box::new(io::stdin().lock())
     } else {
         Box::new(File::open(&path).with_context(|| format!("cannot open {path}"))?)
     };
     let mut reader = CaptureReader::new(source).map_err(|e| anyhow!("{path}: {e}"))?;
-    let config = Config {
-        reassembly_limit: args.reassembly_limit,
-        payload_cap: args.payload_limit,
-        decode_as_ports,
-    };
+    let config = Config { reassembly_limit: args.reassembly_limit, payload_cap: args.payload_limit, decode_as_ports };
     let mut analyzer = Analyzer::new(config);
 
     let mut sink = Sink {
@@ -201,19 +185,9 @@ pub fn run() -> anyhow::Result<u8> {
     let flushed = sink.result.and_then(|_| sink.out.flush());
     report_stats(analyzer.stats());
     if let Some(msg) = &damage {
-        eprintln!(
-            "wsdissect: warning: {msg}; the {} packets before it were analysed",
-            reader.packets_read()
-        );
+        eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", reader.packets_read());
     }
-    finish_output(
-        flushed,
-        if damage.is_some() {
-            EXIT_DAMAGED
-        } else {
-            EXIT_OK
-        },
-    )
+    finish_output(flushed, if damage.is_some() { EXIT_DAMAGED } else { EXIT_OK })
 }
 
 /// Where frames go: the printer, the `-c` count and the first write error.
@@ -235,9 +209,7 @@ impl<W: Write> Sink<W> {
         self.result = match &self.printer {
             Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
             Printer::Tree => output::tree::write_frame_tree(&mut self.out, frame),
-            Printer::Fields(fields) => {
-                output::write_fields_line(&mut self.out, &self.ctx, fields, frame)
-            }
+            Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
         };
     }
 
@@ -262,11 +234,9 @@ fn report_stats(stats: &Stats) {
     for (link, n) in &stats.unsupported_links {
         skipped.push(format!("{n} of unsupported link type {link}"));
     }
-    for (n, what) in [
-        (stats.not_ip, "not IP"),
-        (stats.not_tcp, "not TCP"),
-        (stats.ip_fragments, "IP fragments (not reassembled)"),
-    ] {
+    for (n, what) in
+        [(stats.not_ip, "not IP"), (stats.not_tcp, "not TCP"), (stats.ip_fragments, "IP fragments (not reassembled)")]
+    {
         if n > 0 {
             skipped.push(format!("{n} {what}"));
         }
@@ -279,11 +249,7 @@ fn report_stats(stats: &Stats) {
         ));
     }
     if !skipped.is_empty() {
-        eprintln!(
-            "wsdissect: {} packets skipped: {}",
-            skipped_total(stats),
-            skipped.join(", ")
-        );
+        eprintln!("wsdissect: {} packets skipped: {}", skipped_total(stats), skipped.join(", "));
     }
     let r = &stats.reassembly;
     if r.gaps > 0 || r.conflicts > 0 || stats.cut_frames > 0 || stats.resync_skipped > 0 {

@@ -55,12 +55,7 @@ fn reference_rows(path: &Path) -> Vec<Vec<String>> {
 
 /// Our frames with the reference columns (and `websocket.cut` when `with_cut`).
 fn our_rows(capture: &Path, with_cut: bool) -> Vec<Vec<String>> {
-    let mut args = vec![
-        "-r".to_string(),
-        capture.display().to_string(),
-        "-T".into(),
-        "fields".into(),
-    ];
+    let mut args = vec!["-r".to_string(), capture.display().to_string(), "-T".into(), "fields".into()];
     for c in COLUMNS {
         args.extend(["-e".to_string(), c.to_string()]);
     }
@@ -69,26 +64,11 @@ fn our_rows(capture: &Path, with_cut: bool) -> Vec<Vec<String>> {
     }
     let decode_as = PathBuf::from(format!("{}.decode-as", capture.display()));
     if decode_as.exists() {
-        args.extend([
-            "-d".to_string(),
-            std::fs::read_to_string(&decode_as)
-                .unwrap()
-                .trim()
-                .to_string(),
-        ]);
+        args.extend(["-d".to_string(), std::fs::read_to_string(&decode_as).unwrap().trim().to_string()]);
     }
     let out = run(&args);
-    assert!(
-        out.code <= 1,
-        "{}: exit {} {}",
-        capture.display(),
-        out.code,
-        out.stderr
-    );
-    out.stdout
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    assert!(out.code <= 1, "{}: exit {} {}", capture.display(), out.code, out.stderr);
+    out.stdout.lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
 /// Rows keyed by packet number, so a mismatch reads as a packet-by-packet diff.
@@ -107,17 +87,9 @@ fn assert_same(capture: &Path, ours: Vec<Vec<String>>, want: Vec<Vec<String>>) {
     let (ours, want) = (by_packet(ours), by_packet(want));
     if ours != want {
         let mut diff = String::new();
-        for n in ours
-            .keys()
-            .chain(want.keys())
-            .collect::<std::collections::BTreeSet<_>>()
-        {
+        for n in ours.keys().chain(want.keys()).collect::<std::collections::BTreeSet<_>>() {
             if ours.get(n) != want.get(n) {
-                diff += &format!(
-                    "  packet {n}:\n    ours: {:?}\n    want: {:?}\n",
-                    ours.get(n),
-                    want.get(n)
-                );
+                diff += &format!("  packet {n}:\n    ours: {:?}\n    want: {:?}\n", ours.get(n), want.get(n));
             }
         }
         panic!("{}: frames differ\n{diff}", capture.display());
@@ -130,11 +102,7 @@ fn every_capture_matches_its_reference() {
     for capture in captures() {
         let expected = PathBuf::from(format!("{}.expected.tsv", capture.display()));
         if expected.exists() {
-            assert_same(
-                &capture,
-                our_rows(&capture, true),
-                reference_rows(&expected),
-            );
+            assert_same(&capture, our_rows(&capture, true), reference_rows(&expected));
         } else {
             let tshark = PathBuf::from(format!("{}.tshark.tsv", capture.display()));
             let mut want = reference_rows(&tshark);

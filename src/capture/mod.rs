@@ -90,16 +90,8 @@ struct Interface {
 }
 
 enum Format {
-    Pcap {
-        parser: PcapParser,
-        link_type: u32,
-        nanos: bool,
-        big_endian: bool,
-    },
-    PcapNg {
-        parser: PcapNgParser,
-        interfaces: Vec<Interface>,
-    },
+    Pcap { parser: PcapParser, link_type: u32, nanos: bool, big_endian: bool },
+    PcapNg { parser: PcapNgParser, interfaces: Vec<Interface> },
 }
 
 /// The buffered byte source: one growable window over the input, refilled as records need.
@@ -150,13 +142,7 @@ pub struct CaptureReader<R> {
 impl<R: Read> CaptureReader<R> {
     /// Detects the format from the first bytes and reads the file header.
     pub fn new(src: R) -> Result<Self, CaptureError> {
-        let mut input = Input {
-            src,
-            buf: vec![0; READ_CHUNK],
-            start: 0,
-            end: 0,
-            eof: false,
-        };
+        let mut input = Input { src, buf: vec![0; READ_CHUNK], start: 0, end: 0, eof: false };
         input.fill(4)?;
         let magic = &input.available()[..input.available().len().min(4)];
         if magic.is_empty() {
@@ -164,10 +150,7 @@ impl<R: Read> CaptureReader<R> {
         }
         let is_pcap = matches!(
             magic,
-            [0xd4, 0xc3, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0xc3, 0xd4]
-                | [0x4d, 0x3c, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0x3c, 0x4d]
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]
         );
         if !is_pcap && magic != [0x0a, 0x0d, 0x0d, 0x0a] {
             return Err(CaptureError::NotACapture(magic.to_vec()));
@@ -186,40 +169,23 @@ impl<R: Read> CaptureReader<R> {
                     (bytes.len() - rest.len(), format)
                 })
             } else {
-                PcapNgParser::new(bytes).map(|(rest, parser)| {
-                    (
-                        bytes.len() - rest.len(),
-                        Format::PcapNg {
-                            parser,
-                            interfaces: Vec::new(),
-                        },
-                    )
-                })
+                PcapNgParser::new(bytes)
+                    .map(|(rest, parser)| (bytes.len() - rest.len(), Format::PcapNg { parser, interfaces: Vec::new() }))
             };
             match parsed {
                 Ok((used, format)) => {
                     input.start += used;
-                    return Ok(CaptureReader {
-                        input,
-                        format,
-                        packets: 0,
-                    });
+                    return Ok(CaptureReader { input, format, packets: 0 });
                 }
                 Err(PcapError::IncompleteBuffer) if !input.eof => {
                     let want = input.available().len() + 1;
                     input.fill(want)?;
                 }
                 Err(PcapError::IncompleteBuffer) => {
-                    return Err(CaptureError::Damaged {
-                        after: 0,
-                        what: "file header is cut short".into(),
-                    });
+                    return Err(CaptureError::Damaged { after: 0, what: "file header is cut short".into() });
                 }
                 Err(e) => {
-                    return Err(CaptureError::Damaged {
-                        after: 0,
-                        what: e.to_string(),
-                    });
+                    return Err(CaptureError::Damaged { after: 0, what: e.to_string() });
                 }
             }
         }
@@ -262,15 +228,10 @@ impl<R: Read> CaptureReader<R> {
                 return Ok(None);
             }
             let need = match &mut self.format {
-                Format::Pcap {
-                    parser,
-                    link_type,
-                    nanos,
-                    big_endian,
-                } => locate_pcap(parser, input, *link_type, *nanos, *big_endian, self.packets)?,
-                Format::PcapNg { parser, interfaces } => {
-                    locate_pcapng(parser, interfaces, input, self.packets)?
+                Format::Pcap { parser, link_type, nanos, big_endian } => {
+                    locate_pcap(parser, input, *link_type, *nanos, *big_endian, self.packets)?
                 }
+                Format::PcapNg { parser, interfaces } => locate_pcapng(parser, interfaces, input, self.packets)?,
             };
             match need {
                 Step::Found(used, located) => return Ok(Some((used, located))),
@@ -279,16 +240,10 @@ impl<R: Read> CaptureReader<R> {
                     if total > MAX_RECORD_LEN + 64 {
                         return Err(CaptureError::Damaged {
                             after: self.packets,
-                            what: format!(
-                                "record of {total} bytes exceeds the {MAX_RECORD_LEN}-byte limit"
-                            ),
+                            what: format!("record of {total} bytes exceeds the {MAX_RECORD_LEN}-byte limit"),
                         });
                     }
-                    return Err(CaptureError::Truncated {
-                        packet: self.packets + 1,
-                        have,
-                        need: total,
-                    });
+                    return Err(CaptureError::Truncated { packet: self.packets + 1, have, need: total });
                 }
                 Step::NeedBytes(total) => self.input.fill(total)?,
             }
@@ -314,11 +269,7 @@ enum Step {
 
 fn read_u32(bytes: &[u8], big_endian: bool) -> u32 {
     let b = [bytes[0], bytes[1], bytes[2], bytes[3]];
-    if big_endian {
-        u32::from_be_bytes(b)
-    } else {
-        u32::from_le_bytes(b)
-    }
+    if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
 }
 
 fn locate_pcap(
@@ -342,8 +293,7 @@ fn locate_pcap(
     match parser.next_raw_packet(input) {
         Ok((rest, raw)) => {
             let frac = i64::from(raw.ts_frac);
-            let ts_nanos =
-                i64::from(raw.ts_sec) * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
+            let ts_nanos = i64::from(raw.ts_sec) * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
             Ok(Step::Found(
                 input.len() - rest.len(),
                 Some(Located {
@@ -356,17 +306,10 @@ fn locate_pcap(
             ))
         }
         Err(PcapError::IncompleteBuffer) => {
-            let need = if input.len() >= 16 {
-                16 + read_u32(&input[8..], big_endian) as usize
-            } else {
-                16
-            };
+            let need = if input.len() >= 16 { 16 + read_u32(&input[8..], big_endian) as usize } else { 16 };
             Ok(Step::NeedBytes(need))
         }
-        Err(e) => Err(CaptureError::Damaged {
-            after,
-            what: e.to_string(),
-        }),
+        Err(e) => Err(CaptureError::Damaged { after, what: e.to_string() }),
     }
 }
 
@@ -384,9 +327,7 @@ fn locate_pcapng(
         if block_type != PCAPNG_SHB && declared > MAX_RECORD_LEN + 64 {
             return Err(CaptureError::Damaged {
                 after,
-                what: format!(
-                    "pcapng block of {declared} bytes exceeds the {MAX_RECORD_LEN}-byte limit"
-                ),
+                what: format!("pcapng block of {declared} bytes exceeds the {MAX_RECORD_LEN}-byte limit"),
             });
         }
     }
@@ -412,41 +353,22 @@ fn locate_pcapng(
                 }
                 PCAPNG_SPB => {
                     if body.len() < 4 {
-                        return Err(CaptureError::Damaged {
-                            after,
-                            what: "simple packet block too short".into(),
-                        });
+                        return Err(CaptureError::Damaged { after, what: "simple packet block too short".into() });
                     }
-                    let iface =
-                        interfaces
-                            .first()
-                            .copied()
-                            .ok_or_else(|| CaptureError::Damaged {
-                                after,
-                                what: "simple packet block before any interface description".into(),
-                            })?;
+                    let iface = interfaces.first().copied().ok_or_else(|| CaptureError::Damaged {
+                        after,
+                        what: "simple packet block before any interface description".into(),
+                    })?;
                     let orig_len = read_u32(body, big_endian);
                     let mut len = (body.len() - 4).min(orig_len as usize);
                     if iface.snaplen != 0 {
                         len = len.min(iface.snaplen as usize);
                     }
-                    Some(Located {
-                        data_at: 4,
-                        data_len: len,
-                        orig_len,
-                        ts_nanos: 0,
-                        link_type: iface.link_type,
-                    })
+                    Some(Located { data_at: 4, data_len: len, orig_len, ts_nanos: 0, link_type: iface.link_type })
                 }
                 _ => None,
             };
-            Ok(Step::Found(
-                used,
-                located.map(|l| Located {
-                    data_at: body_at + l.data_at,
-                    ..l
-                }),
-            ))
+            Ok(Step::Found(used, located.map(|l| Located { data_at: body_at + l.data_at, ..l })))
         }
         Err(PcapError::IncompleteBuffer) => {
             let need = if input.len() >= 8 {
@@ -464,10 +386,7 @@ fn locate_pcapng(
             };
             Ok(Step::NeedBytes(need))
         }
-        Err(e) => Err(CaptureError::Damaged {
-            after,
-            what: e.to_string(),
-        }),
+        Err(e) => Err(CaptureError::Damaged { after, what: e.to_string() }),
     }
 }
 
@@ -479,10 +398,7 @@ fn locate_packet_in_block(
     big_endian: bool,
     after: u64,
 ) -> Result<Option<Located>, CaptureError> {
-    let damaged = |what: &str| CaptureError::Damaged {
-        after,
-        what: what.to_string(),
-    };
+    let damaged = |what: &str| CaptureError::Damaged { after, what: what.to_string() };
     if body.len() < 20 {
         return Err(damaged("packet block too short"));
     }
@@ -490,22 +406,13 @@ fn locate_packet_in_block(
         read_u32(body, big_endian)
     } else {
         let b = [body[0], body[1]];
-        u32::from(if big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+        u32::from(if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
     };
     let iface = interfaces
         .get(interface_id as usize)
         .copied()
-        .ok_or_else(|| {
-            damaged(&format!(
-                "packet names interface {interface_id}, which is not described"
-            ))
-        })?;
-    let ticks = (u64::from(read_u32(&body[4..], big_endian)) << 32)
-        | u64::from(read_u32(&body[8..], big_endian));
+        .ok_or_else(|| damaged(&format!("packet names interface {interface_id}, which is not described")))?;
+    let ticks = (u64::from(read_u32(&body[4..], big_endian)) << 32) | u64::from(read_u32(&body[8..], big_endian));
     let caplen = read_u32(&body[12..], big_endian) as usize;
     let orig_len = read_u32(&body[16..], big_endian);
     if caplen > body.len() - 20 {
@@ -514,10 +421,8 @@ fn locate_packet_in_block(
     let secs = ticks / iface.units_per_sec;
     let rem = ticks % iface.units_per_sec;
     let sub_nanos = (u128::from(rem) * 1_000_000_000 / u128::from(iface.units_per_sec)) as i64;
-    let ts_nanos = (secs as i64)
-        .saturating_add(iface.offset_secs)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(sub_nanos);
+    let ts_nanos =
+        (secs as i64).saturating_add(iface.offset_secs).saturating_mul(1_000_000_000).saturating_add(sub_nanos);
     Ok(Some(Located {
         data_at: 20,
         data_len: caplen,
@@ -527,9 +432,7 @@ fn locate_packet_in_block(
     }))
 }
 
-fn interface_of(
-    idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock,
-) -> Interface {
+fn interface_of(idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock) -> Interface {
     let mut units_per_sec = 1_000_000u64;
     let mut offset_secs = 0i64;
     for option in &idb.options {
@@ -538,21 +441,13 @@ fn interface_of(
                 let exp = u32::from(r & 0x7f);
                 let base: u64 = if r & 0x80 == 0 { 10 } else { 2 };
                 // Beyond 10^18 or 2^63 the unit is finer than anything we can represent.
-                units_per_sec = base
-                    .checked_pow(exp)
-                    .filter(|u| *u > 0)
-                    .unwrap_or(1_000_000_000);
+                units_per_sec = base.checked_pow(exp).filter(|u| *u > 0).unwrap_or(1_000_000_000);
             }
             InterfaceDescriptionOption::IfTsOffset(o) => offset_secs = *o as i64,
             _ => {}
         }
     }
-    Interface {
-        link_type: u32::from(idb.linktype),
-        snaplen: idb.snaplen,
-        units_per_sec,
-        offset_secs,
-    }
+    Interface { link_type: u32::from(idb.linktype), snaplen: idb.snaplen, units_per_sec, offset_secs }
 }
 
 #[cfg(test)]
@@ -578,10 +473,7 @@ mod tests {
 
     #[test]
     fn test_pcap_micro_and_nano() {
-        for (magic, nanos) in [
-            ([0xd4, 0xc3, 0xb2, 0xa1], false),
-            ([0x4d, 0x3c, 0xb2, 0xa1], true),
-        ] {
+        for (magic, nanos) in [([0xd4, 0xc3, 0xb2, 0xa1], false), ([0x4d, 0x3c, 0xb2, 0xa1], true)] {
             let mut file = pcap_header(magic, 1);
             file.extend(pcap_record(10, 5, &[1, 2, 3], 3));
             let mut reader = CaptureReader::new(&file[..]).unwrap();
@@ -614,26 +506,14 @@ mod tests {
         rec[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
         file.extend(rec);
         let mut reader = CaptureReader::new(&file[..]).unwrap();
-        assert!(matches!(
-            reader.next_record(),
-            Err(CaptureError::Damaged { .. })
-        ));
+        assert!(matches!(reader.next_record(), Err(CaptureError::Damaged { .. })));
     }
 
     #[test]
     fn test_not_a_capture_and_empty() {
-        assert!(matches!(
-            CaptureReader::new(&b"hello world"[..]),
-            Err(CaptureError::NotACapture(_))
-        ));
-        assert!(matches!(
-            CaptureReader::new(&b""[..]),
-            Err(CaptureError::Empty)
-        ));
-        assert!(matches!(
-            CaptureReader::new(&[0xd4, 0xc3, 0xb2, 0xa1, 2][..]),
-            Err(CaptureError::Damaged { .. })
-        ));
+        assert!(matches!(CaptureReader::new(&b"hello world"[..]), Err(CaptureError::NotACapture(_))));
+        assert!(matches!(CaptureReader::new(&b""[..]), Err(CaptureError::Empty)));
+        assert!(matches!(CaptureReader::new(&[0xd4, 0xc3, 0xb2, 0xa1, 2][..]), Err(CaptureError::Damaged { .. })));
     }
 
     /// A reader that hands out one byte at a time, as a slow pipe would.
@@ -653,12 +533,7 @@ mod tests {
     fn test_pipe_reads_byte_by_byte() {
         let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
         for i in 0..50u8 {
-            file.extend(pcap_record(
-                1,
-                0,
-                &vec![i; i as usize * 100],
-                i as u32 * 100,
-            ));
+            file.extend(pcap_record(1, 0, &vec![i; i as usize * 100], i as u32 * 100));
         }
         let mut reader = CaptureReader::new(Trickle(&file)).unwrap();
         let mut n = 0;

@@ -112,21 +112,12 @@ pub struct Field {
 
 impl std::fmt::Debug for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Field")
-            .field("name", &self.name)
-            .field("ty", &self.ty)
-            .finish()
+        f.debug_struct("Field").field("name", &self.name).field("ty", &self.ty).finish()
     }
 }
 
 const fn field(name: &'static str, ty: FieldType, description: &'static str, get: Getter) -> Field {
-    Field {
-        name,
-        ty,
-        hex_digits: None,
-        description,
-        get,
-    }
+    Field { name, ty, hex_digits: None, description, get }
 }
 
 /// Wireshark's name for a close status code (`websocket.payload.close.status_code`).
@@ -151,15 +142,13 @@ pub fn close_code_name(code: u16) -> Option<&'static str> {
 
 /// The close status code, when the close frame carries one.
 pub fn close_code(f: &Frame<'_>) -> Option<u16> {
-    (f.header.opcode == Opcode::CLOSE && f.payload.len() >= 2)
-        .then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]))
+    (f.header.opcode == Opcode::CLOSE && f.payload.len() >= 2).then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]))
 }
 
 /// Whether the frame's payload is shown as text (a whole, unfragmented, uncompressed text frame).
 fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
     let compressed = f.connection.deflate && f.header.rsv1();
-    (f.header.opcode == Opcode::TEXT && f.header.fin && !compressed)
-        .then(|| String::from_utf8_lossy(f.payload))
+    (f.header.opcode == Opcode::TEXT && f.header.fin && !compressed).then(|| String::from_utf8_lossy(f.payload))
 }
 
 fn ip_of(f: &Frame<'_>, src: bool) -> IpAddr {
@@ -168,163 +157,78 @@ fn ip_of(f: &Frame<'_>, src: bool) -> IpAddr {
 
 /// Every field, in the order `--list-fields` shows them.
 pub static FIELDS: &[Field] = &[
-    field(
-        "frame.number",
-        FieldType::FrameNum,
-        "Packet number in the capture, from 1",
-        |_, f, v| v(Value::UInt(f.packet.number)),
-    ),
-    field(
-        "frame.time_epoch",
-        FieldType::AbsTime,
-        "Capture time, seconds since 1970-01-01 UTC",
-        |_, f, v| v(Value::Nanos(f.packet.ts_nanos)),
-    ),
-    field(
-        "frame.time_relative",
-        FieldType::RelTime,
-        "Seconds since the first packet of the capture",
-        |c, f, v| v(Value::Nanos(f.packet.ts_nanos - c.first_ts)),
-    ),
-    field(
-        "frame.len",
-        FieldType::UInt32,
-        "Packet length on the wire",
-        |_, f, v| v(Value::UInt(u64::from(f.packet.len))),
-    ),
-    field(
-        "frame.cap_len",
-        FieldType::UInt32,
-        "Packet length captured",
-        |_, f, v| v(Value::UInt(u64::from(f.packet.caplen))),
-    ),
-    field(
-        "ip.src",
-        FieldType::Ipv4,
-        "IPv4 source address",
-        |_, f, v| {
-            if f.src().ip.is_ipv4() {
-                v(Value::Ip(ip_of(f, true)))
-            }
-        },
-    ),
-    field(
-        "ip.dst",
-        FieldType::Ipv4,
-        "IPv4 destination address",
-        |_, f, v| {
-            if f.src().ip.is_ipv4() {
-                v(Value::Ip(ip_of(f, false)))
-            }
-        },
-    ),
-    field(
-        "ip.addr",
-        FieldType::Ipv4,
-        "IPv4 source or destination address",
-        |_, f, v| {
-            if f.src().ip.is_ipv4() {
-                v(Value::Ip(ip_of(f, true)));
-                v(Value::Ip(ip_of(f, false)));
-            }
-        },
-    ),
-    field(
-        "ipv6.src",
-        FieldType::Ipv6,
-        "IPv6 source address",
-        |_, f, v| {
-            if f.src().ip.is_ipv6() {
-                v(Value::Ip(ip_of(f, true)))
-            }
-        },
-    ),
-    field(
-        "ipv6.dst",
-        FieldType::Ipv6,
-        "IPv6 destination address",
-        |_, f, v| {
-            if f.src().ip.is_ipv6() {
-                v(Value::Ip(ip_of(f, false)))
-            }
-        },
-    ),
-    field(
-        "ipv6.addr",
-        FieldType::Ipv6,
-        "IPv6 source or destination address",
-        |_, f, v| {
-            if f.src().ip.is_ipv6() {
-                v(Value::Ip(ip_of(f, true)));
-                v(Value::Ip(ip_of(f, false)));
-            }
-        },
-    ),
-    field(
-        "tcp.srcport",
-        FieldType::UInt16,
-        "TCP source port",
-        |_, f, v| v(Value::UInt(u64::from(f.src().port))),
-    ),
-    field(
-        "tcp.dstport",
-        FieldType::UInt16,
-        "TCP destination port",
-        |_, f, v| v(Value::UInt(u64::from(f.dst().port))),
-    ),
-    field(
-        "tcp.port",
-        FieldType::UInt16,
-        "TCP source or destination port",
-        |_, f, v| {
-            v(Value::UInt(u64::from(f.src().port)));
-            v(Value::UInt(u64::from(f.dst().port)));
-        },
-    ),
-    field(
-        "tcp.stream",
-        FieldType::UInt32,
-        "TCP connection index, in order of first packet, from 0",
-        |_, f, v| v(Value::UInt(u64::from(f.connection.stream))),
-    ),
-    field(
-        "tcp.seq",
-        FieldType::UInt32,
-        "TCP sequence number, relative to the first",
-        |_, f, v| v(Value::UInt(u64::from(f.relative_seq()))),
-    ),
-    field(
-        "tcp.ack",
-        FieldType::UInt32,
-        "TCP acknowledgement number, relative",
-        |_, f, v| v(Value::UInt(u64::from(f.relative_ack()))),
-    ),
-    field(
-        "tcp.len",
-        FieldType::UInt32,
-        "TCP payload length of the packet",
-        |_, f, v| v(Value::UInt(u64::from(f.packet.tcp_len))),
-    ),
-    field(
-        "websocket",
-        FieldType::None,
-        "WebSocket frame",
-        |_, _, v| v(Value::Present),
-    ),
-    field(
-        "websocket.fin",
-        FieldType::Bool,
-        "Fin: the last frame of a message",
-        |_, f, v| v(Value::Bool(f.header.fin)),
-    ),
+    field("frame.number", FieldType::FrameNum, "Packet number in the capture, from 1", |_, f, v| {
+        v(Value::UInt(f.packet.number))
+    }),
+    field("frame.time_epoch", FieldType::AbsTime, "Capture time, seconds since 1970-01-01 UTC", |_, f, v| {
+        v(Value::Nanos(f.packet.ts_nanos))
+    }),
+    field("frame.time_relative", FieldType::RelTime, "Seconds since the first packet of the capture", |c, f, v| {
+        v(Value::Nanos(f.packet.ts_nanos - c.first_ts))
+    }),
+    field("frame.len", FieldType::UInt32, "Packet length on the wire", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.len)))
+    }),
+    field("frame.cap_len", FieldType::UInt32, "Packet length captured", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.caplen)))
+    }),
+    field("ip.src", FieldType::Ipv4, "IPv4 source address", |_, f, v| {
+        if f.src().ip.is_ipv4() {
+            v(Value::Ip(ip_of(f, true)))
+        }
+    }),
+    field("ip.dst", FieldType::Ipv4, "IPv4 destination address", |_, f, v| {
+        if f.src().ip.is_ipv4() {
+            v(Value::Ip(ip_of(f, false)))
+        }
+    }),
+    field("ip.addr", FieldType::Ipv4, "IPv4 source or destination address", |_, f, v| {
+        if f.src().ip.is_ipv4() {
+            v(Value::Ip(ip_of(f, true)));
+            v(Value::Ip(ip_of(f, false)));
+        }
+    }),
+    field("ipv6.src", FieldType::Ipv6, "IPv6 source address", |_, f, v| {
+        if f.src().ip.is_ipv6() {
+            v(Value::Ip(ip_of(f, true)))
+        }
+    }),
+    field("ipv6.dst", FieldType::Ipv6, "IPv6 destination address", |_, f, v| {
+        if f.src().ip.is_ipv6() {
+            v(Value::Ip(ip_of(f, false)))
+        }
+    }),
+    field("ipv6.addr", FieldType::Ipv6, "IPv6 source or destination address", |_, f, v| {
+        if f.src().ip.is_ipv6() {
+            v(Value::Ip(ip_of(f, true)));
+            v(Value::Ip(ip_of(f, false)));
+        }
+    }),
+    field("tcp.srcport", FieldType::UInt16, "TCP source port", |_, f, v| v(Value::UInt(u64::from(f.src().port)))),
+    field("tcp.dstport", FieldType::UInt16, "TCP destination port", |_, f, v| v(Value::UInt(u64::from(f.dst().port)))),
+    field("tcp.port", FieldType::UInt16, "TCP source or destination port", |_, f, v| {
+        v(Value::UInt(u64::from(f.src().port)));
+        v(Value::UInt(u64::from(f.dst().port)));
+    }),
+    field("tcp.stream", FieldType::UInt32, "TCP connection index, in order of first packet, from 0", |_, f, v| {
+        v(Value::UInt(u64::from(f.connection.stream)))
+    }),
+    field("tcp.seq", FieldType::UInt32, "TCP sequence number, relative to the first", |_, f, v| {
+        v(Value::UInt(u64::from(f.relative_seq())))
+    }),
+    field("tcp.ack", FieldType::UInt32, "TCP acknowledgement number, relative", |_, f, v| {
+        v(Value::UInt(u64::from(f.relative_ack())))
+    }),
+    field("tcp.len", FieldType::UInt32, "TCP payload length of the packet", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.tcp_len)))
+    }),
+    field("websocket", FieldType::None, "WebSocket frame", |_, _, v| v(Value::Present)),
+    field("websocket.fin", FieldType::Bool, "Fin: the last frame of a message", |_, f, v| v(Value::Bool(f.header.fin))),
     Field {
         hex_digits: Some(2),
-        ..field(
-            "websocket.rsv",
-            FieldType::UInt8,
-            "Reserved bits RSV1-3 (RSV1 = 0x4)",
-            |_, f, v| v(Value::UInt(u64::from(f.header.rsv))),
-        )
+        ..field("websocket.rsv", FieldType::UInt8, "Reserved bits RSV1-3 (RSV1 = 0x4)", |_, f, v| {
+            v(Value::UInt(u64::from(f.header.rsv)))
+        })
     },
     field(
         "websocket.pmc",
@@ -342,48 +246,28 @@ pub static FIELDS: &[Field] = &[
         "Opcode: 0 Continuation, 1 Text, 2 Binary, 8 Close, 9 Ping, 10 Pong",
         |_, f, v| v(Value::UInt(u64::from(f.header.opcode.0))),
     ),
-    field(
-        "websocket.mask",
-        FieldType::Bool,
-        "Mask: the payload is masked",
-        |_, f, v| v(Value::Bool(f.header.masked)),
-    ),
+    field("websocket.mask", FieldType::Bool, "Mask: the payload is masked", |_, f, v| v(Value::Bool(f.header.masked))),
     field(
         "websocket.payload_length",
         FieldType::UInt8,
         "Payload length, 7-bit field (126/127 announce extended lengths)",
         |_, f, v| v(Value::UInt(u64::from(f.header.len7))),
     ),
-    field(
-        "websocket.payload_length_ext_16",
-        FieldType::UInt16,
-        "Extended Payload length (16 bits)",
-        |_, f, v| {
-            if let Some(n) = f.header.ext_16() {
-                v(Value::UInt(u64::from(n)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload_length_ext_64",
-        FieldType::UInt64,
-        "Extended Payload length (64 bits)",
-        |_, f, v| {
-            if let Some(n) = f.header.ext_64() {
-                v(Value::UInt(n))
-            }
-        },
-    ),
-    field(
-        "websocket.masking_key",
-        FieldType::Bytes,
-        "Masking-Key",
-        |_, f, v| {
-            if let Some(k) = f.header.masking_key {
-                v(Value::Bytes(Cow::Owned(k.to_vec())))
-            }
-        },
-    ),
+    field("websocket.payload_length_ext_16", FieldType::UInt16, "Extended Payload length (16 bits)", |_, f, v| {
+        if let Some(n) = f.header.ext_16() {
+            v(Value::UInt(u64::from(n)))
+        }
+    }),
+    field("websocket.payload_length_ext_64", FieldType::UInt64, "Extended Payload length (64 bits)", |_, f, v| {
+        if let Some(n) = f.header.ext_64() {
+            v(Value::UInt(n))
+        }
+    }),
+    field("websocket.masking_key", FieldType::Bytes, "Masking-Key", |_, f, v| {
+        if let Some(k) = f.header.masking_key {
+            v(Value::Bytes(Cow::Owned(k.to_vec())))
+        }
+    }),
     field(
         "websocket.masked_payload",
         FieldType::None,
@@ -394,108 +278,60 @@ pub static FIELDS: &[Field] = &[
             }
         },
     ),
-    field(
-        "websocket.payload",
-        FieldType::Bytes,
-        "Payload (after unmasking)",
-        |_, f, v| {
-            if f.header.payload_len > 0 {
-                v(Value::Bytes(Cow::Borrowed(f.payload)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.text",
-        FieldType::String,
-        "Text payload",
-        |_, f, v| {
-            if let Some(t) = text_of(f) {
-                v(Value::Str(t))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.close",
-        FieldType::None,
-        "Close frame body",
-        |_, f, v| {
-            if f.header.opcode == Opcode::CLOSE && f.header.payload_len > 0 {
-                v(Value::Present)
-            }
-        },
-    ),
-    field(
-        "websocket.payload.close.status_code",
-        FieldType::UInt16,
-        "Close status code",
-        |_, f, v| {
-            if let Some(code) = close_code(f) {
-                v(Value::UInt(u64::from(code)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.close.reason",
-        FieldType::String,
-        "Close reason",
-        |_, f, v| {
-            if f.header.opcode == Opcode::CLOSE && f.payload.len() > 2 {
-                v(Value::Str(String::from_utf8_lossy(&f.payload[2..])))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.ping",
-        FieldType::Bytes,
-        "Ping payload",
-        |_, f, v| {
-            if f.header.opcode == Opcode::PING && f.header.payload_len > 0 {
-                v(Value::Bytes(Cow::Borrowed(f.payload)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.pong",
-        FieldType::Bytes,
-        "Pong payload",
-        |_, f, v| {
-            if f.header.opcode == Opcode::PONG && f.header.payload_len > 0 {
-                v(Value::Bytes(Cow::Borrowed(f.payload)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.continue",
-        FieldType::Bytes,
-        "Payload of a continuation frame",
-        |_, f, v| {
-            if f.header.opcode == Opcode::CONTINUATION && f.header.payload_len > 0 {
-                v(Value::Bytes(Cow::Borrowed(f.payload)))
-            }
-        },
-    ),
-    field(
-        "websocket.payload.unknown",
-        FieldType::Bytes,
-        "Payload of a frame with a reserved opcode",
-        |_, f, v| {
-            if !f.header.opcode.is_defined() && f.header.payload_len > 0 {
-                v(Value::Bytes(Cow::Borrowed(f.payload)))
-            }
-        },
-    ),
+    field("websocket.payload", FieldType::Bytes, "Payload (after unmasking)", |_, f, v| {
+        if f.header.payload_len > 0 {
+            v(Value::Bytes(Cow::Borrowed(f.payload)))
+        }
+    }),
+    field("websocket.payload.text", FieldType::String, "Text payload", |_, f, v| {
+        if let Some(t) = text_of(f) {
+            v(Value::Str(t))
+        }
+    }),
+    field("websocket.payload.close", FieldType::None, "Close frame body", |_, f, v| {
+        if f.header.opcode == Opcode::CLOSE && f.header.payload_len > 0 {
+            v(Value::Present)
+        }
+    }),
+    field("websocket.payload.close.status_code", FieldType::UInt16, "Close status code", |_, f, v| {
+        if let Some(code) = close_code(f) {
+            v(Value::UInt(u64::from(code)))
+        }
+    }),
+    field("websocket.payload.close.reason", FieldType::String, "Close reason", |_, f, v| {
+        if f.header.opcode == Opcode::CLOSE && f.payload.len() > 2 {
+            v(Value::Str(String::from_utf8_lossy(&f.payload[2..])))
+        }
+    }),
+    field("websocket.payload.ping", FieldType::Bytes, "Ping payload", |_, f, v| {
+        if f.header.opcode == Opcode::PING && f.header.payload_len > 0 {
+            v(Value::Bytes(Cow::Borrowed(f.payload)))
+        }
+    }),
+    field("websocket.payload.pong", FieldType::Bytes, "Pong payload", |_, f, v| {
+        if f.header.opcode == Opcode::PONG && f.header.payload_len > 0 {
+            v(Value::Bytes(Cow::Borrowed(f.payload)))
+        }
+    }),
+    field("websocket.payload.continue", FieldType::Bytes, "Payload of a continuation frame", |_, f, v| {
+        if f.header.opcode == Opcode::CONTINUATION && f.header.payload_len > 0 {
+            v(Value::Bytes(Cow::Borrowed(f.payload)))
+        }
+    }),
+    field("websocket.payload.unknown", FieldType::Bytes, "Payload of a frame with a reserved opcode", |_, f, v| {
+        if !f.header.opcode.is_defined() && f.header.payload_len > 0 {
+            v(Value::Bytes(Cow::Borrowed(f.payload)))
+        }
+    }),
     field(
         "websocket.cut",
         FieldType::Bool,
         "The frame is incomplete: bytes lost to a gap or the capture's end",
         |_, f, v| v(Value::Bool(f.cut.is_some())),
     ),
-    field(
-        "websocket.payload_captured",
-        FieldType::UInt64,
-        "Payload bytes the capture carried",
-        |_, f, v| v(Value::UInt(f.payload_seen)),
-    ),
+    field("websocket.payload_captured", FieldType::UInt64, "Payload bytes the capture carried", |_, f, v| {
+        v(Value::UInt(f.payload_seen))
+    }),
 ];
 
 /// Finds a field by name.
@@ -505,18 +341,10 @@ pub fn lookup(name: &str) -> Option<&'static Field> {
 
 /// Known names closest to `name`, for "did you mean" messages.
 pub fn closest(name: &str) -> Vec<&'static str> {
-    let mut scored: Vec<(usize, &'static str)> = FIELDS
-        .iter()
-        .map(|f| (edit_distance(name, f.name), f.name))
-        .collect();
+    let mut scored: Vec<(usize, &'static str)> = FIELDS.iter().map(|f| (edit_distance(name, f.name), f.name)).collect();
     scored.sort();
     let best = scored.first().map_or(0, |s| s.0);
-    scored
-        .into_iter()
-        .take_while(|s| s.0 <= best + 2 && s.0 <= name.len().max(4))
-        .take(3)
-        .map(|s| s.1)
-        .collect()
+    scored.into_iter().take_while(|s| s.0 <= best + 2 && s.0 <= name.len().max(4)).take(3).map(|s| s.1).collect()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -525,9 +353,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -542,11 +368,7 @@ mod tests {
     fn test_names_unique_and_described() {
         for (i, f) in FIELDS.iter().enumerate() {
             assert!(!f.description.is_empty(), "{}", f.name);
-            assert!(
-                FIELDS[i + 1..].iter().all(|g| g.name != f.name),
-                "duplicate {}",
-                f.name
-            );
+            assert!(FIELDS[i + 1..].iter().all(|g| g.name != f.name), "duplicate {}", f.name);
         }
     }
 

@@ -81,14 +81,7 @@ pub struct Reassembler<M> {
 impl<M: Copy> Reassembler<M> {
     /// A reassembler that buffers at most `limit` bytes of out-of-order data.
     pub fn new(limit: usize) -> Self {
-        Reassembler {
-            next_seq: None,
-            next: 0,
-            waiting: BTreeMap::new(),
-            buffered: 0,
-            limit,
-            stats: Default::default(),
-        }
+        Reassembler { next_seq: None, next: 0, waiting: BTreeMap::new(), buffered: 0, limit, stats: Default::default() }
     }
 
     /// Records the sender's SYN: data starts at `isn + 1`. Ignored once data has been placed.
@@ -145,19 +138,11 @@ impl<M: Copy> Reassembler<M> {
         // Trim what was already delivered.
         let skip = (self.next as i64 - start).max(0) as u64;
         let (data, missing, start) = if skip >= data.len() as u64 {
-            (
-                &data[data.len()..],
-                missing - (skip - data.len() as u64),
-                self.next,
-            )
+            (&data[data.len()..], missing - (skip - data.len() as u64), self.next)
         } else {
             (&data[skip as usize..], missing, start as u64 + skip)
         };
-        if start == self.next
-            && self
-                .overlaps_waiting(start, data.len() as u64 + missing)
-                .is_none()
-        {
+        if start == self.next && self.overlaps_waiting(start, data.len() as u64 + missing).is_none() {
             // In order and clear of anything waiting: straight through, no copy.
             self.advance(data.len() as u64 + missing);
             if !data.is_empty() {
@@ -183,13 +168,7 @@ impl<M: Copy> Reassembler<M> {
     }
 
     /// Adds a segment's payload.
-    pub fn segment(
-        &mut self,
-        seq: u32,
-        data: &[u8],
-        meta: M,
-        sink: &mut impl FnMut(Delivery<'_, M>),
-    ) {
+    pub fn segment(&mut self, seq: u32, data: &[u8], meta: M, sink: &mut impl FnMut(Delivery<'_, M>)) {
         self.segment_with_missing(seq, data, 0, meta, sink);
     }
 
@@ -209,11 +188,7 @@ impl<M: Copy> Reassembler<M> {
 
     /// The first waiting entry that overlaps `[start, start + len)`, if any.
     fn overlaps_waiting(&self, start: u64, len: u64) -> Option<u64> {
-        self.waiting
-            .range(..start + len)
-            .next_back()
-            .filter(|(s, (c, _))| **s + c.len() > start)
-            .map(|(s, _)| *s)
+        self.waiting.range(..start + len).next_back().filter(|(s, (c, _))| **s + c.len() > start).map(|(s, _)| *s)
     }
 
     /// Stores the parts of `[start, start + data.len())` no waiting entry already covers.
@@ -221,11 +196,7 @@ impl<M: Copy> Reassembler<M> {
         let end = start + data.len() as u64;
         let mut pieces: Vec<(u64, u64)> = Vec::new();
         let mut cursor = start;
-        let first = self
-            .waiting
-            .range(..start)
-            .next_back()
-            .map_or(start, |(s, _)| *s);
+        let first = self.waiting.range(..start).next_back().map_or(start, |(s, _)| *s);
         for (&s, (chunk, _)) in self.waiting.range(first..end) {
             let e = s + chunk.len();
             if e <= cursor {
@@ -236,9 +207,7 @@ impl<M: Copy> Reassembler<M> {
             }
             if let Chunk::Data(old) = chunk {
                 let (lo, hi) = (s.max(start), e.min(end));
-                if old[(lo - s) as usize..(hi - s) as usize]
-                    != data[(lo - start) as usize..(hi - start) as usize]
-                {
+                if old[(lo - s) as usize..(hi - s) as usize] != data[(lo - start) as usize..(hi - start) as usize] {
                     self.stats.conflicts += 1;
                 }
             }
@@ -253,8 +222,7 @@ impl<M: Copy> Reassembler<M> {
         for (from, to) in pieces {
             let piece = &data[(from - start) as usize..(to - start) as usize];
             self.buffered += piece.len();
-            self.waiting
-                .insert(from, (Chunk::Data(piece.to_vec()), meta));
+            self.waiting.insert(from, (Chunk::Data(piece.to_vec()), meta));
         }
     }
 

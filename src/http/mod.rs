@@ -25,10 +25,7 @@ pub const MAX_HEAD_LEN: usize = 64 * 1024;
 
 /// The expected Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 pub fn accept_key(key: &str) -> String {
-    let digest = Sha1::new()
-        .chain_update(key.trim().as_bytes())
-        .chain_update(WEBSOCKET_GUID)
-        .finalize();
+    let digest = Sha1::new().chain_update(key.trim().as_bytes()).chain_update(WEBSOCKET_GUID).finalize();
     base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
@@ -136,9 +133,7 @@ pub fn find_head_start(buf: &[u8]) -> Option<usize> {
     if starts_head(buf) {
         return Some(0);
     }
-    memchr::memchr_iter(b'\n', buf)
-        .map(|i| i + 1)
-        .find(|&i| starts_head(&buf[i..]))
+    memchr::memchr_iter(b'\n', buf).map(|i| i + 1).find(|&i| starts_head(&buf[i..]))
 }
 
 /// Parses the head at the start of `buf`.
@@ -226,45 +221,23 @@ Sec-WebSocket-Extensions: x-foo\r\n\r\n";
         for cut in 1..req.len() {
             assert_eq!(parse_head(&req[..cut]), Ok(None), "cut at {cut}");
         }
-        let Ok(Some((used, Head::Request(r)))) = parse_head(req) else {
-            panic!()
-        };
+        let Ok(Some((used, Head::Request(r)))) = parse_head(req) else { panic!() };
         assert_eq!(used, req.len());
         assert!(r.wants_websocket());
         assert_eq!(r.uri, "/chat");
-        assert_eq!(
-            r.headers.sec_websocket_extensions.as_deref(),
-            Some("permessage-deflate, x-foo")
-        );
+        assert_eq!(r.headers.sec_websocket_extensions.as_deref(), Some("permessage-deflate, x-foo"));
     }
 
     #[test]
     fn test_other_upgrades_are_not_websocket() {
         for (head, ws) in [
-            (
-                &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n"
-                    [..],
-                false,
-            ),
-            (
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
-                false,
-            ),
-            (
-                b"HTTP/1.1 400 Bad Request\r\nUpgrade: websocket\r\n\r\n",
-                false,
-            ),
+            (&b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n"[..], false),
+            (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", false),
+            (b"HTTP/1.1 400 Bad Request\r\nUpgrade: websocket\r\n\r\n", false),
             (b"HTTP/1.1 101 OK\r\nupgrade: websocket\r\n\r\n", true),
         ] {
-            let Ok(Some((_, Head::Response(r)))) = parse_head(head) else {
-                panic!()
-            };
-            assert_eq!(
-                r.is_websocket_switch(),
-                ws,
-                "{}",
-                String::from_utf8_lossy(head)
-            );
+            let Ok(Some((_, Head::Response(r)))) = parse_head(head) else { panic!() };
+            assert_eq!(r.is_websocket_switch(), ws, "{}", String::from_utf8_lossy(head));
         }
     }
 

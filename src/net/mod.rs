@@ -140,19 +140,11 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
     let (src, dst, payload) = match &sliced.net {
         Some(LaxNetSlice::Ipv4(ip)) => {
             let h = ip.header();
-            (
-                IpAddr::from(h.source()),
-                IpAddr::from(h.destination()),
-                ip.payload(),
-            )
+            (IpAddr::from(h.source()), IpAddr::from(h.destination()), ip.payload())
         }
         Some(LaxNetSlice::Ipv6(ip)) => {
             let h = ip.header();
-            (
-                IpAddr::from(h.source_addr()),
-                IpAddr::from(h.destination_addr()),
-                ip.payload(),
-            )
+            (IpAddr::from(h.source_addr()), IpAddr::from(h.destination_addr()), ip.payload())
         }
         Some(LaxNetSlice::Arp(_)) | None => return Err(Skip::NotIp),
     };
@@ -180,9 +172,7 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
     };
     let header_len = tcp.header_len();
     let data = tcp.payload();
-    let missing = announced
-        .saturating_sub(header_len)
-        .saturating_sub(data.len());
+    let missing = announced.saturating_sub(header_len).saturating_sub(data.len());
     Ok(TcpSegment {
         src,
         dst,
@@ -190,12 +180,7 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
         dst_port: tcp.destination_port(),
         seq: tcp.sequence_number(),
         ack: tcp.acknowledgment_number(),
-        flags: TcpFlags {
-            syn: tcp.syn(),
-            ack: tcp.ack(),
-            fin: tcp.fin(),
-            rst: tcp.rst(),
-        },
+        flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
         payload: data,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
     })
@@ -207,10 +192,7 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn tcp_ipv4(payload: &[u8]) -> Vec<u8> {
-        let builder = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64)
-            .tcp(5000, 80, 1000, 65535)
-            .ack(7)
-            .psh();
+        let builder = PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 2], 64).tcp(5000, 80, 1000, 65535).ack(7).psh();
         let mut out = Vec::new();
         builder.write(&mut out, payload).unwrap();
         out
@@ -243,10 +225,7 @@ mod tests {
         ] {
             let seg = decode(link, data).unwrap_or_else(|e| panic!("link {link}: {e:?}"));
             assert_eq!(seg.payload, b"hello", "link {link}");
-            assert_eq!(
-                (seg.src_port, seg.dst_port, seg.seq, seg.ack),
-                (5000, 80, 1000, 7)
-            );
+            assert_eq!((seg.src_port, seg.dst_port, seg.seq, seg.ack), (5000, 80, 1000, 7));
             assert_eq!(seg.missing, 0);
         }
     }
@@ -264,10 +243,7 @@ mod tests {
         assert_eq!(decode(link::RAW, &[0x45]).unwrap_err(), Skip::Malformed);
         assert_eq!(decode(999, &[]).unwrap_err(), Skip::UnsupportedLink(999));
         let mut udp = Vec::new();
-        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 5)
-            .udp(1, 2)
-            .write(&mut udp, b"x")
-            .unwrap();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 5).udp(1, 2).write(&mut udp, b"x").unwrap();
         assert_eq!(decode(link::RAW, &udp).unwrap_err(), Skip::NotTcp);
     }
 }

@@ -16,22 +16,13 @@ pub fn info_column(f: &Frame<'_>) -> String {
     format!(
         "WebSocket {}{}{}",
         f.header.opcode.name().unwrap_or("Unknown Opcode"),
-        if f.header.fin {
-            " [FIN]"
-        } else {
-            "[FRAGMENT] "
-        },
+        if f.header.fin { " [FIN]" } else { "[FRAGMENT] " },
         if f.header.masked { " [MASKED]" } else { " " }
     )
 }
 
 /// Writes one `-T fields` cell: the field's values formatted as tshark does, joined by `,`.
-pub fn write_field_cell(
-    w: &mut impl Write,
-    ctx: &Context,
-    field: &Field,
-    frame: &Frame<'_>,
-) -> io::Result<()> {
+pub fn write_field_cell(w: &mut impl Write, ctx: &Context, field: &Field, frame: &Frame<'_>) -> io::Result<()> {
     let mut first = true;
     let mut result = Ok(());
     (field.get)(ctx, frame, &mut |value| {
@@ -69,12 +60,7 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>) -> io::
         Value::Nanos(n) => {
             let sign = if *n < 0 { "-" } else { "" };
             let abs = n.unsigned_abs();
-            write!(
-                w,
-                "{sign}{}.{:09}",
-                abs / 1_000_000_000,
-                abs % 1_000_000_000
-            )
+            write!(w, "{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000)
         }
     }
 }
@@ -101,12 +87,7 @@ fn write_escaped_field(w: &mut impl Write, s: &str) -> io::Result<()> {
 }
 
 /// Writes a `-T fields` line for a frame.
-pub fn write_fields_line(
-    w: &mut impl Write,
-    ctx: &Context,
-    fields: &[&Field],
-    frame: &Frame<'_>,
-) -> io::Result<()> {
+pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], frame: &Frame<'_>) -> io::Result<()> {
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             w.write_all(b"\t")?;
@@ -140,11 +121,7 @@ pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
         write!(w, " {preview}")?;
     }
     if f.cut.is_some() {
-        write!(
-            w,
-            " [CUT: {} of {} payload bytes captured]",
-            f.payload_seen, f.header.payload_len
-        )?;
+        write!(w, " [CUT: {} of {} payload bytes captured]", f.payload_seen, f.header.payload_len)?;
     }
     w.write_all(b"\n")
 }

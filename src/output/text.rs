@@ -40,13 +40,24 @@ pub fn label(name: &str, value: &str) -> String {
         return full;
     }
     let prefix = format!("{name} [truncated]: ");
-    let mut cut = (MAX_LABEL - 1)
-        .saturating_sub(prefix.len())
-        .min(value.len());
+    let mut cut = (MAX_LABEL - 1).saturating_sub(prefix.len()).min(value.len());
     while !value.is_char_boundary(cut) {
         cut -= 1;
     }
     format!("{prefix}{}", &value[..cut])
+}
+
+/// A label without a field name, cut as Wireshark cuts it: ` [truncated]` in front.
+pub fn text_only_label(text: &str) -> String {
+    if text.len() <= MAX_LABEL {
+        return text.to_string();
+    }
+    const MARK: &str = " [truncated]";
+    let mut cut = MAX_LABEL - 1 - MARK.len();
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{MARK}{}", &text[..cut])
 }
 
 /// Bytes as a label value: plain lowercase hex, at most [`MAX_BYTES_IN_LABEL`] bytes, then `…`.
@@ -61,7 +72,7 @@ pub fn hex_label(bytes: &[u8]) -> String {
     out
 }
 
-/// tshark's hex dump: offset, 16 bytes in hex (two groups of 8), and their ASCII.
+/// tshark's hex dump: offset, 16 bytes in hex, and their ASCII.
 pub fn hex_dump(bytes: &[u8]) -> String {
     let mut out = String::new();
     for (i, row) in bytes.chunks(16).enumerate() {
@@ -73,17 +84,10 @@ pub fn hex_dump(bytes: &[u8]) -> String {
                 }
                 None => out.push_str("   "),
             }
-            if j == 7 {
-                out.push(' ');
-            }
         }
         out.push_str("  ");
         for b in row {
-            out.push(if b.is_ascii_graphic() || *b == b' ' {
-                *b as char
-            } else {
-                '.'
-            });
+            out.push(if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' });
         }
         out.push('\n');
     }
@@ -98,9 +102,7 @@ pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
     }
     let compressed = f.connection.deflate && f.header.rsv1();
     match f.header.opcode {
-        Opcode::TEXT | Opcode::CONTINUATION
-            if !compressed && std::str::from_utf8(payload).is_ok() =>
-        {
+        Opcode::TEXT | Opcode::CONTINUATION if !compressed && std::str::from_utf8(payload).is_ok() => {
             let text = String::from_utf8_lossy(payload);
             let mut shown: String = text.chars().take(max_chars).collect();
             if text.chars().count() > max_chars {
@@ -108,10 +110,7 @@ pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
             }
             format!("\"{}\"", format_text(&shown))
         }
-        Opcode::CLOSE if payload.len() > 2 => format!(
-            "\"{}\"",
-            format_text(&String::from_utf8_lossy(&payload[2..]))
-        ),
+        Opcode::CLOSE if payload.len() > 2 => format!("\"{}\"", format_text(&String::from_utf8_lossy(&payload[2..]))),
         Opcode::CLOSE => String::new(),
         _ => {
             let n = (max_chars / 2).min(payload.len());
@@ -133,10 +132,7 @@ mod tests {
 
     #[test]
     fn test_format_text_escapes() {
-        assert_eq!(
-            format_text("a\tb\n\u{1}\u{7f}\"\\é"),
-            "a\\tb\\n\\001\\177\"\\é"
-        );
+        assert_eq!(format_text("a\tb\n\u{1}\u{7f}\"\\é"), "a\\tb\\n\\001\\177\"\\é");
     }
 
     #[test]
@@ -159,10 +155,7 @@ mod tests {
     fn test_hex_dump_row() {
         let d = hex_dump(b"ABCDEFGHIJKLMNOPQ");
         let first = d.lines().next().unwrap();
-        assert_eq!(
-            first,
-            "0000  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50   ABCDEFGHIJKLMNOP"
-        );
+        assert_eq!(first, "0000  41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50   ABCDEFGHIJKLMNOP");
         assert!(d.lines().nth(1).unwrap().starts_with("0010  51 "));
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::text::{format_text, hex_dump, hex_label, label};
+use super::text::{format_text, hex_dump, hex_label, label, text_only_label};
 use crate::analyzer::Frame;
 use crate::fields::{close_code, close_code_name};
 use crate::ws::frame::Opcode;
@@ -46,16 +46,8 @@ pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
         u64::from(p.caplen) * 8
     )?;
     let (src, dst) = (f.src(), f.dst());
-    let version = if matches!(src.ip, IpAddr::V4(_)) {
-        4
-    } else {
-        6
-    };
-    writeln!(
-        w,
-        "Internet Protocol Version {version}, Src: {}, Dst: {}",
-        src.ip, dst.ip
-    )?;
+    let version = if matches!(src.ip, IpAddr::V4(_)) { 4 } else { 6 };
+    writeln!(w, "Internet Protocol Version {version}, Src: {}, Dst: {}", src.ip, dst.ip)?;
     writeln!(
         w,
         "Transmission Control Protocol, Src Port: {}, Dst Port: {}, Seq: {}, Ack: {}, Len: {}",
@@ -75,41 +67,16 @@ fn write_websocket_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
     let b0 = (u8::from(h.fin) << 7) | (h.rsv << 4) | h.opcode.0;
     let b1 = (u8::from(h.masked) << 7) | h.len7;
     writeln!(w, "WebSocket")?;
-    writeln!(
-        w,
-        "    {} = Fin: {}",
-        bit_pattern(b0, 0x80),
-        true_false(h.fin)
-    )?;
+    writeln!(w, "    {} = Fin: {}", bit_pattern(b0, 0x80), true_false(h.fin))?;
     writeln!(w, "    {} = Reserved: {:#x}", bit_pattern(b0, 0x70), h.rsv)?;
     if f.connection.deflate {
-        writeln!(
-            w,
-            "    {} = Per-Message Compressed: {}",
-            bit_pattern(b0, 0x40),
-            true_false(h.rsv1())
-        )?;
+        writeln!(w, "    {} = Per-Message Compressed: {}", bit_pattern(b0, 0x40), true_false(h.rsv1()))?;
     }
     match h.opcode.name() {
-        Some(name) => writeln!(
-            w,
-            "    {} = Opcode: {name} ({})",
-            bit_pattern(b0, 0x0f),
-            h.opcode.0
-        )?,
-        None => writeln!(
-            w,
-            "    {} = Opcode: Unknown ({})",
-            bit_pattern(b0, 0x0f),
-            h.opcode.0
-        )?,
+        Some(name) => writeln!(w, "    {} = Opcode: {name} ({})", bit_pattern(b0, 0x0f), h.opcode.0)?,
+        None => writeln!(w, "    {} = Opcode: Unknown ({})", bit_pattern(b0, 0x0f), h.opcode.0)?,
     }
-    writeln!(
-        w,
-        "    {} = Mask: {}",
-        bit_pattern(b1, 0x80),
-        true_false(h.masked)
-    )?;
+    writeln!(w, "    {} = Mask: {}", bit_pattern(b1, 0x80), true_false(h.masked))?;
     let len_line = format!("    {} = Payload length: {}", bit_pattern(b1, 0x7f), h.len7);
     if let Some(n) = h.ext_16() {
         writeln!(w, "{len_line} Extended Payload Length (16 bits)")?;
@@ -193,10 +160,7 @@ fn write_cut(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
         Cut::Gap => "bytes lost in a gap in the capture",
         Cut::End => "the stream ended inside the frame",
     };
-    let message = format!(
-        "Frame cut: {why} ({} of {} payload bytes captured)",
-        f.payload_seen, f.header.payload_len
-    );
+    let message = format!("Frame cut: {why} ({} of {} payload bytes captured)", f.payload_seen, f.header.payload_len);
     writeln!(w, "    [Expert Info (Warning/Malformed): {message}]")?;
     writeln!(w, "        [{message}]")?;
     writeln!(w, "        [Severity level: Warning]")?;
@@ -208,25 +172,22 @@ fn write_text_lines(w: &mut impl Write, text: &str) -> io::Result<()> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     writeln!(w, "Line-based text data ({} lines)", lines.len())?;
     for line in lines {
-        writeln!(w, "    {}", format_text(line))?;
+        writeln!(w, "    {}", text_only_label(&format_text(line)))?;
     }
     Ok(())
 }
 
-/// `Data (N bytes)` with its value and length, then the hex dump tshark prints for data.
+/// `Data (N bytes)`, the hex dump tshark prints for data, then the item's value and length.
 fn write_data(w: &mut impl Write, payload: &[u8], declared: u64) -> io::Result<()> {
     writeln!(w, "Data ({} bytes)", payload.len())?;
+    writeln!(w)?;
+    w.write_all(hex_dump(payload).as_bytes())?;
     writeln!(w, "    Data: {}", hex_label(payload))?;
     writeln!(w, "    [Length: {}]", payload.len())?;
     if (payload.len() as u64) < declared {
-        writeln!(
-            w,
-            "    [Payload shown: first {} of {declared} bytes]",
-            payload.len()
-        )?;
+        writeln!(w, "    [Payload shown: first {} of {declared} bytes]", payload.len())?;
     }
-    writeln!(w)?;
-    w.write_all(hex_dump(payload).as_bytes())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -163,15 +163,8 @@ pub fn parse_header(i: &[u8]) -> IResult<&[u8], FrameHeader> {
 /// payload, so a payload can be unmasked piece by piece as its segments arrive.
 pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
     let rot = (offset % 4) as usize;
-    let key = [
-        key[rot],
-        key[(rot + 1) % 4],
-        key[(rot + 2) % 4],
-        key[(rot + 3) % 4],
-    ];
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let key = [key[rot], key[(rot + 1) % 4], key[(rot + 2) % 4], key[(rot + 3) % 4]];
+    let word = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
     let mut chunks = data.chunks_exact_mut(8);
     for chunk in &mut chunks {
         let v = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk")) ^ word;
@@ -189,29 +182,17 @@ mod tests {
     #[test]
     fn test_lengths_7_16_64() {
         let (_, h) = parse_header(&[0x82, 125]).unwrap();
-        assert_eq!(
-            (h.payload_len, h.ext_16(), h.ext_64(), h.header_len),
-            (125, None, None, 2)
-        );
+        assert_eq!((h.payload_len, h.ext_16(), h.ext_64(), h.header_len), (125, None, None, 2));
         let (_, h) = parse_header(&[0x82, 126, 0x00, 0x7e]).unwrap();
-        assert_eq!(
-            (h.payload_len, h.ext_16(), h.header_len),
-            (126, Some(126), 4)
-        );
+        assert_eq!((h.payload_len, h.ext_16(), h.header_len), (126, Some(126), 4));
         let (_, h) = parse_header(&[0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]).unwrap();
-        assert_eq!(
-            (h.payload_len, h.ext_64(), h.header_len),
-            (65536, Some(65536), 10)
-        );
+        assert_eq!((h.payload_len, h.ext_64(), h.header_len), (65536, Some(65536), 10));
         assert!(h.length_is_minimal());
     }
 
     #[test]
     fn test_impossible_len() {
-        let (_, h) = parse_header(&[
-            0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4,
-        ])
-        .unwrap();
+        let (_, h) = parse_header(&[0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4]).unwrap();
         assert_eq!(h.payload_len, u64::MAX);
         assert_eq!(h.frame_len(), u64::MAX);
         assert_eq!(h.header_len, 14);
@@ -227,10 +208,7 @@ mod tests {
     fn test_split_header_is_incomplete_at_every_cut() {
         let full = [0x81, 0xfe, 0x01, 0x00, 9, 8, 7, 6];
         for cut in 0..full.len() {
-            assert!(
-                matches!(parse_header(&full[..cut]), Err(nom::Err::Incomplete(_))),
-                "cut {cut}"
-            );
+            assert!(matches!(parse_header(&full[..cut]), Err(nom::Err::Incomplete(_))), "cut {cut}");
         }
         let (_, h) = parse_header(&full).unwrap();
         assert_eq!(h.masking_key, Some([9, 8, 7, 6]));

@@ -47,12 +47,7 @@ enum State {
     /// Collecting a header; `hdr[..hdr_len]` holds its first bytes.
     Header,
     /// Inside a payload.
-    Payload {
-        header: FrameHeader,
-        received: u64,
-        seen: u64,
-        cut: bool,
-    },
+    Payload { header: FrameHeader, received: u64, seen: u64, cut: bool },
     /// Looking for a frame boundary after a gap.
     Resync,
 }
@@ -99,10 +94,7 @@ impl<M: Copy> FrameDecoder<M> {
 
     /// A decoder that starts without knowing where a frame begins (mid-stream pickup).
     pub fn new_unaligned(client: bool, allowed_rsv: u8, payload_cap: usize) -> Self {
-        FrameDecoder {
-            state: State::Resync,
-            ..Self::new(client, allowed_rsv, payload_cap)
-        }
+        FrameDecoder { state: State::Resync, ..Self::new(client, allowed_rsv, payload_cap) }
     }
 
     /// Feeds bytes that follow the previous ones in the stream.
@@ -134,12 +126,7 @@ impl<M: Copy> FrameDecoder<M> {
                         }
                     }
                 }
-                State::Payload {
-                    header,
-                    received,
-                    seen,
-                    ..
-                } => {
+                State::Payload { header, received, seen, .. } => {
                     let remaining = header.payload_len - *received;
                     let take = (data.len() as u64).min(remaining) as usize;
                     let keep = take.min(self.payload_cap.saturating_sub(self.payload.len()));
@@ -162,12 +149,7 @@ impl<M: Copy> FrameDecoder<M> {
     /// Tells the decoder that `len` bytes of the stream are lost; `meta` is the packet after them.
     pub fn gap(&mut self, len: u64, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         match &mut self.state {
-            State::Payload {
-                header,
-                received,
-                cut,
-                ..
-            } if len <= header.payload_len - *received => {
+            State::Payload { header, received, cut, .. } if len <= header.payload_len - *received => {
                 // Still aligned: the next header is where it always was.
                 *received += len;
                 *cut = true;
@@ -214,51 +196,28 @@ impl<M: Copy> FrameDecoder<M> {
     fn start_payload(&mut self, header: FrameHeader) {
         self.expect_mask = header.masked;
         self.payload.clear();
-        self.state = State::Payload {
-            header,
-            received: 0,
-            seen: 0,
-            cut: false,
-        };
+        self.state = State::Payload { header, received: 0, seen: 0, cut: false };
     }
 
     fn finish_if_done(&mut self, meta: M, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
-        if let State::Payload {
-            header,
-            received,
-            seen,
-            cut,
-        } = self.state
+        if let State::Payload { header, received, seen, cut } = self.state
+            && received == header.payload_len
         {
-            if received == header.payload_len {
-                out(DecodedFrame {
-                    header,
-                    payload: &self.payload,
-                    payload_seen: seen,
-                    cut: cut.then_some(Cut::Gap),
-                    meta,
-                });
-                self.state = State::Header;
-            }
+            out(DecodedFrame {
+                header,
+                payload: &self.payload,
+                payload_seen: seen,
+                cut: cut.then_some(Cut::Gap),
+                meta,
+            });
+            self.state = State::Header;
         }
     }
 
     fn emit_cut(&mut self, why: Cut, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
-        if let (
-            State::Payload {
-                header, seen, cut, ..
-            },
-            Some(meta),
-        ) = (&self.state, self.last_meta)
-        {
+        if let (State::Payload { header, seen, cut, .. }, Some(meta)) = (&self.state, self.last_meta) {
             let why = if *cut { Cut::Gap } else { why };
-            out(DecodedFrame {
-                header: *header,
-                payload: &self.payload,
-                payload_seen: *seen,
-                cut: Some(why),
-                meta,
-            });
+            out(DecodedFrame { header: *header, payload: &self.payload, payload_seen: *seen, cut: Some(why), meta });
         }
         self.state = State::Header;
     }
@@ -340,11 +299,8 @@ impl<M: Copy> FrameDecoder<M> {
             }
         } else {
             self.resync = held[drop_to..].to_vec();
-            self.resync_meta = metas
-                .into_iter()
-                .filter(|(end, _)| *end > drop_to)
-                .map(|(end, m)| (end - drop_to, m))
-                .collect();
+            self.resync_meta =
+                metas.into_iter().filter(|(end, _)| *end > drop_to).map(|(end, m)| (end - drop_to, m)).collect();
         }
     }
 }
@@ -380,9 +336,7 @@ mod tests {
 
     fn run(decoder: &mut FrameDecoder<u32>, pieces: &[(&[u8], u32)], seen: &mut Seen) {
         for (data, meta) in pieces {
-            decoder.feed(data, *meta, &mut |f| {
-                seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta))
-            });
+            decoder.feed(data, *meta, &mut |f| seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta)));
         }
     }
 
@@ -395,9 +349,7 @@ mod tests {
         let mut d = FrameDecoder::new(true, 0, usize::MAX);
         let mut seen = Seen::new();
         let (a, rest) = stream.split_at(stream.len() - 70005);
-        let pieces: Vec<(&[u8], u32)> = std::iter::once((a, 1))
-            .chain(rest.chunks(1000).map(|c| (c, 2)))
-            .collect();
+        let pieces: Vec<(&[u8], u32)> = std::iter::once((a, 1)).chain(rest.chunks(1000).map(|c| (c, 2))).collect();
         let mut pieces = pieces;
         let last = pieces.len() - 1;
         pieces[last].1 = 3;
@@ -461,10 +413,7 @@ mod tests {
         run(&mut d, &[(&stream[..20], 4)], &mut seen);
         d.finish(&mut |f| seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta)));
         assert_eq!(seen.len(), 1);
-        assert_eq!(
-            (seen[0].1.len(), seen[0].2, seen[0].3),
-            (10, Some(Cut::End), 4)
-        );
+        assert_eq!((seen[0].1.len(), seen[0].2, seen[0].3), (10, Some(Cut::End), 4));
     }
 
     #[test]

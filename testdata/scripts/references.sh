@@ -11,3 +11,8 @@ for cap in "$here"/../real/*.pcap "$here"/../real/*.pcapng "$here"/../crafted/*.
     python3 "$here/tshark_tsv.py" "$cap" "${args[@]}" > "$cap.tshark.tsv"
     echo "$cap.tshark.tsv: $(grep -vc '^#' "$cap.tshark.tsv") frames"
 done
+
+# The WebSocket part of tshark -V for a few captures, for the tree layout test.
+for cap in "$here"/../real/python-small.pcapng "$here"/../crafted/big-endian-nanos.pcap; do
+    tshark -r "$cap" -V -Y websocket | python3 "$here/tree_blocks.py" > "$cap.tshark-V.txt"
+done

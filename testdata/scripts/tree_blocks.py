@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Keeps only the WebSocket part of a `-V` tree: each top-level `WebSocket` subtree and the
+payload items tshark puts after it (`Line-based text data`, `Data`, `Continue`), from
+tshark's or wsdissect's output on stdin. Frame, Ethernet, IP, TCP and HTTP trees are dropped."""
+import re, sys
+
+KEEP = ("WebSocket", "Line-based text data", "Data (", "Continue:")
+keeping = False
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line and not line.startswith(" ") and not re.match(r"[0-9a-f]{4}  ", line):
+        keeping = line.startswith(KEEP)
+    if keeping and line.strip():
+        print(line)

@@ -1,0 +1,197 @@
+//! The command line as a user meets it: errors, exit statuses, pipes, -c, -V, --list-fields.
+
+mod common;
+
+use common::{run, run_with_stdin, testdata};
+
+fn capture(rel: &str) -> String {
+    testdata().join(rel).display().to_string()
+}
+
+#[test]
+fn missing_file_is_one_line_naming_it_exit_2() {
+    let out = run(&["-r", "/no/such/file.pcap"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("/no/such/file.pcap"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn empty_and_non_capture_files_exit_2() {
+    let dir = std::env::temp_dir().join(format!("wsdissect-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").unwrap();
+    let text = dir.join("notes.pcap");
+    std::fs::write(&text, b"this is not a capture\n").unwrap();
+    for (path, why) in [(&empty, "empty"), (&text, "not a pcap")] {
+        let out = run(&[path.as_os_str()]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1);
+        assert!(out.stderr.contains(&*path.to_string_lossy()) && out.stderr.contains(why), "{}", out.stderr);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn truncated_capture_reports_what_came_before_then_warns() {
+    let out = run(&[capture("crafted/truncated.pcap")]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.contains("before the cut"));
+    assert!(out.stderr.contains("cut short in packet 7"), "{}", out.stderr);
+}
+
+#[test]
+fn stdin_stream_gives_the_same_frames_as_the_file() {
+    for rel in ["real/python-basic.pcap", "real/python-small.pcapng"] {
+        let path = capture(rel);
+        let from_file = run(&["-r", &path]);
+        let bytes = std::fs::read(&path).unwrap();
+        let from_pipe = run_with_stdin(&["-r", "-"], Some(&bytes));
+        assert_eq!(from_pipe.code, 0, "{}", from_pipe.stderr);
+        assert_eq!(from_pipe.stdout, from_file.stdout, "{rel}");
+        assert!(!from_file.stdout.is_empty());
+    }
+}
+
+#[test]
+fn unknown_field_names_the_closest_exit_2() {
+    let out = run(&["-r", &capture("real/python-small.pcapng"), "-T", "fields", "-e", "websocket.opcod"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("websocket.opcode"), "{}", out.stderr);
+}
+
+#[test]
+fn count_stops_after_n_frames() {
+    let out = run(&["-c", "3", &capture("real/python-concurrent.pcap")]);
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout.lines().count(), 3);
+}
+
+#[test]
+fn summary_line_has_number_time_endpoints_info_and_preview() {
+    let out = run(&[capture("real/python-basic.pcap")]);
+    let first_close = out.stdout.lines().find(|l| l.contains("Connection Close")).unwrap();
+    assert!(first_close.contains("WebSocket Connection Close [FIN] [MASKED]"), "{first_close}");
+    assert!(first_close.contains("code=4000") && first_close.contains("\"bye now\""), "{first_close}");
+    let first = out.stdout.lines().next().unwrap();
+    assert!(first.trim_start().starts_with("8 ") && first.contains("127.0.0.1:"), "{first}");
+}
+
+#[test]
+fn list_fields_covers_the_required_fields() {
+    let out = run(&["--list-fields"]);
+    assert_eq!(out.code, 0);
+    for name in [
+        "frame.number",
+        "frame.time_epoch",
+        "frame.time_relative",
+        "frame.len",
+        "ip.src",
+        "ip.dst",
+        "ipv6.src",
+        "ipv6.dst",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.stream",
+        "websocket.fin",
+        "websocket.rsv",
+        "websocket.pmc",
+        "websocket.opcode",
+        "websocket.mask",
+        "websocket.payload_length",
+        "websocket.payload_length_ext_16",
+        "websocket.payload_length_ext_64",
+        "websocket.masking_key",
+        "websocket.payload.text",
+        "websocket.payload.close.status_code",
+        "websocket.payload.close.reason",
+        "websocket.payload.ping",
+        "websocket.payload.pong",
+    ] {
+        assert!(out.stdout.lines().any(|l| l.split('\t').next() == Some(name)), "{name} missing");
+    }
+}
+
+#[test]
+fn fields_are_formatted_as_tshark_does() {
+    let out = run(&[
+        "-r",
+        &capture("real/python-ipv6.pcap"),
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "frame.time_relative",
+        "-e",
+        "ipv6.src",
+        "-e",
+        "ip.src",
+        "-e",
+        "websocket.rsv",
+        "-e",
+        "websocket.mask",
+    ]);
+    let first: Vec<&str> = out.stdout.lines().next().unwrap().split('\t').collect();
+    assert!(first[0].split('.').nth(1).unwrap().len() == 9, "{first:?}");
+    assert_eq!(first[2], "::1");
+    assert_eq!(first[3], "");
+    assert_eq!(first[4], "0x00");
+    assert_eq!(first[5], "1");
+}
+
+/// The WebSocket part of a `-V` tree (as testdata/scripts/tree_blocks.py keeps it).
+fn tree_blocks(tree: &str) -> String {
+    let mut keeping = false;
+    let mut out = String::new();
+    for line in tree.lines() {
+        let is_dump = line.len() > 6 && line[..4].chars().all(|c| c.is_ascii_hexdigit()) && &line[4..6] == "  ";
+        if !line.is_empty() && !line.starts_with(' ') && !is_dump {
+            keeping = ["WebSocket", "Line-based text data", "Data (", "Continue:"].iter().any(|k| line.starts_with(k));
+        }
+        if keeping && !line.trim().is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn tree_matches_tshark_verbose_layout() {
+    for rel in ["real/python-small.pcapng", "crafted/big-endian-nanos.pcap"] {
+        let out = run(&["-V", &capture(rel)]);
+        let want = std::fs::read_to_string(testdata().join(format!("{rel}.tshark-V.txt"))).unwrap();
+        let ours = tree_blocks(&out.stdout);
+        if ours != want {
+            let first = ours.lines().zip(want.lines()).position(|(a, b)| a != b);
+            panic!("{rel}: tree differs at line {first:?}\nours:\n{ours}\nwant:\n{want}");
+        }
+    }
+}
+
+#[test]
+fn tree_has_frame_ip_tcp_lines() {
+    let out = run(&["-V", "-c", "1", &capture("real/python-small.pcapng")]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("Frame 8: ") && lines[0].contains("bytes on wire"), "{}", lines[0]);
+    assert!(lines[1].starts_with("Internet Protocol Version 4, Src: 127.0.0.1, Dst: 127.0.0.1"));
+    // The same relative numbers tshark shows for this packet.
+    assert_eq!(
+        lines[2],
+        "Transmission Control Protocol, Src Port: 45298, Dst Port: 18005, Seq: 200, Ack: 204, Len: 28"
+    );
+}
+
+#[test]
+fn decode_as_without_handshake() {
+    let path = capture("crafted/midstream.pcap");
+    assert_eq!(run(&[&path]).stdout, "", "no handshake: no WebSocket");
+    let out = run(&["-d", "tcp.port==9000,websocket", &path]);
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    let bad = run(&["-d", "udp.port==9000,websocket", &path]);
+    assert_eq!(bad.code, 2);
+}
