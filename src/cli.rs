@@ -34,8 +34,12 @@ Exit status:
 
 /// wsdissect: WebSocket frames out of pcap and pcapng captures, the way Wireshark shows them.
 #[derive(Debug, Parser)]
-#[command(version, about, after_help = AFTER_HELP)]
+#[command(version, about, after_help = AFTER_HELP, disable_version_flag = true)]
 pub struct Args {
+    /// Print the version (-V is the tree, as in tshark).
+    #[arg(long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
+
     /// Capture to read (pcap or pcapng, detected from its content); `-` reads standard input.
     #[arg(value_name = "FILE")]
     file: Option<String>,
@@ -149,7 +153,12 @@ pub fn run() -> anyhow::Result<u8> {
         Box::new(File::open(&path).with_context(|| format!("cannot open {path}"))?)
     };
     let mut reader = CaptureReader::new(source).map_err(|e| anyhow!("{path}: {e}"))?;
-    let config = Config { reassembly_limit: args.reassembly_limit, payload_cap: args.payload_limit, decode_as_ports };
+    // Payloads are kept (and unmasked) only when something will print them.
+    let payload_cap = match &printer {
+        Printer::Fields(fields) if !fields.iter().any(|f| f.reads_payload()) => 0,
+        _ => args.payload_limit,
+    };
+    let config = Config { reassembly_limit: args.reassembly_limit, payload_cap, decode_as_ports };
     let mut analyzer = Analyzer::new(config);
 
     let mut sink = Sink {
@@ -277,5 +286,25 @@ pub fn exit_code(result: anyhow::Result<u8>) -> ExitCode {
             eprintln!("wsdissect: {e:#}");
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap checks flag definitions only in debug builds when parsing; check them always.
+    #[test]
+    fn flags_are_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn decode_as_syntax() {
+        assert_eq!(parse_decode_as("tcp.port==9000,websocket").unwrap(), 9000);
+        assert_eq!(parse_decode_as("tcp.port == 80 , websocket").unwrap(), 80);
+        assert!(parse_decode_as("tcp.port==99999,websocket").is_err());
+        assert!(parse_decode_as("udp.port==80,websocket").is_err());
     }
 }

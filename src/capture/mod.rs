@@ -68,7 +68,8 @@ pub enum CaptureError {
 pub struct Record<'a> {
     /// 1-based index of the packet in the file (`frame.number`).
     pub number: u64,
-    /// Capture time in nanoseconds since the Unix epoch.
+    /// Capture time in nanoseconds since the Unix epoch. Simple packet blocks have none and
+    /// take the time of the packet before them.
     pub ts_nanos: i64,
     /// Length of the packet on the wire (`frame.len`).
     pub orig_len: u32,
@@ -137,6 +138,7 @@ pub struct CaptureReader<R> {
     input: Input<R>,
     format: Format,
     packets: u64,
+    last_ts: i64,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -175,7 +177,7 @@ impl<R: Read> CaptureReader<R> {
             match parsed {
                 Ok((used, format)) => {
                     input.start += used;
-                    return Ok(CaptureReader { input, format, packets: 0 });
+                    return Ok(CaptureReader { input, format, packets: 0, last_ts: 0 });
                 }
                 Err(PcapError::IncompleteBuffer) if !input.eof => {
                     let want = input.available().len() + 1;
@@ -209,9 +211,10 @@ impl<R: Read> CaptureReader<R> {
             self.input.start += used;
             if let Some(loc) = located {
                 self.packets += 1;
+                self.last_ts = loc.ts_nanos.unwrap_or(self.last_ts);
                 return Ok(Some(Record {
                     number: self.packets,
-                    ts_nanos: loc.ts_nanos,
+                    ts_nanos: self.last_ts,
                     orig_len: loc.orig_len,
                     link_type: loc.link_type,
                     data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
@@ -256,7 +259,8 @@ struct Located {
     data_at: usize,
     data_len: usize,
     orig_len: u32,
-    ts_nanos: i64,
+    /// None for simple packet blocks, which carry no time.
+    ts_nanos: Option<i64>,
     link_type: u32,
 }
 
@@ -300,7 +304,7 @@ fn locate_pcap(
                     data_at: 16,
                     data_len: raw.data.len(),
                     orig_len: raw.orig_len.max(raw.incl_len),
-                    ts_nanos,
+                    ts_nanos: Some(ts_nanos),
                     link_type,
                 }),
             ))
@@ -364,7 +368,7 @@ fn locate_pcapng(
                     if iface.snaplen != 0 {
                         len = len.min(iface.snaplen as usize);
                     }
-                    Some(Located { data_at: 4, data_len: len, orig_len, ts_nanos: 0, link_type: iface.link_type })
+                    Some(Located { data_at: 4, data_len: len, orig_len, ts_nanos: None, link_type: iface.link_type })
                 }
                 _ => None,
             };
@@ -427,7 +431,7 @@ fn locate_packet_in_block(
         data_at: 20,
         data_len: caplen,
         orig_len: orig_len.max(caplen as u32),
-        ts_nanos,
+        ts_nanos: Some(ts_nanos),
         link_type: iface.link_type,
     }))
 }

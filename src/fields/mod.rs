@@ -110,6 +110,13 @@ pub struct Field {
     pub get: Getter,
 }
 
+impl Field {
+    /// Whether the field is read from the payload, so the payload must be kept (and unmasked).
+    pub fn reads_payload(&self) -> bool {
+        self.name == "websocket.payload" || self.name.starts_with("websocket.payload.")
+    }
+}
+
 impl std::fmt::Debug for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Field").field("name", &self.name).field("ty", &self.ty).finish()

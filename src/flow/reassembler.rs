@@ -140,7 +140,7 @@ impl<M: Copy> Reassembler<M> {
         let (data, missing, start) = if skip >= data.len() as u64 {
             (&data[data.len()..], missing - (skip - data.len() as u64), self.next)
         } else {
-            (&data[skip as usize..], missing, start as u64 + skip)
+            (&data[skip as usize..], missing, (start + skip as i64) as u64)
         };
         if start == self.next && self.overlaps_waiting(start, data.len() as u64 + missing).is_none() {
             // In order and clear of anything waiting: straight through, no copy.
@@ -329,6 +329,16 @@ mod tests {
         r.segment(1004, b"ef", 2, &mut collect(&mut out));
         r.flush(&mut collect(&mut out));
         assert_eq!(out, b"ab??ef");
+    }
+
+    /// Found by the mutation test: a segment starting before the stream (negative offset).
+    #[test]
+    fn test_segment_before_stream_start() {
+        let mut r = Reassembler::new(1000);
+        let mut out = Vec::new();
+        r.syn(1000);
+        r.segment(995, b"0123456789", 1, &mut collect(&mut out));
+        assert_eq!(out, b"6789");
     }
 
     #[test]

@@ -151,9 +151,10 @@ class Capture:
             f.write(out)
         self.write_expected()
 
-    def write_pcapng(self, second_link_packets=()):
+    def write_pcapng(self, second_link_packets=(), simple_packets=()):
         """pcapng with interface 0 (Ethernet) and interface 1 (raw IP): the packets numbered in
-        second_link_packets are stored on interface 1 without their Ethernet header."""
+        second_link_packets are stored on interface 1 without their Ethernet header, those in
+        simple_packets as simple packet blocks (interface 0, no timestamp)."""
         def block(btype, body):
             body += b"\0" * (-len(body) % 4)
             n = 12 + len(body)
@@ -167,6 +168,9 @@ class Capture:
             if iface == 1:
                 data = data[len(ETH_IPV4):]
                 orig -= len(ETH_IPV4)
+            if number in simple_packets:
+                out += block(3, struct.pack("<I", orig) + data)
+                continue
             ticks = round(ts * 1e6)
             out += block(6, struct.pack("<IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), orig) + data)
         with open(os.path.join(OUT, self.name), "wb") as f:
@@ -391,13 +395,13 @@ def main():
     c.close()
     cap.write_pcap(big_endian=True, nanos=True)
 
-    # pcapng with two interfaces of different link types (Ethernet, raw IP).
+    # pcapng with two interfaces of different link types (Ethernet, raw IP) and simple packet blocks.
     cap = Capture("two-interfaces.pcapng")
     c = upgraded(cap)
     for off, n in standard_frames(c):
         c.seg(direction_of(c, off, n), off, off + n)
     c.close()
-    cap.write_pcapng(second_link_packets={5, 7, 9, 11})
+    cap.write_pcapng(second_link_packets={5, 7, 9, 11}, simple_packets={6, 10})
 
     # snaplen: one packet's payload is cut by the snaplen inside a frame; the next frames are whole.
     cap = Capture("snaplen.pcap")
