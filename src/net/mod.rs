@@ -231,6 +231,27 @@ mod tests {
     }
 
     #[test]
+    fn test_ipv6_with_extension_header_and_raw_link_numbers() {
+        let mut ip6 = Vec::new();
+        PacketBuilder::ipv6([0; 16], [1; 16], 64).tcp(5000, 80, 9, 0).write(&mut ip6, b"v6").unwrap();
+        // Insert a hop-by-hop options header (8 bytes) after the fixed header.
+        let mut with_ext = ip6[..40].to_vec();
+        with_ext[6] = 0; // next header: hop-by-hop
+        let payload_len = u16::from_be_bytes([ip6[4], ip6[5]]) + 8;
+        with_ext[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        with_ext.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]); // next: TCP, PadN
+        with_ext.extend_from_slice(&ip6[40..]);
+        for (link, data) in [(link::IPV6, &ip6), (link::RAW_BSD, &ip6), (link::RAW, &with_ext)] {
+            let seg = decode(link, data).unwrap_or_else(|e| panic!("link {link}: {e:?}"));
+            assert_eq!((seg.payload, seg.missing), (&b"v6"[..], 0), "link {link}");
+            assert!(seg.src.is_ipv6());
+        }
+        let mut lo6 = 30u32.to_be_bytes().to_vec();
+        lo6.extend_from_slice(&ip6);
+        assert_eq!(decode(link::LOOP, &lo6).unwrap().payload, b"v6");
+    }
+
+    #[test]
     fn test_snaplen_cut_reports_missing() {
         let ip = tcp_ipv4(&[7u8; 100]);
         let seg = decode(link::RAW, &ip[..ip.len() - 30]).unwrap();
