@@ -195,3 +195,29 @@ fn decode_as_without_handshake() {
     let bad = run(&["-d", "udp.port==9000,websocket", &path]);
     assert_eq!(bad.code, 2);
 }
+
+/// A little-endian pcap of the given link type holding `records`.
+fn pcap(link_type: u32, records: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
+    out.extend_from_slice(&link_type.to_le_bytes());
+    for r in records {
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(r);
+    }
+    out
+}
+
+#[test]
+fn skipped_packets_are_summarised_on_stderr_not_errors() {
+    let udp: &[u8] =
+        &[0x45, 0, 0, 29, 0, 1, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2, 0, 53, 0, 53, 0, 9, 0, 0, b'x'];
+    let unsupported = run_with_stdin(&["-r", "-"], Some(&pcap(147, &[b"abcd", b"efgh"])));
+    assert_eq!(unsupported.code, 0);
+    assert!(unsupported.stderr.contains("2 of unsupported link type 147"), "{}", unsupported.stderr);
+    let not_tcp = run_with_stdin(&["-r", "-"], Some(&pcap(101, &[udp, &[0x45, 0]])));
+    assert_eq!(not_tcp.code, 0);
+    assert!(not_tcp.stderr.contains("1 not TCP"), "{}", not_tcp.stderr);
+    assert!(not_tcp.stderr.contains("1 malformed (first: packet 2)"), "{}", not_tcp.stderr);
+}
