@@ -417,12 +417,7 @@ impl Analyzer {
             let state = &mut conn.state;
             conn.reasm[dir].flush(&mut |d| state.deliver(dir, d, stats, out));
             state.finish(dir, stats, out);
-            let r = conn.reasm[dir].stats();
-            stats.reassembly.duplicates += r.duplicates;
-            stats.reassembly.conflicts += r.conflicts;
-            stats.reassembly.gaps += r.gaps;
-            stats.reassembly.gap_bytes += r.gap_bytes;
-            stats.reassembly.limit_hits += r.limit_hits;
+            stats.reassembly += conn.reasm[dir].stats();
         }
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];

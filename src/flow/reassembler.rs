@@ -65,6 +65,16 @@ pub struct ReassemblyStats {
     pub limit_hits: u64,
 }
 
+impl std::ops::AddAssign for ReassemblyStats {
+    fn add_assign(&mut self, other: Self) {
+        self.duplicates += other.duplicates;
+        self.conflicts += other.conflicts;
+        self.gaps += other.gaps;
+        self.gap_bytes += other.gap_bytes;
+        self.limit_hits += other.limit_hits;
+    }
+}
+
 /// Reassembles one direction of one connection.
 #[derive(Debug)]
 pub struct Reassembler<M> {
