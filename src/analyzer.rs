@@ -23,7 +23,10 @@ use crate::capture::Record;
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
 use crate::http::{self, Head, Request, Response};
 use crate::net::{self, Skip, TcpSegment};
+use crate::ws::expert::{Expert, ExpertKind};
+use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
+use crate::ws::message::{Limits, Message, MessageAssembler};
 use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
 
 /// Settings of the pipeline.
@@ -31,8 +34,11 @@ use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
 pub struct Config {
     /// Out-of-order bytes buffered per direction before a hole is given up.
     pub reassembly_limit: usize,
-    /// Payload bytes kept per frame for output (the rest is streamed past).
+    /// Payload bytes kept per frame and per message (the rest is streamed past). With 0, no
+    /// payload is kept: messages are followed by shape only and not inflated.
     pub payload_cap: usize,
+    /// Inflated bytes kept per compressed message (the rest is inflated and counted).
+    pub inflate_cap: usize,
     /// Ports treated as WebSocket without a handshake (`-d tcp.port==N,websocket`); the side
     /// using the port is the server.
     pub decode_as_ports: Vec<u16>,
@@ -40,7 +46,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { reassembly_limit: 4 * 1024 * 1024, payload_cap: 1024 * 1024, decode_as_ports: Vec::new() }
+        let limits = Limits::default();
+        Config {
+            reassembly_limit: 4 * 1024 * 1024,
+            payload_cap: limits.max_message,
+            inflate_cap: limits.max_inflated,
+            decode_as_ports: Vec::new(),
+        }
     }
 }
 
@@ -116,10 +128,19 @@ pub struct ConnectionInfo {
     pub origin: Origin,
     /// The handshake, when seen.
     pub handshake: Option<Handshake>,
-    /// permessage-deflate was accepted by the server (`websocket.pmc` applies).
-    pub deflate: bool,
+    /// The permessage-deflate parameters the server accepted (`websocket.pmc` applies).
+    pub deflate: Option<DeflateParams>,
     /// Relative sequence numbers: the initial sequence number of each side (client, server).
     pub isn: [Option<u32>; 2],
+}
+
+impl ConnectionInfo {
+    /// A packet's sequence and acknowledgement numbers relative to the initial sequence numbers
+    /// of its sender and receiver, as Wireshark shows them.
+    pub fn relative(&self, from_client: bool, p: PacketMeta) -> (u32, u32) {
+        let [sender, receiver] = if from_client { self.isn } else { [self.isn[1], self.isn[0]] };
+        (sender.map_or(p.seq, |isn| p.seq.wrapping_sub(isn)), receiver.map_or(p.ack, |isn| p.ack.wrapping_sub(isn)))
+    }
 }
 
 /// A WebSocket frame with everything output and filters need.
@@ -139,6 +160,36 @@ pub struct Frame<'a> {
     pub payload_seen: u64,
     /// Set when the frame is incomplete.
     pub cut: Option<Cut>,
+    /// The message this frame completes (every control frame completes one).
+    pub message: Option<Message<'a>>,
+    /// What is wrong with the frame, or with the message it completes.
+    pub expert: &'a [Expert],
+}
+
+/// The packet where a connection switched to WebSocket (the server's `101` response).
+#[derive(Debug, Clone, Copy)]
+pub struct HandshakeEvent<'a> {
+    /// The packet carrying the end of the response head.
+    pub packet: PacketMeta,
+    /// The connection, with its handshake.
+    pub connection: &'a ConnectionInfo,
+    /// What is wrong with the handshake.
+    pub expert: &'a [Expert],
+}
+
+/// Where the analyzer reports what it finds. Any `FnMut(&Frame)` closure is one that takes
+/// frames and ignores handshakes.
+pub trait Output {
+    /// A WebSocket frame.
+    fn frame(&mut self, frame: &Frame<'_>);
+    /// A connection switched to WebSocket; called before the frames that follow in the packet.
+    fn handshake(&mut self, _handshake: &HandshakeEvent<'_>) {}
+}
+
+impl<F: FnMut(&Frame<'_>)> Output for F {
+    fn frame(&mut self, frame: &Frame<'_>) {
+        self(frame)
+    }
 }
 
 impl Frame<'_> {
@@ -159,14 +210,12 @@ impl Frame<'_> {
 
     /// TCP sequence number relative to the sender's initial one, as Wireshark shows it.
     pub fn relative_seq(&self) -> u32 {
-        let isn = self.connection.isn[usize::from(!self.from_client)];
-        isn.map_or(self.packet.seq, |isn| self.packet.seq.wrapping_sub(isn))
+        self.connection.relative(self.from_client, self.packet).0
     }
 
     /// TCP acknowledgement number relative to the receiver's initial sequence number.
     pub fn relative_ack(&self) -> u32 {
-        let isn = self.connection.isn[usize::from(self.from_client)];
-        isn.map_or(self.packet.ack, |isn| self.packet.ack.wrapping_sub(isn))
+        self.connection.relative(self.from_client, self.packet).1
     }
 }
 
@@ -195,6 +244,8 @@ pub struct Stats {
     pub websocket_connections: u64,
     /// WebSocket frames decoded.
     pub frames: u64,
+    /// Messages completed.
+    pub messages: u64,
     /// Frames reported as cut.
     pub cut_frames: u64,
     /// Bytes skipped while resynchronising after gaps.
@@ -232,13 +283,55 @@ struct ConnState {
     mode: Mode,
     http: [HeadScanner; 2],
     request: Option<Request>,
-    decoders: [Option<FrameDecoder<PacketMeta>>; 2],
+    /// Frames and messages of each direction, once WebSocket.
+    ws: [Option<WsDirection>; 2],
     syn_seen: [bool; 2],
     isn: [Option<u32>; 2],
     /// Sequence number just past each side's FIN, once seen.
     fin_seq: [Option<u32>; 2],
     websocket_counted: bool,
-    payload_cap: usize,
+    limits: Limits,
+}
+
+/// One direction of a WebSocket connection: frames out of bytes, messages out of frames.
+#[derive(Debug)]
+struct WsDirection {
+    from_client: bool,
+    decoder: FrameDecoder<PacketMeta>,
+    messages: MessageAssembler,
+    /// Expert items of the frame being reported (kept to reuse its allocation).
+    expert: Vec<Expert>,
+}
+
+impl WsDirection {
+    /// `aligned`: the stream is known to start at a frame boundary.
+    fn new(from_client: bool, aligned: bool, info: &ConnectionInfo, limits: Limits) -> Self {
+        let rsv = allowed_rsv(info);
+        // A compressed message cannot be inflated from part of its bytes.
+        let cap = limits.max_message;
+        let decoder = if aligned {
+            FrameDecoder::new(from_client, rsv, cap)
+        } else {
+            FrameDecoder::new_unaligned(from_client, rsv, cap)
+        };
+        WsDirection {
+            from_client,
+            decoder,
+            messages: MessageAssembler::new(from_client, info.deflate, rsv, limits),
+            expert: Vec::new(),
+        }
+    }
+}
+
+/// RSV bits the negotiated extensions may use.
+fn allowed_rsv(info: &ConnectionInfo) -> u8 {
+    let accepted = info.handshake.as_ref().and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
+    match accepted {
+        None => 0,
+        Some(_) if info.deflate.is_some() => 0x4,
+        // An extension we do not know may use any RSV bit.
+        Some(_) => 0x7,
+    }
 }
 
 #[derive(Debug)]
@@ -277,7 +370,7 @@ impl Analyzer {
     }
 
     /// Analyses one record; calls `out` for each frame it completes.
-    pub fn packet(&mut self, record: &Record<'_>, out: &mut impl FnMut(&Frame<'_>)) {
+    pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
         self.stats.packets += 1;
         self.first_ts.get_or_insert(record.ts_nanos);
         let seg = match net::decode(record.link_type, record.data) {
@@ -316,7 +409,7 @@ impl Analyzer {
         }
     }
 
-    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl FnMut(&Frame<'_>)) {
+    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl Output) {
         let src = Endpoint { ip: seg.src, port: seg.src_port };
         let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
         let key = if src <= dst { (src, dst) } else { (dst, src) };
@@ -383,7 +476,7 @@ impl Analyzer {
                 server,
                 origin: Origin::Handshake,
                 handshake: None,
-                deflate: false,
+                deflate: None,
                 isn: [None; 2],
             },
             a,
@@ -392,12 +485,12 @@ impl Analyzer {
             mode: Mode::Http,
             http: Default::default(),
             request: None,
-            decoders: [None, None],
+            ws: [None, None],
             syn_seen: [false; 2],
             isn: [None; 2],
             fin_seq: [None; 2],
             websocket_counted: false,
-            payload_cap: self.config.payload_cap,
+            limits: Limits { max_message: self.config.payload_cap, max_inflated: self.config.inflate_cap },
         };
         if let Some(server_dir) = decode_as {
             state.info.origin = Origin::DecodeAs;
@@ -408,7 +501,7 @@ impl Analyzer {
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
-    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl FnMut(&Frame<'_>)) {
+    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl Output) {
         if conn.closed {
             return;
         }
@@ -421,12 +514,12 @@ impl Analyzer {
         }
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
-        conn.state.decoders = [None, None];
+        conn.state.ws = [None, None];
         conn.state.http = Default::default();
     }
 
     /// End of the capture: closes every open connection, in stream order.
-    pub fn finish(&mut self, out: &mut impl FnMut(&Frame<'_>)) {
+    pub fn finish(&mut self, out: &mut impl Output) {
         let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).collect();
         open.sort_by_key(|c| c.state.info.stream);
         for conn in open {
@@ -451,13 +544,7 @@ impl ConnState {
     }
 
     /// Handles bytes (or a hole) the reassembler delivers for direction `dir`.
-    fn deliver(
-        &mut self,
-        dir: usize,
-        d: Delivery<'_, PacketMeta>,
-        stats: &mut Stats,
-        out: &mut impl FnMut(&Frame<'_>),
-    ) {
+    fn deliver(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl Output) {
         match self.mode {
             Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
             Mode::Http => match d {
@@ -475,57 +562,25 @@ impl ConnState {
         }
     }
 
-    fn feed_decoder(
-        &mut self,
-        dir: usize,
-        d: Delivery<'_, PacketMeta>,
-        stats: &mut Stats,
-        out: &mut impl FnMut(&Frame<'_>),
-    ) {
-        let client_dir = self.client_dir.unwrap_or(0);
-        let from_client = dir == client_dir;
-        if self.decoders[dir].is_none() {
-            // Decode As: aligned only if the stream was seen from its SYN.
-            let rsv = self.allowed_rsv();
-            self.decoders[dir] = Some(if self.syn_seen[dir] {
-                FrameDecoder::new(from_client, rsv, self.payload_cap)
-            } else {
-                FrameDecoder::new_unaligned(from_client, rsv, self.payload_cap)
-            });
-        }
+    fn feed_decoder(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl Output) {
+        let from_client = Some(dir) == self.client_dir || self.client_dir.is_none() && dir == 0;
+        // Decode As: aligned only if the stream was seen from its SYN.
+        let ws = self.ws[dir]
+            .get_or_insert_with(|| WsDirection::new(from_client, self.syn_seen[dir], &self.info, self.limits));
         if !self.websocket_counted {
             self.websocket_counted = true;
             stats.websocket_connections += 1;
         }
-        let decoder = self.decoders[dir].as_mut().expect("created above");
-        let mut emit = reporter(&self.info, from_client, stats, out);
+        let WsDirection { decoder, messages, expert, .. } = ws;
+        let mut emit = reporter(&self.info, from_client, messages, expert, stats, out);
         match d {
             Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
             Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
         }
     }
 
-    /// RSV bits the negotiated extensions may use.
-    fn allowed_rsv(&self) -> u8 {
-        let accepted =
-            self.info.handshake.as_ref().and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
-        match accepted {
-            None => 0,
-            Some(_) if self.info.deflate => 0x4,
-            // An extension we do not know may use any RSV bit.
-            Some(_) => 0x7,
-        }
-    }
-
     /// Scans HTTP heads in one direction until the connection switches to WebSocket.
-    fn http_data(
-        &mut self,
-        dir: usize,
-        bytes: &[u8],
-        meta: PacketMeta,
-        stats: &mut Stats,
-        out: &mut impl FnMut(&Frame<'_>),
-    ) {
+    fn http_data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta, stats: &mut Stats, out: &mut impl Output) {
         let scanner = &mut self.http[dir];
         if let Some(pending) = scanner.pending.as_mut() {
             if scanner.pending_bytes + bytes.len() <= MAX_PENDING {
@@ -581,7 +636,7 @@ impl ConnState {
                             self.http[dir].buf = self.skip(dir, rest, body);
                         }
                         Head::Response(resp) if resp.is_websocket_switch() => {
-                            self.switch(dir, resp, meta);
+                            self.switch(dir, resp, meta, out);
                             if !rest.is_empty() {
                                 self.feed_decoder(dir, Delivery::Data(&rest, meta), stats, out);
                             }
@@ -628,7 +683,7 @@ impl ConnState {
     }
 
     /// The server in direction `server_dir` accepted the upgrade.
-    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta) {
+    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta, out: &mut impl Output) {
         let client_dir = 1 - server_dir;
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
@@ -642,46 +697,45 @@ impl ConnState {
             }
             _ => None,
         };
-        self.info.deflate = response.headers.sec_websocket_extensions.as_deref().is_some_and(|e| {
-            e.split(',').any(|ext| {
-                let name = ext.split(';').next().unwrap_or("").trim();
-                name.eq_ignore_ascii_case("permessage-deflate") || name.eq_ignore_ascii_case("x-webkit-deflate-frame")
-            })
-        });
+        self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
         self.info.handshake = Some(Handshake { request, response, response_packet: meta.number, accept_valid });
         self.mode = Mode::WebSocket;
-        let rsv = self.allowed_rsv();
-        self.decoders[server_dir] = Some(FrameDecoder::new(false, rsv, self.payload_cap));
+        self.ws[server_dir] = Some(WsDirection::new(false, true, &self.info, self.limits));
         // Without the request we do not know where the client's frames begin.
-        self.decoders[client_dir] = Some(if client_seen {
-            FrameDecoder::new(true, rsv, self.payload_cap)
-        } else {
-            FrameDecoder::new_unaligned(true, rsv, self.payload_cap)
-        });
+        self.ws[client_dir] = Some(WsDirection::new(true, client_seen, &self.info, self.limits));
+        let expert = [Expert::new(ExpertKind::WrongAccept, 0)];
+        let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
+        out.handshake(&HandshakeEvent { packet: meta, connection: &self.info, expert });
     }
 
     /// The direction's stream has ended.
-    fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl FnMut(&Frame<'_>)) {
-        let from_client = Some(dir) == self.client_dir;
-        if let Some(decoder) = self.decoders[dir].as_mut() {
-            decoder.finish(&mut reporter(&self.info, from_client, stats, out));
+    fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl Output) {
+        if let Some(ws) = self.ws[dir].as_mut() {
+            let WsDirection { decoder, messages, expert, from_client } = ws;
+            decoder.finish(&mut reporter(&self.info, *from_client, messages, expert, stats, out));
             stats.resync_skipped += decoder.skipped_bytes;
         }
     }
 }
 
-/// The callback a decoder reports to: counts the frame and hands it on as a [`Frame`].
-fn reporter<'s, F: FnMut(&Frame<'_>)>(
+/// The callback a decoder reports to: assembles messages, counts the frame and hands it on as
+/// a [`Frame`].
+fn reporter<'s>(
     info: &'s ConnectionInfo,
     from_client: bool,
+    messages: &'s mut MessageAssembler,
+    expert: &'s mut Vec<Expert>,
     stats: &'s mut Stats,
-    out: &'s mut F,
+    out: &'s mut impl Output,
 ) -> impl FnMut(DecodedFrame<'_, PacketMeta>) + 's {
     move |f| {
         stats.frames += 1;
         stats.cut_frames += u64::from(f.cut.is_some());
-        out(&Frame {
+        expert.clear();
+        let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
+        stats.messages += u64::from(message.is_some());
+        out.frame(&Frame {
             packet: f.meta,
             connection: info,
             from_client,
@@ -689,6 +743,8 @@ fn reporter<'s, F: FnMut(&Frame<'_>)>(
             payload: f.payload,
             payload_seen: f.payload_seen,
             cut: f.cut,
+            message,
+            expert,
         });
     }
 }

@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
 
-use wsdissect::analyzer::{Analyzer, Config, Frame, Stats};
+use wsdissect::analyzer::{Analyzer, Config, Frame, HandshakeEvent, Output, Stats};
 use wsdissect::capture::CaptureReader;
 use wsdissect::fields::{self, Context, Field};
 use wsdissect::output;
+use wsdissect::output::tree::TextAs;
 
 /// Exit status: every packet was read and analysed.
 pub const EXIT_OK: u8 = 0;
@@ -26,6 +27,7 @@ Examples:
   wsdissect -r capture.pcap -T fields -e frame.number -e websocket.opcode -e websocket.payload.text
   tcpdump -i lo -w - port 8080 | wsdissect -r -   read a live capture from a pipe
   wsdissect -r midstream.pcap -d tcp.port==9000,websocket
+  wsdissect capture.pcap --messages -T jsonl      one JSON object per message (joined, inflated)
 
 Exit status:
   0  the whole capture was read
@@ -60,7 +62,7 @@ pub struct Args {
     #[arg(short = 'V')]
     verbose: bool,
 
-    /// Stop after this many WebSocket frames.
+    /// Stop after this many WebSocket frames (messages with --messages).
     #[arg(short = 'c', value_name = "N")]
     count: Option<u64>,
 
@@ -76,9 +78,30 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().reassembly_limit)]
     reassembly_limit: usize,
 
-    /// Payload bytes kept per frame for printing (larger payloads are shown cut).
+    /// Payload bytes kept per frame and per message (larger ones are shown cut and not inflated).
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().payload_cap)]
     payload_limit: usize,
+
+    /// Inflated bytes kept per compressed message (the rest is inflated and counted, not kept).
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().inflate_cap)]
+    inflate_limit: usize,
+
+    /// One record per complete message (fragments joined, inflated) instead of per frame.
+    #[arg(long)]
+    messages: bool,
+
+    /// How -V shows text payloads: as lines, or as a JSON tree when they are JSON.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = TextAsArg::Lines)]
+    text_as: TextAsArg,
+}
+
+/// `--text-as` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TextAsArg {
+    /// Line-based text data.
+    Lines,
+    /// JavaScript Object Notation tree (as tshark's websocket.text_type "As json").
+    Json,
 }
 
 /// Output formats.
@@ -88,13 +111,17 @@ enum Format {
     Text,
     /// Tab-separated values of the -e fields.
     Fields,
+    /// One JSON object per line (with --messages).
+    Jsonl,
 }
 
 /// How each frame is printed.
 enum Printer {
     Summary,
-    Tree,
+    Tree(TextAs),
     Fields(Vec<&'static Field>),
+    MessageLines,
+    MessageJsonl,
 }
 
 /// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
@@ -134,10 +161,17 @@ pub fn run() -> anyhow::Result<u8> {
     if args.list_fields {
         return finish_output(output::write_field_list(&mut out).and_then(|_| out.flush()), EXIT_OK);
     }
-    let printer = match (args.format, args.verbose) {
-        (Format::Fields, _) => Printer::Fields(resolve_fields(&args.fields)?),
-        (Format::Text, true) => Printer::Tree,
-        (Format::Text, false) => Printer::Summary,
+    let text_as = match args.text_as {
+        TextAsArg::Lines => TextAs::Lines,
+        TextAsArg::Json => TextAs::Json,
+    };
+    let printer = match (args.format, args.verbose, args.messages) {
+        (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
+        (Format::Jsonl, _, true) => Printer::MessageJsonl,
+        (Format::Jsonl, _, false) => bail!("-T jsonl is for now only with --messages"),
+        (Format::Text, true, _) => Printer::Tree(text_as),
+        (Format::Text, false, true) => Printer::MessageLines,
+        (Format::Text, false, false) => Printer::Summary,
     };
     if !args.fields.is_empty() && args.format != Format::Fields {
         bail!("-e is used with -T fields");
@@ -158,13 +192,19 @@ pub fn run() -> anyhow::Result<u8> {
         Printer::Fields(fields) if !fields.iter().any(|f| f.reads_payload()) => 0,
         _ => args.payload_limit,
     };
-    let config = Config { reassembly_limit: args.reassembly_limit, payload_cap, decode_as_ports };
+    let config = Config {
+        reassembly_limit: args.reassembly_limit,
+        payload_cap,
+        inflate_cap: args.inflate_limit,
+        decode_as_ports,
+    };
     let mut analyzer = Analyzer::new(config);
 
     let mut sink = Sink {
         out,
         printer,
         ctx: Context::default(),
+        messages_only: args.messages,
         limit: args.count.unwrap_or(u64::MAX),
         printed: 0,
         result: Ok(()),
@@ -176,7 +216,7 @@ pub fn run() -> anyhow::Result<u8> {
                 if record.number == 1 {
                     sink.ctx.first_ts = record.ts_nanos;
                 }
-                analyzer.packet(&record, &mut |f| sink.frame(f));
+                analyzer.packet(&record, &mut sink);
             }
             Ok(None) => break,
             Err(e) => {
@@ -189,7 +229,7 @@ pub fn run() -> anyhow::Result<u8> {
         }
     }
     if !sink.done() {
-        analyzer.finish(&mut |f| sink.frame(f));
+        analyzer.finish(&mut sink);
     }
     let flushed = sink.result.and_then(|_| sink.out.flush());
     report_stats(analyzer.stats());
@@ -204,24 +244,43 @@ struct Sink<W: Write> {
     out: W,
     printer: Printer,
     ctx: Context,
+    /// `--messages`: only frames that complete a message are printed.
+    messages_only: bool,
     limit: u64,
     printed: u64,
     result: io::Result<()>,
 }
 
-impl<W: Write> Sink<W> {
+impl<W: Write> Output for Sink<W> {
     fn frame(&mut self, frame: &Frame<'_>) {
-        if self.done() {
+        if self.done() || (self.messages_only && frame.message.is_none()) {
             return;
         }
         self.printed += 1;
         self.result = match &self.printer {
             Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
-            Printer::Tree => output::tree::write_frame_tree(&mut self.out, frame),
+            Printer::Tree(text_as) => output::tree::write_frame_tree(&mut self.out, frame, *text_as),
             Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
+            Printer::MessageLines => output::messages::write_message_line(&mut self.out, &self.ctx, frame),
+            Printer::MessageJsonl => output::messages::write_message_jsonl(&mut self.out, frame),
         };
     }
 
+    fn handshake(&mut self, handshake: &HandshakeEvent<'_>) {
+        if self.done() {
+            return;
+        }
+        self.result = match &self.printer {
+            Printer::Summary | Printer::MessageLines => {
+                output::write_handshake_line(&mut self.out, &self.ctx, handshake)
+            }
+            Printer::Tree(_) => output::tree::write_handshake_tree(&mut self.out, handshake),
+            Printer::Fields(_) | Printer::MessageJsonl => Ok(()),
+        };
+    }
+}
+
+impl<W: Write> Sink<W> {
     /// `-c` reached, or output failed (a closed pipe): stop reading.
     fn done(&self) -> bool {
         self.printed >= self.limit || self.result.is_err()

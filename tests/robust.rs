@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use wsdissect::analyzer::{Analyzer, Config};
 use wsdissect::capture::CaptureReader;
-use wsdissect::fields::{Context, FIELDS};
+use wsdissect::fields::{self, Context};
 use wsdissect::output;
 
 const SEEDS: [&str; 5] = [
@@ -20,13 +20,15 @@ fn analyse(bytes: &[u8]) -> usize {
     let Ok(mut reader) = CaptureReader::new(bytes) else { return 0 };
     let mut analyzer = Analyzer::new(Config { reassembly_limit: 4096, ..Config::default() });
     let ctx = Context::default();
-    let all: Vec<_> = FIELDS.iter().collect();
+    let all: Vec<_> = fields::all().collect();
     let mut sink = Vec::new();
     let mut frames = 0;
     let mut print = |f: &wsdissect::analyzer::Frame<'_>| {
         frames += 1;
         output::write_summary_line(&mut sink, &ctx, f).unwrap();
-        output::tree::write_frame_tree(&mut sink, f).unwrap();
+        output::tree::write_frame_tree(&mut sink, f, output::tree::TextAs::Json).unwrap();
+        output::messages::write_message_line(&mut sink, &ctx, f).unwrap();
+        output::messages::write_message_jsonl(&mut sink, f).unwrap();
         output::write_fields_line(&mut sink, &ctx, &all, f).unwrap();
         sink.clear();
     };

@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::analyzer::Frame;
+use crate::http::Headers;
+use crate::ws::expert::ExpertKind;
 use crate::ws::frame::Opcode;
 
 /// What kind of value a field holds (Wireshark's FT_* types, reduced to what is used here).
@@ -111,9 +113,13 @@ pub struct Field {
 }
 
 impl Field {
-    /// Whether the field is read from the payload, so the payload must be kept (and unmasked).
+    /// Whether the field is read from the payload or the message built from it (inflated and
+    /// checked), so payloads must be kept and unmasked.
     pub fn reads_payload(&self) -> bool {
-        self.name == "websocket.payload" || self.name.starts_with("websocket.payload.")
+        ["websocket.payload", "websocket.message", "websocket.expert", "_ws.expert"]
+            .iter()
+            .any(|p| self.name.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
+            || self.name == "websocket.decompression.failed.expert"
     }
 }
 
@@ -152,10 +158,26 @@ pub fn close_code(f: &Frame<'_>) -> Option<u16> {
     (f.header.opcode == Opcode::CLOSE && f.payload.len() >= 2).then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]))
 }
 
-/// Whether the frame's payload is shown as text (a whole, unfragmented, uncompressed text frame).
+/// The text of the text message this frame completes (joined and inflated), as Wireshark shows
+/// it on the last frame of a message.
 fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
-    let compressed = f.connection.deflate && f.header.rsv1();
-    (f.header.opcode == Opcode::TEXT && f.header.fin && !compressed).then(|| String::from_utf8_lossy(f.payload))
+    f.message.and_then(|m| m.text())
+}
+
+/// A string header of the request, the response or both.
+fn header_field<'a>(
+    f: &Frame<'a>,
+    request: bool,
+    response: bool,
+    get: fn(&Headers) -> Option<&String>,
+    v: &mut dyn FnMut(Value<'a>),
+) {
+    let Some(h) = f.connection.handshake.as_ref() else { return };
+    let from_request = h.request.as_ref().filter(|_| request).and_then(|r| get(&r.headers));
+    let from_response = Some(&h.response.headers).filter(|_| response).and_then(get);
+    for value in from_request.into_iter().chain(from_response) {
+        v(Value::Str(Cow::Borrowed(value.as_str())));
+    }
 }
 
 fn ip_of(f: &Frame<'_>, src: bool) -> IpAddr {
@@ -242,7 +264,7 @@ pub static FIELDS: &[Field] = &[
         FieldType::Bool,
         "Per-Message Compressed (RSV1), on connections that negotiated permessage-deflate",
         |_, f, v| {
-            if f.connection.deflate {
+            if f.connection.deflate.is_some() {
                 v(Value::Bool(f.header.rsv1()))
             }
         },
@@ -330,6 +352,86 @@ pub static FIELDS: &[Field] = &[
             v(Value::Bytes(Cow::Borrowed(f.payload)))
         }
     }),
+    field("websocket.message.opcode", FieldType::UInt8, "Opcode of the message this frame completes", |_, f, v| {
+        if let Some(m) = f.message {
+            v(Value::UInt(u64::from(m.opcode.0)))
+        }
+    }),
+    field(
+        "websocket.message.length",
+        FieldType::UInt64,
+        "Length of the message this frame completes, after inflating",
+        |_, f, v| {
+            if let Some(m) = f.message {
+                v(Value::UInt(m.length))
+            }
+        },
+    ),
+    field(
+        "websocket.message.wire_length",
+        FieldType::UInt64,
+        "Payload bytes of the message on the wire, over all its frames",
+        |_, f, v| {
+            if let Some(m) = f.message {
+                v(Value::UInt(m.wire_length))
+            }
+        },
+    ),
+    field("websocket.message.frames", FieldType::UInt32, "Number of frames of the message", |_, f, v| {
+        if let Some(m) = f.message {
+            v(Value::UInt(m.fragments.len() as u64))
+        }
+    }),
+    field(
+        "websocket.message.compressed",
+        FieldType::Bool,
+        "The message was compressed with permessage-deflate",
+        |_, f, v| {
+            if let Some(m) = f.message {
+                v(Value::Bool(m.compressed))
+            }
+        },
+    ),
+    field(
+        "websocket.message.complete",
+        FieldType::Bool,
+        "The whole message was captured, kept and (if compressed) inflated",
+        |_, f, v| {
+            if let Some(m) = f.message {
+                v(Value::Bool(m.complete))
+            }
+        },
+    ),
+    field("websocket.message.data", FieldType::Bytes, "The message payload, joined and inflated", |_, f, v| {
+        if let Some(m) = f.message.filter(|m| !m.data.is_empty()) {
+            v(Value::Bytes(Cow::Borrowed(m.data)))
+        }
+    }),
+    field(
+        "websocket.fragment",
+        FieldType::FrameNum,
+        "Packets carrying the frames of a message of several frames",
+        |_, f, v| {
+            if let Some(m) = f.message.filter(|m| m.fragments.len() > 1) {
+                m.fragments.iter().for_each(|frag| v(Value::UInt(frag.packet)));
+            }
+        },
+    ),
+    field("websocket.fragment.count", FieldType::UInt32, "Fragment count of a message of several frames", |_, f, v| {
+        if let Some(m) = f.message.filter(|m| m.fragments.len() > 1) {
+            v(Value::UInt(m.fragments.len() as u64))
+        }
+    }),
+    field(
+        "websocket.reassembled.length",
+        FieldType::UInt32,
+        "Reassembled websocket Payload length (wire bytes) of a message of several frames",
+        |_, f, v| {
+            if let Some(m) = f.message.filter(|m| m.fragments.len() > 1) {
+                v(Value::UInt(m.wire_length))
+            }
+        },
+    ),
     field(
         "websocket.cut",
         FieldType::Bool,
@@ -339,16 +441,118 @@ pub static FIELDS: &[Field] = &[
     field("websocket.payload_captured", FieldType::UInt64, "Payload bytes the capture carried", |_, f, v| {
         v(Value::UInt(f.payload_seen))
     }),
+    field("http.request.method", FieldType::String, "Handshake request method", |_, f, v| {
+        if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+            v(Value::Str(Cow::Borrowed(r.method.as_str())))
+        }
+    }),
+    field("http.request.uri", FieldType::String, "Handshake request URI", |_, f, v| {
+        if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+            v(Value::Str(Cow::Borrowed(r.uri.as_str())))
+        }
+    }),
+    field("http.host", FieldType::String, "Handshake Host header", |_, f, v| {
+        header_field(f, true, false, |h| h.host.as_ref(), v)
+    }),
+    field("http.user_agent", FieldType::String, "Handshake User-Agent header", |_, f, v| {
+        header_field(f, true, false, |h| h.user_agent.as_ref(), v)
+    }),
+    field("http.origin", FieldType::String, "Handshake Origin header", |_, f, v| {
+        header_field(f, true, false, |h| h.origin.as_ref(), v)
+    }),
+    field("http.upgrade", FieldType::String, "Upgrade header of the request and of the response", |_, f, v| {
+        header_field(f, true, true, |h| h.upgrade.as_ref(), v)
+    }),
+    field("http.sec_websocket_key", FieldType::String, "Sec-WebSocket-Key of the request", |_, f, v| {
+        header_field(f, true, false, |h| h.sec_websocket_key.as_ref(), v)
+    }),
+    field("http.sec_websocket_accept", FieldType::String, "Sec-WebSocket-Accept of the response", |_, f, v| {
+        header_field(f, false, true, |h| h.sec_websocket_accept.as_ref(), v)
+    }),
+    field("http.sec_websocket_version", FieldType::String, "Sec-WebSocket-Version of the request", |_, f, v| {
+        header_field(f, true, false, |h| h.sec_websocket_version.as_ref(), v)
+    }),
+    field(
+        "http.sec_websocket_protocol",
+        FieldType::String,
+        "Sec-WebSocket-Protocol offered (request) and chosen (response), in that order",
+        |_, f, v| header_field(f, true, true, |h| h.sec_websocket_protocol.as_ref(), v),
+    ),
+    field(
+        "http.sec_websocket_extensions",
+        FieldType::String,
+        "Sec-WebSocket-Extensions offered (request) and accepted (response), in that order",
+        |_, f, v| header_field(f, true, true, |h| h.sec_websocket_extensions.as_ref(), v),
+    ),
+    field("http.response.code", FieldType::UInt16, "Handshake response status code (101)", |_, f, v| {
+        if let Some(h) = f.connection.handshake.as_ref() {
+            v(Value::UInt(u64::from(h.response.code)))
+        }
+    }),
+    field(
+        "websocket.handshake.accept_valid",
+        FieldType::Bool,
+        "Sec-WebSocket-Accept matches Sec-WebSocket-Key (absent without both)",
+        |_, f, v| {
+            if let Some(ok) = f.connection.handshake.as_ref().and_then(|h| h.accept_valid) {
+                v(Value::Bool(ok))
+            }
+        },
+    ),
+    field("_ws.expert", FieldType::None, "Expert info: present when something is wrong", |_, f, v| {
+        if !f.expert.is_empty() {
+            v(Value::Present)
+        }
+    }),
+    field("_ws.expert.message", FieldType::String, "Expert info message", |_, f, v| {
+        f.expert.iter().for_each(|e| v(Value::Str(Cow::Owned(e.to_string()))))
+    }),
+    field(
+        "_ws.expert.severity",
+        FieldType::UInt32,
+        "Expert info severity (Note 0x400000, Warning 0x600000)",
+        |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code())))),
+    ),
+    field(
+        "_ws.expert.group",
+        FieldType::UInt32,
+        "Expert info group (Malformed 0x7000000, Protocol 0x9000000)",
+        |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.group().code())))),
+    ),
 ];
+
+/// Whether the frame has an expert item of kind number `N`.
+fn has_expert<'a, const N: usize>(_: &Context, f: &Frame<'a>, v: &mut dyn FnMut(Value<'a>)) {
+    if f.expert.iter().any(|e| e.kind as usize == N) {
+        v(Value::Bool(true))
+    }
+}
+
+const fn expert_field<const N: usize>() -> Field {
+    let kind = ExpertKind::ALL[N];
+    field(kind.field(), FieldType::Bool, kind.description(), has_expert::<N>)
+}
+
+macro_rules! expert_fields {
+    ($($n:literal)*) => { &[$(expert_field::<$n>(),)*] };
+}
+
+/// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
+pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20);
+
+/// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
+pub fn all() -> impl Iterator<Item = &'static Field> {
+    FIELDS.iter().chain(EXPERT_FIELDS)
+}
 
 /// Finds a field by name.
 pub fn lookup(name: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.name == name)
+    all().find(|f| f.name == name)
 }
 
 /// Known names closest to `name`, for "did you mean" messages.
 pub fn closest(name: &str) -> Vec<&'static str> {
-    let mut scored: Vec<(usize, &'static str)> = FIELDS.iter().map(|f| (edit_distance(name, f.name), f.name)).collect();
+    let mut scored: Vec<(usize, &'static str)> = all().map(|f| (edit_distance(name, f.name), f.name)).collect();
     scored.sort();
     let best = scored.first().map_or(0, |s| s.0);
     scored.into_iter().take_while(|s| s.0 <= best + 2 && s.0 <= name.len().max(4)).take(3).map(|s| s.1).collect()
@@ -373,9 +577,14 @@ mod tests {
 
     #[test]
     fn test_names_unique_and_described() {
-        for (i, f) in FIELDS.iter().enumerate() {
+        let all: Vec<_> = all().collect();
+        for (i, f) in all.iter().enumerate() {
             assert!(!f.description.is_empty(), "{}", f.name);
-            assert!(FIELDS[i + 1..].iter().all(|g| g.name != f.name), "duplicate {}", f.name);
+            assert!(all[i + 1..].iter().all(|g| g.name != f.name), "duplicate {}", f.name);
+        }
+        assert_eq!(EXPERT_FIELDS.len(), ExpertKind::ALL.len());
+        for (k, f) in ExpertKind::ALL.iter().zip(EXPERT_FIELDS) {
+            assert_eq!(k.field(), f.name);
         }
     }
 

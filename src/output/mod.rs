@@ -3,12 +3,14 @@
 //! Every printer writes to a `Write` and returns its errors, so the binary can end quietly on a
 //! closed pipe.
 
+pub mod json_tree;
+pub mod messages;
 pub mod text;
 pub mod tree;
 
 use std::io::{self, Write};
 
-use crate::analyzer::Frame;
+use crate::analyzer::{Frame, HandshakeEvent};
 use crate::fields::{Context, Field, Value};
 
 /// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
@@ -120,15 +122,64 @@ pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
     if !preview.is_empty() {
         write!(w, " {preview}")?;
     }
+    if let Some(m) = f.message.filter(|m| m.fragments.len() > 1 || m.compressed) {
+        write!(w, " [message: {} frames, {} bytes", m.fragments.len(), m.length)?;
+        w.write_all(if m.compressed { b" inflated]" } else { b"]" })?;
+    }
     if f.cut.is_some() {
         write!(w, " [CUT: {} of {} payload bytes captured]", f.payload_seen, f.header.payload_len)?;
+    }
+    write_expert_suffix(w, f)?;
+    w.write_all(b"\n")
+}
+
+/// ` [Warning: ...; ...]` after a summary line when the frame has expert items.
+fn write_expert_suffix(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
+    for (i, e) in f.expert.iter().enumerate() {
+        let sep = if i == 0 { " [" } else { "; " };
+        write!(w, "{sep}{}: {e}", e.kind.severity().name())?;
+    }
+    if !f.expert.is_empty() {
+        w.write_all(b"]")?;
+    }
+    Ok(())
+}
+
+/// The summary line of a handshake: the `101` packet, who switched, and what was negotiated.
+pub fn write_handshake_line(w: &mut impl Write, ctx: &Context, h: &HandshakeEvent<'_>) -> io::Result<()> {
+    let rel = h.packet.ts_nanos - ctx.first_ts;
+    let c = h.connection;
+    let Some(hs) = c.handshake.as_ref() else { return Ok(()) };
+    write!(
+        w,
+        "{:>6} {:>4}.{:06} {} → {} HTTP {} {}",
+        h.packet.number,
+        rel.div_euclid(1_000_000_000),
+        rel.rem_euclid(1_000_000_000) / 1000,
+        c.server,
+        c.client,
+        hs.response.code,
+        text::format_text(&hs.response.reason),
+    )?;
+    if let Some(req) = &hs.request {
+        write!(w, " ({} {})", req.method, text::format_text(&req.uri))?;
+    }
+    let r = &hs.response.headers;
+    if let Some(p) = &r.sec_websocket_protocol {
+        write!(w, " protocol={}", text::format_text(p))?;
+    }
+    if let Some(e) = &r.sec_websocket_extensions {
+        write!(w, " extensions=\"{}\"", text::format_text(e))?;
+    }
+    for e in h.expert {
+        write!(w, " [{}: {e}]", e.kind.severity().name())?;
     }
     w.write_all(b"\n")
 }
 
 /// `--list-fields`: every field with its type and description.
 pub fn write_field_list(w: &mut impl Write) -> io::Result<()> {
-    for f in crate::fields::FIELDS {
+    for f in crate::fields::all() {
         writeln!(w, "{}\t{}\t{}", f.name, f.ty.name(), f.description)?;
     }
     Ok(())

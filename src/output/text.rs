@@ -94,36 +94,44 @@ pub fn hex_dump(bytes: &[u8]) -> String {
     out
 }
 
-/// A short printable preview of a frame's payload for the summary line.
+/// A short printable preview for the summary line: the message the frame completes (joined
+/// and inflated), or else the frame's own payload unless it is compressed.
 pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
-    let payload = f.payload;
-    if payload.is_empty() {
+    let (data, opcode, total) = match f.message {
+        Some(m) => (m.data, m.opcode, m.length),
+        None if f.connection.deflate.is_some() && f.header.rsv1() => return String::new(),
+        None => (f.payload, f.header.opcode, f.header.payload_len),
+    };
+    if data.is_empty() {
         return String::new();
     }
-    let compressed = f.connection.deflate && f.header.rsv1();
-    match f.header.opcode {
-        Opcode::TEXT | Opcode::CONTINUATION if !compressed && std::str::from_utf8(payload).is_ok() => {
-            let text = String::from_utf8_lossy(payload);
-            let mut shown: String = text.chars().take(max_chars).collect();
-            if text.chars().count() > max_chars {
-                shown.push('…');
-            }
-            format!("\"{}\"", format_text(&shown))
+    match opcode {
+        Opcode::TEXT | Opcode::CONTINUATION if std::str::from_utf8(data).is_ok() => {
+            quoted(&String::from_utf8_lossy(data), max_chars, (data.len() as u64) < total)
         }
-        Opcode::CLOSE if payload.len() > 2 => format!("\"{}\"", format_text(&String::from_utf8_lossy(&payload[2..]))),
+        Opcode::CLOSE if data.len() > 2 => quoted(&String::from_utf8_lossy(&data[2..]), max_chars, false),
         Opcode::CLOSE => String::new(),
         _ => {
-            let n = (max_chars / 2).min(payload.len());
+            let n = (max_chars / 2).min(data.len());
             let mut hex = String::with_capacity(2 * n + 3);
-            for b in &payload[..n] {
+            for b in &data[..n] {
                 let _ = write!(hex, "{b:02x}");
             }
-            if payload.len() > n || (f.header.payload_len as usize) > n {
+            if data.len() > n || total > n as u64 {
                 hex.push('…');
             }
             hex
         }
     }
+}
+
+/// `"text"`, cut to `max_chars` with `…` when longer (or when `more` says bytes are missing).
+fn quoted(text: &str, max_chars: usize, more: bool) -> String {
+    let mut shown: String = text.chars().take(max_chars).collect();
+    if more || text.chars().count() > max_chars {
+        shown.push('…');
+    }
+    format!("\"{}\"", format_text(&shown))
 }
 
 #[cfg(test)]

@@ -4,11 +4,14 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::json_tree;
 use super::text::{format_text, hex_dump, hex_label, label, text_only_label};
-use crate::analyzer::Frame;
+use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{close_code, close_code_name};
+use crate::http::accept_key;
+use crate::ws::expert::Expert;
 use crate::ws::frame::Opcode;
-use crate::ws::stream::Cut;
+use crate::ws::message::Message;
 
 /// Renders the bits of `value` selected by `mask` as Wireshark does: `.001 0111`.
 pub fn bit_pattern(value: u8, mask: u8) -> String {
@@ -33,9 +36,14 @@ fn true_false(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
-/// Writes the tree of one frame, followed by a blank line.
-pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
-    let p = &f.packet;
+/// The Frame, IP and TCP lines of a packet.
+fn write_packet_lines(
+    w: &mut impl Write,
+    p: &PacketMeta,
+    src: Endpoint,
+    dst: Endpoint,
+    (seq, ack): (u32, u32),
+) -> io::Result<()> {
     writeln!(
         w,
         "Frame {}: {} bytes on wire ({} bits), {} bytes captured ({} bits)",
@@ -45,31 +53,103 @@ pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
         p.caplen,
         u64::from(p.caplen) * 8
     )?;
-    let (src, dst) = (f.src(), f.dst());
     let version = if matches!(src.ip, IpAddr::V4(_)) { 4 } else { 6 };
     writeln!(w, "Internet Protocol Version {version}, Src: {}, Dst: {}", src.ip, dst.ip)?;
     writeln!(
         w,
-        "Transmission Control Protocol, Src Port: {}, Dst Port: {}, Seq: {}, Ack: {}, Len: {}",
-        src.port,
-        dst.port,
-        f.relative_seq(),
-        f.relative_ack(),
-        p.tcp_len
-    )?;
-    write_websocket_tree(w, f)?;
+        "Transmission Control Protocol, Src Port: {}, Dst Port: {}, Seq: {seq}, Ack: {ack}, Len: {}",
+        src.port, dst.port, p.tcp_len
+    )
+}
+
+/// Writes the tree of one frame, followed by a blank line.
+pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
+    write_packet_lines(w, &f.packet, f.src(), f.dst(), (f.relative_seq(), f.relative_ack()))?;
+    write_websocket_tree(w, f, text_as)?;
     writeln!(w)
 }
 
-/// The `WebSocket` subtree and the top-level payload items after it.
-fn write_websocket_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
+/// Writes the handshake at the packet that completed it (the server's `101`), followed by a
+/// blank line.
+pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::Result<()> {
+    let c = h.connection;
+    write_packet_lines(w, &h.packet, c.server, c.client, c.relative(false, h.packet))?;
+    writeln!(w, "WebSocket Handshake")?;
+    let Some(hs) = c.handshake.as_ref() else { return writeln!(w) };
+    let line = |w: &mut dyn Write, name: &str, value: &Option<String>| match value {
+        Some(v) => writeln!(w, "    {}", label(name, &format_text(v))),
+        None => Ok(()),
+    };
+    match &hs.request {
+        Some(req) => {
+            writeln!(w, "    {}", format_text(&format!("{} {} {}", req.method, req.uri, req.version)))?;
+            let r = &req.headers;
+            line(w, "Host", &r.host)?;
+            line(w, "Origin", &r.origin)?;
+            line(w, "User-Agent", &r.user_agent)?;
+            line(w, "Upgrade", &r.upgrade)?;
+            line(w, "Sec-WebSocket-Key", &r.sec_websocket_key)?;
+            line(w, "Sec-WebSocket-Version", &r.sec_websocket_version)?;
+            line(w, "Sec-WebSocket-Protocol (offered)", &r.sec_websocket_protocol)?;
+            line(w, "Sec-WebSocket-Extensions (offered)", &r.sec_websocket_extensions)?;
+        }
+        None => writeln!(w, "    [Request not captured]")?,
+    }
+    let resp = &hs.response;
+    writeln!(w, "    {}", format_text(&format!("{} {} {}", resp.version, resp.code, resp.reason)))?;
+    let r = &resp.headers;
+    line(w, "Upgrade", &r.upgrade)?;
+    if let Some(accept) = &r.sec_websocket_accept {
+        let check = match hs.accept_valid {
+            Some(true) => " [correct]",
+            Some(false) => " [incorrect]",
+            None => "",
+        };
+        writeln!(w, "    {}{check}", label("Sec-WebSocket-Accept", &format_text(accept)))?;
+        let key = hs.request.as_ref().and_then(|r| r.headers.sec_websocket_key.as_deref());
+        if let (Some(false), Some(key)) = (hs.accept_valid, key) {
+            writeln!(w, "        [Expected: {}]", accept_key(key))?;
+        }
+    }
+    line(w, "Sec-WebSocket-Protocol (chosen)", &r.sec_websocket_protocol)?;
+    line(w, "Sec-WebSocket-Extensions (accepted)", &r.sec_websocket_extensions)?;
+    if let Some(p) = &c.deflate {
+        writeln!(w, "        permessage-deflate")?;
+        for (who, client) in [("Server", false), ("Client", true)] {
+            let (fresh, bits) = p.sender(client);
+            let context = if fresh { "no context takeover" } else { "context takeover" };
+            writeln!(
+                w,
+                "            [{who} to {}: {context}, {bits}-bit window]",
+                if client { "server" } else { "client" }
+            )?;
+        }
+    }
+    for e in h.expert {
+        write_expert(w, 4, e)?;
+    }
+    writeln!(w)
+}
+
+/// How text payloads are shown below the WebSocket subtree (tshark's `websocket.text_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextAs {
+    /// `Line-based text data`, one line per item.
+    #[default]
+    Lines,
+    /// A `JavaScript Object Notation` tree when the text is JSON (lines otherwise).
+    Json,
+}
+
+/// The `WebSocket` subtree, then the top-level items for the payload tshark puts after it.
+fn write_websocket_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
     let h = &f.header;
     let b0 = (u8::from(h.fin) << 7) | (h.rsv << 4) | h.opcode.0;
     let b1 = (u8::from(h.masked) << 7) | h.len7;
     writeln!(w, "WebSocket")?;
     writeln!(w, "    {} = Fin: {}", bit_pattern(b0, 0x80), true_false(h.fin))?;
     writeln!(w, "    {} = Reserved: {:#x}", bit_pattern(b0, 0x70), h.rsv)?;
-    if f.connection.deflate {
+    if f.connection.deflate.is_some() {
         writeln!(w, "    {} = Per-Message Compressed: {}", bit_pattern(b0, 0x40), true_false(h.rsv1()))?;
     }
     match h.opcode.name() {
@@ -90,23 +170,27 @@ fn write_websocket_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
     if let Some(key) = h.masking_key {
         writeln!(w, "    Masking-Key: {}", hex_label(&key))?;
     }
-    if h.payload_len == 0 {
-        return write_cut(w, f);
-    }
-    if h.masked {
-        writeln!(w, "    Masked payload")?;
-    }
-    writeln!(w, "    Payload")?;
-    let compressed = f.connection.deflate && h.rsv1();
-    let payload = f.payload;
-    match h.opcode {
-        Opcode::TEXT if h.fin && !compressed => {
-            let text = String::from_utf8_lossy(payload);
-            writeln!(w, "        {}", label("Text", &format_text(&text)))?;
-            write_cut(w, f)?;
-            write_text_lines(w, &text)?;
+    if h.payload_len > 0 || f.message.is_some_and(|m| m.length > 0) {
+        if h.masked && h.payload_len > 0 {
+            writeln!(w, "    Masked payload")?;
         }
-        Opcode::CLOSE => {
+        writeln!(w, "    Payload")?;
+        write_payload_items(w, f)?;
+    }
+    if f.cut.is_some() {
+        writeln!(w, "    [Payload captured: {} of {} bytes]", f.payload_seen, h.payload_len)?;
+    }
+    for e in f.expert {
+        write_expert(w, 4, e)?;
+    }
+    write_top_level_items(w, f, text_as)
+}
+
+/// The children of `Payload`.
+fn write_payload_items(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
+    let payload = f.payload;
+    match (f.header.opcode, f.message) {
+        (Opcode::CLOSE, _) => {
             writeln!(w, "        Close")?;
             if let Some(code) = close_code(f) {
                 match close_code_name(code) {
@@ -118,53 +202,75 @@ fn write_websocket_tree(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
                 let reason = String::from_utf8_lossy(&payload[2..]);
                 writeln!(w, "            {}", label("Reason", &format_text(&reason)))?;
             }
-            write_cut(w, f)?;
         }
-        Opcode::PING => {
-            writeln!(w, "        Ping: {}", hex_label(payload))?;
-            write_cut(w, f)?;
+        (Opcode::PING, _) => writeln!(w, "        Ping: {}", hex_label(payload))?,
+        (Opcode::PONG, _) => writeln!(w, "        Pong: {}", hex_label(payload))?,
+        (_, Some(m)) if m.opcode == Opcode::TEXT => {
+            writeln!(w, "        {}", label("Text", &format_text(&String::from_utf8_lossy(m.data))))?;
         }
-        Opcode::PONG => {
-            writeln!(w, "        Pong: {}", hex_label(payload))?;
-            write_cut(w, f)?;
-        }
-        Opcode::BINARY | Opcode::TEXT if h.fin => {
-            write_cut(w, f)?;
-            write_data(w, payload, h.payload_len)?;
-        }
-        Opcode::TEXT | Opcode::BINARY => write_cut(w, f)?,
-        Opcode::CONTINUATION => {
-            write_cut(w, f)?;
-            writeln!(w, "Continue: {}", hex_label(payload))?;
-        }
-        op => {
-            let message = format!(
-                "Dissector for Websocket Opcode ({}) code not implemented, Contact Wireshark developers if you want this supported",
-                op.0
-            );
-            writeln!(w, "        Unknown: {}", hex_label(payload))?;
-            writeln!(w, "            [Expert Info (Note/Undecoded): {message}]")?;
-            writeln!(w, "                [{message}]")?;
-            writeln!(w, "                [Severity level: Note]")?;
-            writeln!(w, "                [Group: Undecoded]")?;
-            write_cut(w, f)?;
-        }
+        (op, _) if !op.is_defined() => writeln!(w, "        Unknown: {}", hex_label(payload))?,
+        _ => {}
     }
     Ok(())
 }
 
-/// A note on frames the capture does not hold whole.
-fn write_cut(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
-    let Some(cut) = f.cut else { return Ok(()) };
-    let why = match cut {
-        Cut::Gap => "bytes lost in a gap in the capture",
-        Cut::End => "the stream ended inside the frame",
+/// What tshark adds at the top level after the WebSocket subtree: a continuation's bytes, the
+/// reassembled fragments of a message, and the message as text lines or data.
+fn write_top_level_items(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
+    let Some(m) = f.message.filter(|m| !m.opcode.is_control()) else {
+        if f.header.opcode == Opcode::CONTINUATION && f.header.payload_len > 0 {
+            writeln!(w, "Continue: {}", hex_label(f.payload))?;
+        }
+        return Ok(());
     };
-    let message = format!("Frame cut: {why} ({} of {} payload bytes captured)", f.payload_seen, f.header.payload_len);
-    writeln!(w, "    [Expert Info (Warning/Malformed): {message}]")?;
-    writeln!(w, "        [{message}]")?;
-    writeln!(w, "        [Severity level: Warning]")?;
-    writeln!(w, "        [Group: Malformed]")
+    if m.fragments.len() > 1 {
+        write_fragments(w, &m)?;
+    }
+    if m.data.is_empty() {
+        return Ok(());
+    }
+    match m.opcode {
+        Opcode::TEXT => {
+            let text = String::from_utf8_lossy(m.data);
+            match text_as {
+                TextAs::Json if json_tree::write(w, &text)? => Ok(()),
+                _ => write_text_lines(w, &text),
+            }
+        }
+        _ => write_data(w, m.data, m.length),
+    }
+}
+
+/// `[N Reassembled websocket Fragments (X bytes): #6(3), #7(3)]` and its children.
+fn write_fragments(w: &mut impl Write, m: &Message<'_>) -> io::Result<()> {
+    let list: Vec<String> = m.fragments.iter().map(|f| format!("#{}({})", f.packet, f.len)).collect();
+    writeln!(
+        w,
+        "[{} Reassembled websocket Fragments ({} bytes): {}]",
+        m.fragments.len(),
+        m.wire_length,
+        list.join(", ")
+    )?;
+    let mut offset = 0u64;
+    for frag in m.fragments {
+        match frag.len {
+            0 => writeln!(w, "    [Frame: {}, payload: {offset}-{offset} (0 bytes)]", frag.packet)?,
+            n => writeln!(w, "    [Frame: {}, payload: {offset}-{} ({n} bytes)]", frag.packet, offset + n - 1)?,
+        }
+        offset += frag.len;
+    }
+    writeln!(w, "    [Fragment count: {}]", m.fragments.len())?;
+    writeln!(w, "    [Reassembled websocket Payload length: {}]", m.wire_length)
+}
+
+/// One expert item in Wireshark's form, `indent` spaces in.
+fn write_expert(w: &mut impl Write, indent: usize, e: &Expert) -> io::Result<()> {
+    let pad = " ".repeat(indent);
+    let (severity, group) = (e.kind.severity().name(), e.kind.group().name());
+    writeln!(w, "{pad}[Expert Info ({severity}/{group}): {e}]")?;
+    writeln!(w, "{pad}    [{e}]")?;
+    writeln!(w, "{pad}    [Severity level: {severity}]")?;
+    writeln!(w, "{pad}    [Group: {group}]")
 }
 
 /// `Line-based text data (N lines)` with one child per line, terminators escaped.

@@ -1,4 +1,8 @@
-//! WebSocket (RFC 6455): the frame header, masking, and frames out of a byte stream.
+//! WebSocket (RFC 6455): the frame header, masking, frames out of a byte stream, messages out of
+//! frames (with permessage-deflate, RFC 7692), and the expert items that report what breaks them.
 
+pub mod expert;
+pub mod extensions;
 pub mod frame;
+pub mod message;
 pub mod stream;

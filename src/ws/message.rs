@@ -1,0 +1,649 @@
+//! Messages out of one direction's frames (RFC 6455 section 5.4), inflated when
+//! permessage-deflate is in use (RFC 7692), with every protocol check that needs the frame's
+//! place in the conversation.
+//!
+//! [`MessageAssembler::frame`] takes each frame in order, reports what is wrong with it as
+//! [`Expert`] items, and returns the [`Message`] the frame completes: a control frame is a
+//! message on its own; a data message ends at its FIN frame, control frames in between do not
+//! disturb it. A compressed message is inflated fragment by fragment as it arrives, with one
+//! window per direction kept across messages unless that direction's `*_no_context_takeover` was
+//! negotiated, and at most `max_inflated` bytes are kept (the rest is inflated and counted, so
+//! the window stays right, but not stored).
+//!
+//! ```
+//! use wsdissect::ws::frame::parse_header;
+//! use wsdissect::ws::message::{Limits, MessageAssembler};
+//! let mut server = MessageAssembler::new(false, None, 0, Limits::default());
+//! let mut expert = Vec::new();
+//! let (_, first) = parse_header(&[0x01, 0x03]).unwrap(); // Text, FIN=0
+//! assert!(server.frame(&first, b"Hel", None, 7, &mut expert).is_none());
+//! let (_, last) = parse_header(&[0x80, 0x02]).unwrap(); // Continuation, FIN=1
+//! let message = server.frame(&last, b"lo", None, 9, &mut expert).unwrap();
+//! assert_eq!(message.data, b"Hello");
+//! assert_eq!(message.fragments.iter().map(|f| f.packet).collect::<Vec<_>>(), [7, 9]);
+//! assert!(expert.is_empty());
+//! ```
+
+use std::borrow::Cow;
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+use super::expert::{Expert, ExpertKind, close_code_allowed};
+use super::extensions::DeflateParams;
+use super::frame::{FrameHeader, Opcode};
+use super::stream::Cut;
+
+/// How much of a message is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Payload bytes of a message kept (as sent, before inflating).
+    pub max_message: usize,
+    /// Inflated bytes of a compressed message kept.
+    pub max_inflated: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_message: 16 << 20, max_inflated: 16 << 20 }
+    }
+}
+
+/// One frame of a message: the packet carrying its end and its payload length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// `frame.number` of the packet holding the frame's last byte.
+    pub packet: u64,
+    /// The frame's payload length.
+    pub len: u64,
+}
+
+/// A complete message, borrowed from the assembler (or the frame) until the next frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The opcode of the first frame.
+    pub opcode: Opcode,
+    /// RSV1 was set on the first frame of a permessage-deflate connection.
+    pub compressed: bool,
+    /// Its frames, in order.
+    pub fragments: &'a [Fragment],
+    /// Payload bytes on the wire, summed over the frames.
+    pub wire_length: u64,
+    /// The message length after inflating (the wire length when not compressed).
+    pub length: u64,
+    /// The message payload, inflated; a prefix when `complete` is false.
+    pub data: &'a [u8],
+    /// `data` is the whole message.
+    pub complete: bool,
+    /// Inflating failed; `data` holds what came out before.
+    pub inflate_failed: bool,
+}
+
+impl<'a> Message<'a> {
+    /// The text of a text message (invalid UTF-8 shown as U+FFFD).
+    pub fn text(&self) -> Option<Cow<'a, str>> {
+        (self.opcode == Opcode::TEXT).then(|| String::from_utf8_lossy(self.data))
+    }
+}
+
+/// Checks UTF-8 across pieces, carrying a sequence split between them.
+#[derive(Debug, Default, Clone, Copy)]
+struct Utf8Check {
+    carry: [u8; 4],
+    carry_len: usize,
+    invalid: bool,
+}
+
+impl Utf8Check {
+    fn push(&mut self, mut data: &[u8]) {
+        while self.carry_len > 0 && !self.invalid {
+            let Some((&b, rest)) = data.split_first() else { return };
+            self.carry[self.carry_len] = b;
+            self.carry_len += 1;
+            data = rest;
+            match std::str::from_utf8(&self.carry[..self.carry_len]) {
+                Ok(_) => self.carry_len = 0,
+                Err(e) if e.error_len().is_some() || self.carry_len == 4 => self.invalid = true,
+                Err(_) => {}
+            }
+        }
+        if self.invalid {
+            return;
+        }
+        if let Err(e) = std::str::from_utf8(data) {
+            if e.error_len().is_some() {
+                self.invalid = true;
+            } else {
+                let tail = &data[e.valid_up_to()..];
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.carry_len = tail.len();
+            }
+        }
+    }
+
+    fn valid_at_end(&self) -> bool {
+        !self.invalid && self.carry_len == 0
+    }
+}
+
+/// One direction's inflate state.
+struct Inflater {
+    z: Decompress,
+    no_context_takeover: bool,
+    window_bits: u8,
+    /// The window no longer matches the sender's (a loss, a failure or a final block): start
+    /// the next message with a fresh one.
+    stale: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater").field("window_bits", &self.window_bits).field("stale", &self.stale).finish()
+    }
+}
+
+impl Inflater {
+    fn new(no_context_takeover: bool, window_bits: u8) -> Self {
+        Inflater { z: Self::fresh(window_bits), no_context_takeover, window_bits, stale: false }
+    }
+
+    /// zlib takes 9 for a raw 8-bit window and compresses with 9 when asked for 8, so 8 is read as 9.
+    fn fresh(window_bits: u8) -> Decompress {
+        Decompress::new_with_window_bits(false, window_bits.clamp(9, 15))
+    }
+}
+
+/// The message being assembled.
+#[derive(Debug)]
+struct Partial {
+    opcode: Opcode,
+    compressed: bool,
+    wire_length: u64,
+    /// Inflated (or plain) bytes produced so far.
+    length: u64,
+    /// Every payload byte so far was captured and kept.
+    whole: bool,
+    inflate_failed: bool,
+    /// More inflated bytes came out than are kept.
+    over_inflate_limit: bool,
+}
+
+/// The end of every permessage-deflate message, removed by the sender (RFC 7692 7.2.2).
+const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Assembles and checks one direction's messages.
+#[derive(Debug)]
+pub struct MessageAssembler {
+    from_client: bool,
+    /// RSV bits the negotiated extensions may set.
+    allowed_rsv: u8,
+    inflater: Option<Inflater>,
+    limits: Limits,
+    partial: Option<Partial>,
+    fragments: Vec<Fragment>,
+    data: Vec<u8>,
+    utf8: Utf8Check,
+    close_sent: bool,
+}
+
+impl MessageAssembler {
+    /// An assembler for the client's (`from_client`) or the server's frames; `deflate` holds the
+    /// negotiated permessage-deflate parameters, `allowed_rsv` the RSV bits extensions may set.
+    /// With `max_message` 0 only the message's shape is followed, not its content.
+    pub fn new(from_client: bool, deflate: Option<DeflateParams>, allowed_rsv: u8, limits: Limits) -> Self {
+        let inflater = deflate.map(|p| {
+            let (no_context_takeover, bits) = p.sender(from_client);
+            Inflater::new(no_context_takeover, bits)
+        });
+        MessageAssembler {
+            from_client,
+            allowed_rsv,
+            inflater,
+            limits,
+            partial: None,
+            fragments: Vec::new(),
+            data: Vec::new(),
+            utf8: Utf8Check::default(),
+            close_sent: false,
+        }
+    }
+
+    /// Takes the next frame of this direction: `payload` is its (unmasked) payload or a prefix
+    /// of it, `cut` says whether bytes were lost, `packet` is the packet holding its end.
+    /// Pushes what is wrong onto `expert`; returns the message the frame completes.
+    pub fn frame<'a>(
+        &'a mut self,
+        h: &FrameHeader,
+        payload: &'a [u8],
+        cut: Option<Cut>,
+        packet: u64,
+        expert: &mut Vec<Expert>,
+    ) -> Option<Message<'a>> {
+        self.check_frame(h, cut, expert);
+        let whole = cut.is_none() && payload.len() as u64 == h.payload_len;
+        match h.opcode {
+            Opcode::CLOSE | Opcode::PING | Opcode::PONG => Some(self.control(h, payload, whole, packet, expert)),
+            Opcode::TEXT | Opcode::BINARY => {
+                if self.partial.take().is_some() {
+                    expert.push(Expert::new(ExpertKind::UnfinishedMessage, 0));
+                }
+                let compressed = self.inflater.is_some() && h.rsv1();
+                if h.fin && !compressed {
+                    return Some(self.single(h, payload, whole, packet, expert));
+                }
+                self.start(h.opcode, compressed);
+                self.append(h, payload, whole, packet);
+                if h.fin { Some(self.complete(expert)) } else { None }
+            }
+            Opcode::CONTINUATION => {
+                if self.partial.is_none() {
+                    expert.push(Expert::new(ExpertKind::OrphanContinuation, 0));
+                    return None;
+                }
+                self.append(h, payload, whole, packet);
+                if h.fin { Some(self.complete(expert)) } else { None }
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks that need only the frame and the connection's parameters.
+    fn check_frame(&mut self, h: &FrameHeader, cut: Option<Cut>, expert: &mut Vec<Expert>) {
+        let mut report = |kind, value| expert.push(Expert::new(kind, value));
+        if self.close_sent {
+            report(ExpertKind::FrameAfterClose, 0);
+        }
+        if h.rsv & !self.allowed_rsv != 0 {
+            report(ExpertKind::RsvWithoutExtension, u64::from(h.rsv));
+        }
+        if self.inflater.is_some() && h.rsv1() && (h.opcode.is_control() || h.opcode == Opcode::CONTINUATION) {
+            report(ExpertKind::Rsv1Misplaced, 0);
+        }
+        if !h.opcode.is_defined() {
+            report(ExpertKind::ReservedOpcode, u64::from(h.opcode.0));
+        }
+        if h.opcode.is_control() && h.payload_len > 125 {
+            report(ExpertKind::ControlTooLong, h.payload_len);
+        }
+        if h.opcode.is_control() && !h.fin {
+            report(ExpertKind::ControlFragmented, 0);
+        }
+        if self.from_client && !h.masked {
+            report(ExpertKind::UnmaskedClientFrame, 0);
+        }
+        if !self.from_client && h.masked {
+            report(ExpertKind::MaskedServerFrame, 0);
+        }
+        if !h.length_is_minimal() {
+            report(ExpertKind::NonMinimalLength, h.payload_len);
+        }
+        if h.payload_len >> 63 != 0 {
+            report(ExpertKind::LengthTopBit, 0);
+        }
+        if let Some(cut) = cut {
+            report(ExpertKind::FrameCut, u64::from(cut == Cut::End));
+        }
+    }
+
+    fn keeps_content(&self) -> bool {
+        self.limits.max_message > 0
+    }
+
+    /// A control frame is a message by itself.
+    fn control<'a>(
+        &'a mut self,
+        h: &FrameHeader,
+        payload: &'a [u8],
+        whole: bool,
+        packet: u64,
+        expert: &mut Vec<Expert>,
+    ) -> Message<'a> {
+        if h.opcode == Opcode::CLOSE {
+            self.close_sent = true;
+            if h.payload_len == 1 {
+                expert.push(Expert::new(ExpertKind::CloseBodyTooShort, 0));
+            }
+            if payload.len() >= 2 {
+                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                if !close_code_allowed(code) {
+                    expert.push(Expert::new(ExpertKind::InvalidCloseCode, u64::from(code)));
+                }
+            }
+            if whole && payload.len() > 2 && std::str::from_utf8(&payload[2..]).is_err() {
+                expert.push(Expert::new(ExpertKind::InvalidCloseReason, 0));
+            }
+        }
+        self.single_message(h, payload, whole, packet)
+    }
+
+    /// An uncompressed data message in one frame.
+    fn single<'a>(
+        &'a mut self,
+        h: &FrameHeader,
+        payload: &'a [u8],
+        whole: bool,
+        packet: u64,
+        expert: &mut Vec<Expert>,
+    ) -> Message<'a> {
+        if !whole && self.keeps_content() {
+            expert.push(Expert::new(ExpertKind::MessageIncomplete, 0));
+        }
+        if h.opcode == Opcode::TEXT && whole && self.keeps_content() && std::str::from_utf8(payload).is_err() {
+            expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
+        }
+        self.single_message(h, payload, whole, packet)
+    }
+
+    /// A message of one frame, whose payload is shown where it is, without a copy.
+    fn single_message<'a>(&'a mut self, h: &FrameHeader, payload: &'a [u8], whole: bool, packet: u64) -> Message<'a> {
+        self.fragments.clear();
+        self.fragments.push(Fragment { packet, len: h.payload_len });
+        Message {
+            opcode: h.opcode,
+            compressed: false,
+            fragments: &self.fragments,
+            wire_length: h.payload_len,
+            length: h.payload_len,
+            data: payload,
+            complete: whole,
+            inflate_failed: false,
+        }
+    }
+
+    fn start(&mut self, opcode: Opcode, compressed: bool) {
+        self.fragments.clear();
+        self.data.clear();
+        self.utf8 = Utf8Check::default();
+        if compressed
+            && let Some(inf) = self.inflater.as_mut()
+            && (inf.no_context_takeover || inf.stale)
+        {
+            inf.z = Inflater::fresh(inf.window_bits);
+            inf.stale = false;
+        }
+        self.partial = Some(Partial {
+            opcode,
+            compressed,
+            wire_length: 0,
+            length: 0,
+            whole: true,
+            inflate_failed: false,
+            over_inflate_limit: false,
+        });
+    }
+
+    fn append(&mut self, h: &FrameHeader, payload: &[u8], whole: bool, packet: u64) {
+        let keep = self.keeps_content();
+        let Some(p) = self.partial.as_mut() else { return };
+        self.fragments.push(Fragment { packet, len: h.payload_len });
+        p.wire_length = p.wire_length.saturating_add(h.payload_len);
+        if !keep {
+            p.length = p.wire_length;
+            return;
+        }
+        let was_whole = p.whole;
+        // Bytes of the message beyond what is kept cannot be inflated either.
+        let room = (self.limits.max_message as u64).saturating_sub(p.wire_length - h.payload_len);
+        let usable = &payload[..payload.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        p.whole &= whole && usable.len() == payload.len();
+        if !was_whole {
+            return;
+        }
+        if p.compressed {
+            self.inflate(usable);
+        } else {
+            p.length += usable.len() as u64;
+            if p.opcode == Opcode::TEXT {
+                self.utf8.push(usable);
+            }
+            self.data.extend_from_slice(usable);
+        }
+    }
+
+    /// Inflates `input` into the message, keeping up to the inflate limit.
+    fn inflate(&mut self, mut input: &[u8]) {
+        let (Some(p), Some(inf)) = (self.partial.as_mut(), self.inflater.as_mut()) else { return };
+        if p.inflate_failed {
+            return;
+        }
+        let mut out = [0u8; 16 * 1024];
+        loop {
+            let (in0, out0) = (inf.z.total_in(), inf.z.total_out());
+            let status = inf.z.decompress(input, &mut out, FlushDecompress::Sync);
+            let used = (inf.z.total_in() - in0) as usize;
+            let made = (inf.z.total_out() - out0) as usize;
+            input = &input[used..];
+            let produced = &out[..made];
+            p.length += made as u64;
+            if p.opcode == Opcode::TEXT {
+                self.utf8.push(produced);
+            }
+            let room = self.limits.max_inflated.saturating_sub(self.data.len());
+            if made > room {
+                p.over_inflate_limit = true;
+            }
+            self.data.extend_from_slice(&produced[..made.min(room)]);
+            match status {
+                Err(_) => {
+                    p.inflate_failed = true;
+                    inf.stale = true;
+                    return;
+                }
+                Ok(Status::StreamEnd) => {
+                    // A final block ends the deflate stream; what follows starts a new one.
+                    inf.stale = true;
+                    return;
+                }
+                Ok(_) if used == 0 && made == 0 => return,
+                Ok(_) if input.is_empty() && made < out.len() => return,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// The FIN frame of a multi-frame or compressed message arrived.
+    fn complete(&mut self, expert: &mut Vec<Expert>) -> Message<'_> {
+        let keep = self.keeps_content();
+        if keep && self.partial.as_ref().is_some_and(|p| p.compressed && p.whole) {
+            self.inflate(&DEFLATE_TAIL);
+        }
+        let p = self.partial.take().expect("complete() follows append()");
+        if let Some(inf) = self.inflater.as_mut()
+            && p.compressed
+            && (!p.whole || p.inflate_failed)
+        {
+            inf.stale = true;
+        }
+        if keep {
+            if !p.whole {
+                expert.push(Expert::new(ExpertKind::MessageIncomplete, 0));
+            }
+            if p.inflate_failed {
+                expert.push(Expert::new(ExpertKind::DecompressionFailed, 0));
+            }
+            if p.over_inflate_limit {
+                expert.push(Expert::new(ExpertKind::InflateLimit, self.limits.max_inflated as u64));
+            }
+            if p.opcode == Opcode::TEXT && p.whole && !p.inflate_failed && !self.utf8.valid_at_end() {
+                expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
+            }
+        }
+        Message {
+            opcode: p.opcode,
+            compressed: p.compressed,
+            fragments: &self.fragments,
+            wire_length: p.wire_length,
+            length: p.length,
+            data: &self.data,
+            complete: keep && p.whole && !p.inflate_failed && !p.over_inflate_limit,
+            inflate_failed: p.inflate_failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use flate2::{Compress, Compression, FlushCompress};
+
+    use super::*;
+    use crate::ws::frame::parse_header;
+
+    fn header(b0: u8, len: usize, masked: bool) -> FrameHeader {
+        let mut bytes = vec![b0];
+        let mask = if masked { 0x80 } else { 0 };
+        match len {
+            0..=125 => bytes.push(mask | len as u8),
+            126..=0xffff => {
+                bytes.push(mask | 126);
+                bytes.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                bytes.push(mask | 127);
+                bytes.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        if masked {
+            bytes.extend_from_slice(&[0; 4]);
+        }
+        parse_header(&bytes).unwrap().1
+    }
+
+    /// Compresses messages as a permessage-deflate sender does: sync flush, tail removed.
+    fn deflate_messages(messages: &[&[u8]], context_takeover: bool) -> Vec<Vec<u8>> {
+        let mut c = Compress::new(Compression::default(), false);
+        messages
+            .iter()
+            .map(|m| {
+                if !context_takeover {
+                    c = Compress::new(Compression::default(), false);
+                }
+                let mut out = Vec::with_capacity(m.len() + 64);
+                c.compress_vec(m, &mut out, FlushCompress::Sync).unwrap();
+                assert!(out.ends_with(&DEFLATE_TAIL));
+                out.truncate(out.len() - 4);
+                out
+            })
+            .collect()
+    }
+
+    fn params(ctx: bool) -> Option<DeflateParams> {
+        let ext = if ctx { "permessage-deflate" } else { "permessage-deflate; server_no_context_takeover" };
+        DeflateParams::from_response(ext)
+    }
+
+    #[test]
+    fn test_context_takeover_across_messages_and_fragments() {
+        let texts: [&[u8]; 3] = [b"hello hello hello", b"hello hello hello again", b"hello"];
+        let wire = deflate_messages(&texts, true);
+        let mut a = MessageAssembler::new(false, params(true), 4, Limits::default());
+        let mut expert = Vec::new();
+        for (i, (w, t)) in wire.iter().zip(texts).enumerate() {
+            // The second message is sent in two fragments, RSV1 on the first only.
+            if i == 1 {
+                let (x, y) = w.split_at(w.len() / 2);
+                assert!(a.frame(&header(0x41, x.len(), false), x, None, 1, &mut expert).is_none());
+                let m = a.frame(&header(0x80, y.len(), false), y, None, 2, &mut expert).unwrap();
+                assert_eq!(m.data, t);
+                assert!(m.compressed && m.complete);
+                assert_eq!(m.fragments.len(), 2);
+            } else {
+                let m = a.frame(&header(0xc1, w.len(), false), w, None, 1, &mut expert).unwrap();
+                assert_eq!(m.data, t);
+                assert_eq!(m.length, t.len() as u64);
+            }
+        }
+        assert!(expert.is_empty(), "{expert:?}");
+    }
+
+    #[test]
+    fn test_no_context_takeover_resets_and_wrong_parameters_fail() {
+        let texts: [&[u8]; 2] = [b"abcabcabcabc", b"abcabcabcabc"];
+        let fresh = deflate_messages(&texts, false);
+        let mut a = MessageAssembler::new(false, params(false), 4, Limits::default());
+        let mut expert = Vec::new();
+        for (w, t) in fresh.iter().zip(texts) {
+            assert_eq!(a.frame(&header(0xc1, w.len(), false), w, None, 1, &mut expert).unwrap().data, t);
+        }
+        // A sender that keeps its context, read as if it did not: the second message refers to
+        // the first and cannot inflate alone.
+        let kept = deflate_messages(&texts, true);
+        let mut a = MessageAssembler::new(false, params(false), 4, Limits::default());
+        a.frame(&header(0xc1, kept[0].len(), false), &kept[0], None, 1, &mut expert).unwrap();
+        let m = a.frame(&header(0xc1, kept[1].len(), false), &kept[1], None, 2, &mut expert).unwrap();
+        assert!(m.inflate_failed);
+        assert_eq!(expert.iter().map(|e| e.kind).collect::<Vec<_>>(), [ExpertKind::DecompressionFailed]);
+    }
+
+    #[test]
+    fn test_inflate_limit_keeps_a_prefix_and_counts_all() {
+        let big = vec![b'a'; 100_000];
+        let wire = deflate_messages(&[&big], true);
+        let limits = Limits { max_message: 1 << 20, max_inflated: 1000 };
+        let mut a = MessageAssembler::new(false, params(true), 4, limits);
+        let mut expert = Vec::new();
+        let m = a.frame(&header(0xc1, wire[0].len(), false), &wire[0], None, 1, &mut expert).unwrap();
+        assert_eq!((m.data.len(), m.length, m.complete), (1000, 100_000, false));
+        assert_eq!(expert, [Expert::new(ExpertKind::InflateLimit, 1000)]);
+    }
+
+    #[test]
+    fn test_control_frames_between_fragments_and_sequence_errors() {
+        let mut a = MessageAssembler::new(true, None, 0, Limits::default());
+        let mut e = Vec::new();
+        assert!(a.frame(&header(0x01, 2, true), b"ab", None, 1, &mut e).is_none());
+        let ping = a.frame(&header(0x89, 1, true), b"p", None, 2, &mut e).unwrap();
+        assert_eq!((ping.opcode, ping.data), (Opcode::PING, &b"p"[..]));
+        assert_eq!(a.frame(&header(0x80, 1, true), b"c", None, 3, &mut e).unwrap().data, b"abc");
+        assert!(e.is_empty());
+        assert!(a.frame(&header(0x80, 1, true), b"d", None, 4, &mut e).is_none());
+        assert!(a.frame(&header(0x01, 1, true), b"e", None, 5, &mut e).is_none());
+        a.frame(&header(0x82, 1, false), b"f", None, 6, &mut e).unwrap();
+        let kinds: Vec<_> = e.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [ExpertKind::OrphanContinuation, ExpertKind::UnmaskedClientFrame, ExpertKind::UnfinishedMessage]
+        );
+    }
+
+    #[test]
+    fn test_utf8_checked_across_fragments() {
+        let mut a = MessageAssembler::new(false, None, 0, Limits::default());
+        let mut e = Vec::new();
+        let euro = "€".as_bytes();
+        a.frame(&header(0x01, 1, false), &euro[..1], None, 1, &mut e);
+        a.frame(&header(0x00, 1, false), &euro[1..2], None, 2, &mut e);
+        assert_eq!(a.frame(&header(0x80, 1, false), &euro[2..], None, 3, &mut e).unwrap().data, euro);
+        assert!(e.is_empty());
+        a.frame(&header(0x01, 1, false), &euro[..1], None, 4, &mut e);
+        a.frame(&header(0x80, 1, false), b"x", None, 5, &mut e).unwrap();
+        assert_eq!(e, [Expert::new(ExpertKind::InvalidUtf8, 0)]);
+    }
+
+    #[test]
+    fn test_frame_checks() {
+        let mut a = MessageAssembler::new(false, None, 0, Limits::default());
+        let mut e = Vec::new();
+        let kinds = |a: &mut MessageAssembler, h: FrameHeader, payload: &[u8], e: &mut Vec<Expert>| {
+            e.clear();
+            a.frame(&h, payload, None, 1, e);
+            e.iter().map(|x| (x.kind, x.value)).collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(&mut a, header(0xc1, 1, false), b"a", &mut e), [(ExpertKind::RsvWithoutExtension, 4)]);
+        assert_eq!(kinds(&mut a, header(0x83, 0, false), b"", &mut e), [(ExpertKind::ReservedOpcode, 3)]);
+        assert_eq!(
+            kinds(&mut a, header(0x09, 0, true), b"", &mut e),
+            [(ExpertKind::ControlFragmented, 0), (ExpertKind::MaskedServerFrame, 0)]
+        );
+        let long = vec![0; 126];
+        assert_eq!(kinds(&mut a, header(0x8a, 126, false), &long, &mut e), [(ExpertKind::ControlTooLong, 126)]);
+        let (_, h) = parse_header(&[0x82, 126, 0, 5]).unwrap();
+        assert_eq!(kinds(&mut a, h, b"12345", &mut e), [(ExpertKind::NonMinimalLength, 5)]);
+        assert_eq!(
+            kinds(&mut a, header(0x88, 3, false), &[0x03, 0xed, 0xff], &mut e),
+            [(ExpertKind::InvalidCloseCode, 1005), (ExpertKind::InvalidCloseReason, 0)]
+        );
+        assert_eq!(
+            kinds(&mut a, header(0x88, 1, false), &[3], &mut e),
+            [(ExpertKind::FrameAfterClose, 0), (ExpertKind::CloseBodyTooShort, 0)]
+        );
+    }
+}
