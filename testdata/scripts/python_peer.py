@@ -12,6 +12,7 @@ import asyncio, json, sys
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 
 SCENARIO, HOST, PORT, TRUTH = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 truth = open(TRUTH, "w")
@@ -83,8 +84,62 @@ async def client_small(conn, url):
         await ws.close()
 
 
+# permessage-deflate scenarios: the parameters the server accepts (and the client offers).
+# "context" keeps both windows across messages; "no-context" resets both; "windows" uses small
+# windows (9 and 10 bits) so that references reach the window's edge; "asymmetric" resets only
+# the server's window, the case tshark 4.0.17 reads the wrong way round.
+DEFLATE = {
+    "deflate-context": {},
+    "deflate-no-context": {"server_no_context_takeover": True, "client_no_context_takeover": True},
+    "deflate-windows": {"server_max_window_bits": 10, "client_max_window_bits": 9},
+    "deflate-asymmetric": {"server_no_context_takeover": True},
+}
+
+
+def deflate_factories(params):
+    client = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=params.get("server_no_context_takeover", False),
+        client_no_context_takeover=params.get("client_no_context_takeover", False),
+        server_max_window_bits=params.get("server_max_window_bits"),
+        client_max_window_bits=params.get("client_max_window_bits", True),
+    )
+    server = ServerPerMessageDeflateFactory(**params)
+    return [client], [server]
+
+
+async def client_deflate(conn, url, extensions):
+    """Messages whose compressed form depends on earlier ones (repeats across messages), long
+    ones that fill small windows, binary ones, and fragmented compressed ones (RSV1 on the first
+    fragment only), in both directions (the server echoes, compressing its own way)."""
+    async with connect(url, extensions=extensions, compression=None, max_size=None, ping_interval=None) as ws:
+        messages = [
+            "Hello_deflate_" * 20,
+            "Hello_deflate_" * 20 + " again",
+            text_of(3000, 5),
+            text_of(3000, 5)[::-1] + text_of(3000, 5),
+            bytes((i * i) % 251 for i in range(5000)),
+            "",
+            ["first fragment, ", "second fragment, ", "Hello_deflate_" * 5],
+            [b"\x00\x01binary fragment" * 10, b"\x02\x03" * 300],
+            "\u00e9t\u00e9 \u2603 \U0001f600 " * 40,
+            "Hello_deflate_" * 20,
+        ]
+        for msg in messages:
+            await ws.send(msg)
+            if isinstance(msg, list):
+                msg = "".join(msg) if isinstance(msg[0], str) else b"".join(msg)
+            opcode = 1 if isinstance(msg, str) else 2
+            record(conn, "client-to-server", opcode, msg)
+            back = await ws.recv()
+            record(conn, "server-to-client", opcode, back)
+        await ws.close(code=1000, reason="done")
+        record(conn, "client-to-server", 8, (1000).to_bytes(2, "big") + b"done")
+
+
 async def main():
-    async with serve(echo, HOST, PORT, compression=None, max_size=None, ping_interval=None):
+    client_ext, server_ext = deflate_factories(DEFLATE.get(SCENARIO, {}))
+    server_kwargs = {"extensions": server_ext} if SCENARIO in DEFLATE else {}
+    async with serve(echo, HOST, PORT, compression=None, max_size=None, ping_interval=None, **server_kwargs):
         host = f"[{HOST}]" if ":" in HOST else HOST
         url = f"ws://{host}:{PORT}/test"
         if SCENARIO == "basic":
@@ -93,6 +148,8 @@ async def main():
             await asyncio.gather(*(client_small(i, url) for i in range(4)))
         elif SCENARIO == "small":
             await client_small(0, url)
+        elif SCENARIO in DEFLATE:
+            await client_deflate(0, url, client_ext)
         else:
             sys.exit(f"unknown scenario {SCENARIO}")
         await asyncio.sleep(0.2)

@@ -7,10 +7,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../real"
 mkdir -p "$out"
+only="$*"
 
-# record NAME CAPTURER IFACE HOST PORT SCENARIO
+# record NAME CAPTURER IFACE HOST PORT SCENARIO (only the NAMEs given as arguments, if any)
 record() {
     local name=$1 capturer=$2 iface=$3 host=$4 port=$5 scenario=$6 pid
+    if [ "$#" -gt 0 ] && [ -n "${only:-}" ] && [[ " $only " != *" $name "* ]]; then return; fi
     local file="$out/$name"
     rm -f "$file"
     case $capturer in
@@ -31,3 +33,8 @@ record python-concurrent.pcap     tcpdump lo  127.0.0.1 18002 concurrent
 record python-ipv6.pcap           tcpdump lo  ::1       18003 small
 record python-any-sll2.pcap       tcpdump any 127.0.0.1 18004 small
 record python-small.pcapng        dumpcap lo  127.0.0.1 18005 small
+# permessage-deflate with different parameters (see DEFLATE in python_peer.py).
+record python-deflate-context.pcap    tcpdump lo 127.0.0.1 18006 deflate-context
+record python-deflate-no-context.pcap tcpdump lo 127.0.0.1 18007 deflate-no-context
+record python-deflate-windows.pcapng  dumpcap lo 127.0.0.1 18008 deflate-windows
+record python-deflate-asymmetric.pcap tcpdump lo ::1       18009 deflate-asymmetric
