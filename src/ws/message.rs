@@ -228,6 +228,10 @@ impl MessageAssembler {
                 }
                 let compressed = self.inflater.is_some() && h.rsv1();
                 if h.fin && !compressed {
+                    // A cut frame is already reported as such; a payload over the limit is not.
+                    if cut.is_none() && !whole && self.keeps_content() {
+                        expert.push(Expert::new(ExpertKind::MessageIncomplete, 0));
+                    }
                     return Some(self.single(h, payload, whole, packet, expert));
                 }
                 self.start(h.opcode, compressed);
@@ -324,9 +328,6 @@ impl MessageAssembler {
         packet: u64,
         expert: &mut Vec<Expert>,
     ) -> Message<'a> {
-        if !whole && self.keeps_content() {
-            expert.push(Expert::new(ExpertKind::MessageIncomplete, 0));
-        }
         if h.opcode == Opcode::TEXT && whole && self.keeps_content() && std::str::from_utf8(payload).is_err() {
             expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
         }

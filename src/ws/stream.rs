@@ -27,7 +27,8 @@ pub enum Cut {
 pub struct DecodedFrame<'a, M> {
     /// The header.
     pub header: FrameHeader,
-    /// The first bytes of the payload, unmasked (at most the decoder's payload cap).
+    /// The first bytes of the payload, unmasked: at most the decoder's payload cap, and only
+    /// those before the first hole.
     pub payload: &'a [u8],
     /// Payload bytes actually carried by the capture.
     pub payload_seen: u64,
@@ -126,10 +127,12 @@ impl<M: Copy> FrameDecoder<M> {
                         }
                     }
                 }
-                State::Payload { header, received, seen, .. } => {
+                State::Payload { header, received, seen, cut } => {
                     let remaining = header.payload_len - *received;
                     let take = (data.len() as u64).min(remaining) as usize;
-                    let keep = take.min(self.payload_cap.saturating_sub(self.payload.len()));
+                    // The kept payload is a prefix: nothing after a hole is kept.
+                    let room = if *cut { 0 } else { self.payload_cap.saturating_sub(self.payload.len()) };
+                    let keep = take.min(room);
                     if keep > 0 {
                         let at = self.payload.len();
                         self.payload.extend_from_slice(&data[..keep]);
@@ -372,6 +375,7 @@ mod tests {
         run(&mut d, &[(&stream[80..], 2)], &mut seen);
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0].2, Some(Cut::Gap));
+        assert_eq!(seen[0].1.len(), 48, "the payload kept is the prefix before the hole");
         assert_eq!((seen[1].1.as_slice(), seen[1].2), (&b"after"[..], None));
     }
 

@@ -10,7 +10,7 @@ at the first packet, in file order, that carries its last carried byte; it is cu
 its bytes are carried by no packet; a frame whose header is not fully carried is not reported.
 Columns: the 15 of tshark_tsv.py, then "cut" (1/0).
 """
-import os, struct, sys
+import os, struct, sys, zlib
 
 OUT = sys.argv[1]
 os.makedirs(OUT, exist_ok=True)
@@ -78,16 +78,26 @@ class Conn:
         self.stream[d] += data
         return off
 
-    def frame(self, d, opcode, payload, **kw):
+    def frame(self, d, opcode, payload, declared_len=None, **kw):
+        """A frame; `declared_len` puts a 64-bit length in the header that the payload does
+        not fill (the frame can only end cut)."""
         data = ws_frame(opcode, payload, **kw)
+        if declared_len is not None:
+            data = data[:2] + struct.pack(">Q", declared_len) + data[10:]
+            kw["declared_len"] = declared_len
         off = self.send(d, data)
         self.frames[d].append((off, data, dict(opcode=opcode, payload=payload, **kw)))
         return off, len(data)
 
     def seg(self, d, start, end, flags=PSH | ACK, missing=0):
         """A packet carrying stream bytes [start, end) of direction d; `missing` more are
-        announced by IP but cut off by the snaplen."""
+        announced by IP but cut off by the snaplen. Returns its packet number."""
         self.cap.add(self, d, self.isn[d] + 1 + start, self.stream[d][start:end], flags, missing=missing)
+        return len(self.cap.packets)
+
+    def send_frame(self, d, opcode, payload, **kw):
+        """A frame in a segment of its own; returns the packet number."""
+        return self.seg(d, *span(self.frame(d, opcode, payload, **kw)))
 
     def segments(self, d, start, end, size):
         for a in range(start, end, size):
@@ -194,7 +204,7 @@ class Capture:
                     if any(first_carrier(off + i) is None for i in range(header_len)):
                         continue
                     carried = [off + i for i in range(len(data)) if first_carrier(off + i) is not None]
-                    cut = len(carried) < len(data)
+                    cut = len(carried) < len(data) or f.get("declared_len", len(f["payload"])) > len(f["payload"])
                     number = first_carrier(carried[-1])
                     rows.append((number, frame_row(f, data, conn.index, cut)))
         rows.sort(key=lambda r: r[0])
@@ -210,7 +220,7 @@ def frame_row(f, data, stream, cut):
     fin, rsv, key = f.get("fin", True), f.get("rsv", 0), f.get("key")
     len7 = data[1] & 0x7F
     ext16 = str(len(payload)) if len7 == 126 else ""
-    ext64 = str(len(payload)) if len7 == 127 else ""
+    ext64 = str(f.get("declared_len", len(payload))) if len7 == 127 else ""
     code = reason = text = ping = pong = ""
     if opcode == 8 and len(payload) >= 2:
         code = str(struct.unpack(">H", payload[:2])[0])
@@ -232,14 +242,18 @@ RESPONSE = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnecti
 K1, K2, K3 = b"\x11\x22\x33\x44", b"\xe1\x7e\x8e\xb9", b"\x01\x02\x03\x04"
 
 
-def upgraded(cap, **kw):
+RESPONSE_DEFLATE = RESPONSE[:-2] + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+RESPONSE_WRONG_ACCEPT = RESPONSE.replace(b"xOo=", b"xOp=")
+
+
+def upgraded(cap, response=RESPONSE, **kw):
     """A connection with SYN and the upgrade; the request and response as one segment each."""
     c = Conn(cap, **kw)
     c.handshake()
     c.send(0, REQUEST)
     c.seg(0, 0, len(REQUEST))
-    c.send(1, RESPONSE)
-    c.seg(1, 0, len(RESPONSE))
+    c.send(1, response)
+    c.seg(1, 0, len(response))
     return c
 
 
@@ -422,6 +436,77 @@ def main():
     c.seg(1, *span(b))
     cap.write_pcap(cut_last=5)
     cap.write_expected(packets_kept=len(cap.packets) - 1)
+
+    violations()
+
+
+def violations():
+    """One capture per kind of protocol violation, each with CAPTURE.expert.tsv: the
+    (packet, expert field) pairs wsdissect must report, and no others. Every frame is in a
+    segment of its own; client frames are masked and server frames are not, except where that
+    is the violation."""
+    e = "websocket.expert."
+    bomb = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = bomb.compress(b"\0" * (17 << 20)) + bomb.flush(zlib.Z_SYNC_FLUSH)
+    assert bomb.endswith(b"\0\0\xff\xff")
+    cases = {
+        "rsv_not_negotiated": (RESPONSE, lambda c: [(c.send_frame(1, 1, b"rsv1", rsv=4), "rsv_not_negotiated")]),
+        "rsv1_misplaced": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 9, b"", rsv=4), "rsv1_misplaced")]),
+        "reserved_opcode": (RESPONSE, lambda c: [(c.send_frame(1, 3, b"three"), "reserved_opcode")]),
+        "control_too_long": (RESPONSE, lambda c: [(c.send_frame(1, 9, bytes(126)), "control_too_long")]),
+        "control_fragmented": (RESPONSE, lambda c: [(c.send_frame(1, 10, b"pong", fin=False), "control_fragmented")]),
+        "orphan_continuation": (RESPONSE, lambda c: [(c.send_frame(1, 0, b"tail"), "orphan_continuation")]),
+        "unfinished_message": (RESPONSE, lambda c: [
+            c.send_frame(1, 1, b"never finished", fin=False) and None,
+            (c.send_frame(1, 1, b"a new message"), "unfinished_message")][1:]),
+        "unmasked_client_frame": (RESPONSE, lambda c: [(c.send_frame(0, 1, b"bare"), "unmasked_client_frame")]),
+        "masked_server_frame": (RESPONSE, lambda c: [(c.send_frame(1, 1, b"masked", key=K1), "masked_server_frame")]),
+        "non_minimal_length": (RESPONSE, lambda c: [(c.send_frame(1, 1, b"short", len_form=16), "non_minimal_length")]),
+        "length_top_bit": (RESPONSE, lambda c: [
+            (p, k) for p in [c.send_frame(1, 2, b"abcde", len_form=64, declared_len=(1 << 63) + 5)]
+            for k in ("length_top_bit", "frame_cut")]),
+        "invalid_utf8": (RESPONSE, lambda c: [(c.send_frame(1, 1, b"ab\xffcd"), "invalid_utf8")]),
+        "invalid_close_reason": (RESPONSE, lambda c: [
+            (c.send_frame(1, 8, struct.pack(">H", 1000) + b"\xff"), "invalid_close_reason")]),
+        "close_body_too_short": (RESPONSE, lambda c: [(c.send_frame(1, 8, b"\x03"), "close_body_too_short")]),
+        "invalid_close_code": (RESPONSE, lambda c: [
+            (c.send_frame(1, 8, struct.pack(">H", 1005)), "invalid_close_code")]),
+        "frame_after_close": (RESPONSE, lambda c: [
+            c.send_frame(1, 8, struct.pack(">H", 1000)) and None,
+            (c.send_frame(1, 1, b"too late"), "frame_after_close")][1:]),
+        "wrong_accept": (RESPONSE_WRONG_ACCEPT, lambda c: [(len(c.cap.packets), "wrong_accept")]),
+        "frame_cut": (RESPONSE, cut_frame),
+        "message_incomplete": (RESPONSE, cut_fragment),
+        "decompression_failed": (RESPONSE_DEFLATE, lambda c: [
+            (c.send_frame(1, 2, b"\xff\xff\xff\xff", rsv=4), "websocket.decompression.failed.expert")]),
+        "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_limit")]),
+    }
+    for kind, (response, build) in cases.items():
+        cap = Capture(f"violation-{kind}.pcap")
+        c = upgraded(cap, response=response)
+        expected = build(c)
+        c.send_frame(0, 1, b"a clean frame after it", key=K2)
+        c.close()
+        cap.write_pcap()
+        with open(os.path.join(OUT, cap.name + ".expert.tsv"), "w") as out:
+            out.write("# packet\texpert field: exactly what wsdissect must report (written by craft.py)\n")
+            for packet, field in expected:
+                out.write(f"{packet}\t{field if field.startswith('websocket.') else e + field}\n")
+
+
+def cut_frame(c):
+    """A frame with a hole in its payload."""
+    a = c.frame(1, 2, bytes(300))
+    c.seg(1, a[0], a[0] + 100)
+    return [(c.seg(1, a[0] + 200, a[0] + a[1]), "frame_cut")]
+
+
+def cut_fragment(c):
+    """A message whose first fragment has a hole: that frame is cut, the message incomplete."""
+    a = c.frame(1, 2, bytes(300), fin=False)
+    c.seg(1, a[0], a[0] + 100)
+    first = c.seg(1, a[0] + 200, a[0] + a[1])
+    return [(first, "frame_cut"), (c.send_frame(1, 0, b"end"), "message_incomplete")]
 
 
 def span(fr):
