@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{run, run_with_stdin, testdata};
+use common::{run, run_with_stdin, testdata, tree_blocks};
 
 fn capture(rel: &str) -> String {
     testdata().join(rel).display().to_string()
@@ -149,29 +149,17 @@ fn fields_are_formatted_as_tshark_does() {
     assert_eq!(first[5], "1");
 }
 
-/// The WebSocket part of a `-V` tree (as testdata/scripts/tree_blocks.py keeps it).
-fn tree_blocks(tree: &str) -> String {
-    let mut keeping = false;
-    let mut out = String::new();
-    for line in tree.lines() {
-        let is_dump = line.len() > 6 && line[..4].chars().all(|c| c.is_ascii_hexdigit()) && &line[4..6] == "  ";
-        if !line.is_empty() && !line.starts_with(' ') && !is_dump {
-            keeping = ["WebSocket", "Line-based text data", "Data (", "Continue:"].iter().any(|k| line.starts_with(k))
-                && line != "WebSocket Handshake";
-        }
-        if keeping && !line.trim().is_empty() {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
 #[test]
 fn tree_matches_tshark_verbose_layout() {
-    for rel in ["real/python-small.pcapng", "crafted/big-endian-nanos.pcap"] {
-        let out = run(&["-V", &capture(rel)]);
-        let want = std::fs::read_to_string(testdata().join(format!("{rel}.tshark-V.txt"))).unwrap();
+    for (rel, reference, text_as) in [
+        ("real/python-small.pcapng", "tshark-V.txt", "lines"),
+        ("crafted/big-endian-nanos.pcap", "tshark-V.txt", "lines"),
+        // Fragments joined with a ping between them, and JSON text both ways.
+        ("crafted/fragments.pcap", "tshark-V.txt", "lines"),
+        ("crafted/fragments.pcap", "tshark-V-json.txt", "json"),
+    ] {
+        let out = run(&["-V", "--text-as", text_as, &capture(rel)]);
+        let want = std::fs::read_to_string(testdata().join(format!("{rel}.{reference}"))).unwrap();
         let ours = tree_blocks(&out.stdout);
         if ours != want {
             let first = ours.lines().zip(want.lines()).position(|(a, b)| a != b);

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::run;
+use common::{run, testdata, tree_blocks};
 use serde_json::Value;
 
 fn shared() -> Option<PathBuf> {
@@ -180,4 +180,24 @@ fn zeek_messages_and_close_codes_match_their_event_logs() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} event logs");
+}
+
+/// Inflated and joined messages in the tree, where tshark 4.0.17 is right: the same lines.
+#[test]
+fn trees_of_compressed_and_fragmented_messages_match_tshark() {
+    let Some(dir) = shared() else { return };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(testdata().join("shared-tshark-V")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let rel = name.strip_suffix(".txt").unwrap().replace("__", "/");
+        let ours = tree_blocks(&run(&["-V".as_ref(), dir.join(&rel).as_os_str()]).stdout);
+        let want = std::fs::read_to_string(&path).unwrap();
+        if ours != want {
+            let first = ours.lines().zip(want.lines()).position(|(a, b)| a != b);
+            panic!("{rel}: tree differs at line {first:?}\nours:\n{ours}\nwant:\n{want}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5);
 }

@@ -234,7 +234,12 @@ fn write_top_level_items(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> 
             let text = String::from_utf8_lossy(m.data);
             match text_as {
                 TextAs::Json if json_tree::write(w, &text)? => Ok(()),
-                _ => write_text_lines(w, &text),
+                TextAs::Json => {
+                    // As tshark: the JSON item stays, empty, before the text it could not parse.
+                    writeln!(w, "JavaScript Object Notation")?;
+                    write_text_lines(w, &text)
+                }
+                TextAs::Lines => write_text_lines(w, &text),
             }
         }
         _ => write_data(w, m.data, m.length),

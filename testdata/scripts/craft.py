@@ -199,6 +199,7 @@ class Capture:
                     found = [n for n, a, b in carriers if a <= byte < b]
                     return min(found) if found else None
 
+                message = None  # [opcode, payload so far, whole so far] of a fragmented message
                 for off, data, f in conn.frames[d]:
                     header_len = len(data) - len(f["payload"])
                     if any(first_carrier(off + i) is None for i in range(header_len)):
@@ -206,7 +207,19 @@ class Capture:
                     carried = [off + i for i in range(len(data)) if first_carrier(off + i) is not None]
                     cut = len(carried) < len(data) or f.get("declared_len", len(f["payload"])) > len(f["payload"])
                     number = first_carrier(carried[-1])
-                    rows.append((number, frame_row(f, data, conn.index, cut)))
+                    # The frame that ends a fragmented text message shows the whole text.
+                    joined = None
+                    fin, opcode = f.get("fin", True), f["opcode"]
+                    if opcode in (1, 2) and not fin:
+                        message = [opcode, f["payload"], not cut]
+                    elif opcode == 0 and message:
+                        message[1] += f["payload"]
+                        message[2] &= not cut
+                        if fin:
+                            if message[0] == 1 and message[2]:
+                                joined = message[1]
+                            message = None
+                    rows.append((number, frame_row(f, data, conn.index, cut, joined)))
         rows.sort(key=lambda r: r[0])
         with open(os.path.join(OUT, self.name + ".expected.tsv"), "w") as out:
             out.write("# expected frames, written by craft.py from its model of the capture\n")
@@ -215,7 +228,8 @@ class Capture:
                 out.write(f"{number}\t" + "\t".join(row) + "\n")
 
 
-def frame_row(f, data, stream, cut):
+def frame_row(f, data, stream, cut, joined=None):
+    """A reference row; `joined` is the text of the fragmented message the frame ends."""
     opcode, payload = f["opcode"], f["payload"]
     fin, rsv, key = f.get("fin", True), f.get("rsv", 0), f.get("key")
     len7 = data[1] & 0x7F
@@ -226,7 +240,9 @@ def frame_row(f, data, stream, cut):
         code = str(struct.unpack(">H", payload[:2])[0])
         reason = payload[2:].decode("utf-8", "replace")
     if opcode == 1 and fin and not cut:
-        text = payload.decode("utf-8", "replace").replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
+        joined = payload
+    if joined is not None:
+        text = joined.decode("utf-8", "replace").replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
     if opcode == 9:
         ping = payload.hex()
     if opcode == 10:
@@ -436,6 +452,24 @@ def main():
     c.seg(1, *span(b))
     cap.write_pcap(cut_last=5)
     cap.write_expected(packets_kept=len(cap.packets) - 1)
+
+    # fragments: a client text message in three fragments with a ping between them, a server
+    # binary message in two fragments, and JSON text (for --text-as json).
+    cap = Capture("fragments.pcap")
+    c = upgraded(cap)
+    for d, opcode, payload, kw in [
+        (0, 1, b"Hello ", dict(fin=False, key=K1)),
+        (0, 0, b"fragmented ", dict(fin=False, key=K2)),
+        (0, 9, b"between", dict(key=K3)),
+        (0, 0, b"world", dict(key=K1)),
+        (1, 10, b"between", {}),
+        (1, 2, bytes(range(40)), dict(fin=False)),
+        (1, 0, bytes(range(40, 70)), {}),
+        (1, 1, b'{"type":"ack","n":[1,2.50,true,null],"o":{"k":"v"},"e":[]}', {}),
+    ]:
+        c.send_frame(d, opcode, payload, **kw)
+    c.close()
+    cap.write_pcap()
 
     violations()
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Keeps only the WebSocket part of a `-V` tree: each top-level `WebSocket` subtree and the
-payload items tshark puts after it (`Line-based text data`, `Data`, `Continue`), from
+payload items tshark puts after it (`Line-based text data`, `Data`, `Continue`, JSON), from
 tshark's or wsdissect's output on stdin. Frame, Ethernet, IP, TCP and HTTP trees are dropped."""
 import re, sys
 
-KEEP = ("WebSocket", "Line-based text data", "Data (", "Continue:")
+KEEP = ("WebSocket", "Line-based text data", "Data (", "Continue:", "JavaScript Object Notation")
 keeping = False
 for line in sys.stdin:
     line = line.rstrip("\n")

@@ -44,3 +44,24 @@ pub fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: Option<&[u8]
         code: out.status.code().unwrap_or(-1),
     }
 }
+
+/// The WebSocket part of a `-V` tree, as `testdata/scripts/tree_blocks.py` keeps it from
+/// tshark's: each `WebSocket` subtree and the payload items after it (not our handshake block).
+pub fn tree_blocks(tree: &str) -> String {
+    let mut keeping = false;
+    let mut out = String::new();
+    for line in tree.lines() {
+        let is_dump = line.len() > 6 && line[..4].chars().all(|c| c.is_ascii_hexdigit()) && &line[4..6] == "  ";
+        if !line.is_empty() && !line.starts_with(' ') && !is_dump {
+            keeping = ["WebSocket", "Line-based text data", "Data (", "Continue:", "JavaScript Object Notation"]
+                .iter()
+                .any(|k| line.starts_with(k))
+                && line != "WebSocket Handshake";
+        }
+        if keeping && !line.trim().is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
