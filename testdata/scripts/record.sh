@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Records testdata/real/*: real WebSocket peers on loopback, captured by tcpdump or dumpcap.
 # Needs root, tcpdump, dumpcap (Debian's tshark package), python3 with `websockets`
-# (pip install websockets). Only 127.0.0.1 and ::1 are used.
+# (pip install websockets) and node with npm (`ws` is installed by this script). Only
+# 127.0.0.1 and ::1 are used. With arguments, records only the captures named.
 # Afterwards run testdata/scripts/references.sh to refresh tshark's reference output.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../real"
 mkdir -p "$out"
 only="$*"
+# node's `ws`, installed beside the scripts' output in a scratch directory.
+node_modules="${TMPDIR:-/tmp}/wsdissect-node/node_modules"
+[ -d "$node_modules/ws" ] || npm install --silent --prefix "${node_modules%/node_modules}" ws@8.23.0
 
 # record NAME CAPTURER IFACE HOST PORT SCENARIO (only the NAMEs given as arguments, if any)
 record() {
@@ -21,7 +25,10 @@ record() {
     esac
     pid=$!
     sleep 1.5
-    python3 "$here/python_peer.py" "$scenario" "$host" "$port" "$file.truth.jsonl"
+    case $scenario in
+        node-*) NODE_PATH="$node_modules" node "$here/node_peer.js" "${scenario#node-}" "$host" "$port" "$file.truth.jsonl" ;;
+        *) python3 "$here/python_peer.py" "$scenario" "$host" "$port" "$file.truth.jsonl" ;;
+    esac
     sleep 1
     kill -INT "$pid"
     wait "$pid" || true
@@ -38,3 +45,4 @@ record python-deflate-context.pcap    tcpdump lo 127.0.0.1 18006 deflate-context
 record python-deflate-no-context.pcap tcpdump lo 127.0.0.1 18007 deflate-no-context
 record python-deflate-windows.pcapng  dumpcap lo 127.0.0.1 18008 deflate-windows
 record python-deflate-asymmetric.pcap tcpdump lo ::1       18009 deflate-asymmetric
+record node-deflate.pcap              tcpdump lo 127.0.0.1 18010 node-deflate

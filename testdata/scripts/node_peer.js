@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// A WebSocket server and client (node `ws`) talking over loopback, for recording.
+//
+// usage: NODE_PATH=DIR/node_modules node node_peer.js SCENARIO HOST PORT TRUTH.jsonl
+//
+// Writes every message either side sends to TRUTH.jsonl in python_peer.py's format. Scenarios:
+//   deflate: permessage-deflate with 11-bit server and 10-bit client windows, context kept,
+//            a client message sent uncompressed (RSV1 off) between compressed ones, and
+//            fragmented compressed messages sent with ws's {fin: false}.
+'use strict';
+const fs = require('fs');
+const { WebSocket, WebSocketServer } = require('ws');
+
+const [scenario, host, port, truthPath] = process.argv.slice(2);
+const truth = fs.openSync(truthPath, 'w');
+
+function record(conn, direction, opcode, payload) {
+  const entry = { conn, direction, opcode };
+  if (typeof payload === 'string') entry.text = payload;
+  else entry.hex = Buffer.from(payload).toString('hex');
+  fs.writeSync(truth, JSON.stringify(entry) + '\n');
+}
+
+if (scenario !== 'deflate') {
+  console.error(`unknown scenario ${scenario}`);
+  process.exit(2);
+}
+
+const deflate = {
+  serverMaxWindowBits: 11,
+  clientMaxWindowBits: 10,
+  threshold: 64,
+  zlibDeflateOptions: { memLevel: 8, level: 6 },
+};
+
+const server = new WebSocketServer({ host, port: Number(port), perMessageDeflate: deflate });
+server.on('connection', (ws) => {
+  // Echo each message back as it came (text as text, binary as binary), compressed by our rules.
+  ws.on('message', (data, isBinary) => ws.send(isBinary ? data : data.toString()));
+});
+
+server.on('listening', () => {
+  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/node`;
+  const ws = new WebSocket(url, { perMessageDeflate: { clientMaxWindowBits: 10, serverMaxWindowBits: 11, threshold: 64 } });
+  const plan = [];
+  const word = 'node_ws_deflate_';
+  plan.push([word.repeat(30)]);
+  plan.push(['uncompressed']);
+  plan.push([word.repeat(30) + ' and more']);
+  plan.push([Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7) % 256))]);
+  plan.push(['fragment one, ', 'fragment two, ', word.repeat(10)]);
+  plan.push([Buffer.alloc(3000, 0x41), Buffer.alloc(100, 0x42)]);
+  plan.push(['x'.repeat(2000) + word.repeat(5)]);
+  let step = 0;
+  const next = () => {
+    if (step === plan.length) {
+      ws.close(1000, 'node done');
+      record(0, 'client-to-server', 8, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('node done')]));
+      return;
+    }
+    const parts = plan[step++];
+    const compress = parts[0] !== 'uncompressed';
+    parts.forEach((part, i) => ws.send(part, { fin: i === parts.length - 1, compress }));
+    const whole = typeof parts[0] === 'string' ? parts.join('') : Buffer.concat(parts);
+    record(0, 'client-to-server', typeof whole === 'string' ? 1 : 2, whole);
+  };
+  ws.on('open', next);
+  ws.on('message', (data, isBinary) => {
+    record(0, 'server-to-client', isBinary ? 2 : 1, isBinary ? data : data.toString());
+    next();
+  });
+  ws.on('close', () => {
+    fs.closeSync(truth);
+    setTimeout(() => server.close(() => process.exit(0)), 200);
+  });
+});
