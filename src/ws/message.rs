@@ -575,6 +575,44 @@ mod tests {
     }
 
     #[test]
+    fn test_window_bits_are_honoured() {
+        // A 15-bit sender whose second message refers 1000 bytes back into the first: readable
+        // with the 15-bit window it used, not with the 9-bit (512-byte) one it negotiated.
+        let mut seed = 1u32;
+        let first: Vec<u8> = (0..1000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (seed >> 16) as u8 % 26 + b'a'
+            })
+            .collect();
+        let second = first[..200].to_vec();
+        let wire = deflate_messages(&[&first, &second], true);
+        let read = |params: Option<DeflateParams>, expert: &mut Vec<Expert>| {
+            let mut a = MessageAssembler::new(false, params, 4, Limits::default());
+            a.frame(&header(0xc1, wire[0].len(), false), &wire[0], None, 1, expert).unwrap();
+            let m = a.frame(&header(0xc1, wire[1].len(), false), &wire[1], None, 2, expert).unwrap();
+            (m.data.to_vec(), m.inflate_failed)
+        };
+        let mut expert = Vec::new();
+        let narrow = DeflateParams::from_response("permessage-deflate; server_max_window_bits=9");
+        assert!(read(narrow, &mut expert).1);
+        assert_eq!(expert, [Expert::new(ExpertKind::DecompressionFailed, 0)]);
+        expert.clear();
+        assert_eq!(read(params(true), &mut expert), (second, false));
+        assert!(expert.is_empty());
+    }
+
+    #[test]
+    fn test_after_a_failure_the_next_message_starts_afresh() {
+        let good = deflate_messages(&[b"fresh start"], true);
+        let mut a = MessageAssembler::new(false, params(true), 4, Limits::default());
+        let mut expert = Vec::new();
+        assert!(a.frame(&header(0xc2, 4, false), &[0xff; 4], None, 1, &mut expert).unwrap().inflate_failed);
+        let m = a.frame(&header(0xc1, good[0].len(), false), &good[0], None, 2, &mut expert).unwrap();
+        assert_eq!((m.data, m.inflate_failed), (&b"fresh start"[..], false));
+    }
+
+    #[test]
     fn test_inflate_limit_keeps_a_prefix_and_counts_all() {
         let big = vec![b'a'; 100_000];
         let wire = deflate_messages(&[&big], true);

@@ -511,8 +511,10 @@ def violations():
         "wrong_accept": (RESPONSE_WRONG_ACCEPT, lambda c: [(len(c.cap.packets), "wrong_accept")]),
         "frame_cut": (RESPONSE, cut_frame),
         "message_incomplete": (RESPONSE, cut_fragment),
+        # After the failure the next compressed message starts a fresh window and inflates.
         "decompression_failed": (RESPONSE_DEFLATE, lambda c: [
-            (c.send_frame(1, 2, b"\xff\xff\xff\xff", rsv=4), "websocket.decompression.failed.expert")]),
+            (c.send_frame(1, 2, b"\xff\xff\xff\xff", rsv=4), "websocket.decompression.failed.expert"),
+            c.send_frame(1, 2, deflate(b"inflates again" * 3), rsv=4) and None][:1]),
         "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_limit")]),
     }
     for kind, (response, build) in cases.items():
@@ -526,6 +528,12 @@ def violations():
             out.write("# packet\texpert field: exactly what wsdissect must report (written by craft.py)\n")
             for packet, field in expected:
                 out.write(f"{packet}\t{field if field.startswith('websocket.') else e + field}\n")
+
+
+def deflate(data):
+    """A permessage-deflate payload: raw deflate, sync flush, without the 00 00 ff ff tail."""
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return (z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
 
 
 def cut_frame(c):
