@@ -216,3 +216,48 @@ fn skipped_packets_are_summarised_on_stderr_not_errors() {
     assert!(not_tcp.stderr.contains("1 not TCP"), "{}", not_tcp.stderr);
     assert!(not_tcp.stderr.contains("1 malformed (first: packet 2)"), "{}", not_tcp.stderr);
 }
+
+#[test]
+fn messages_view_in_every_format() {
+    let path = capture("crafted/fragments.pcap");
+    let fields = run(&[
+        "--messages",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "websocket.message.opcode",
+        "-e",
+        "websocket.fragment",
+        "-e",
+        "websocket.payload.text",
+        &path,
+    ]);
+    let rows: Vec<&str> = fields.stdout.lines().collect();
+    assert_eq!(rows[..2], ["8\t9\t\t", "9\t1\t8,9\tHello fragmented world"], "{}", fields.stdout);
+    assert_eq!(rows.len(), 5, "ping, text, pong, binary, text: {}", fields.stdout);
+
+    let lines = run(&["--messages", &path]).stdout;
+    let text = lines.lines().find(|l| l.contains(" Text ")).unwrap();
+    assert!(text.contains("frames=2 len=22 \"Hello fragmented world\""), "{text}");
+
+    let tree = run(&["--messages", "-V", &path]).stdout;
+    let frames: Vec<&str> = tree.lines().filter(|l| l.starts_with("Frame ")).collect();
+    assert_eq!(frames.len(), 6, "the handshake and 5 messages: {tree}");
+    assert!(!tree.contains("Frame 7:"), "a frame that completes no message is not shown");
+
+    let json = run(&["--messages", "-T", "jsonl", &path]).stdout;
+    let binary: serde_json::Value =
+        serde_json::from_str(json.lines().find(|l| l.contains("\"opcode\":2")).unwrap()).unwrap();
+    assert_eq!(binary["frames"], serde_json::json!([11, 12]));
+    assert_eq!(binary["data"].as_str().unwrap().len(), 140);
+    assert_eq!(binary["direction"], "server-to-client");
+}
+
+#[test]
+fn jsonl_without_messages_is_a_usage_error() {
+    let out = run(&["-T", "jsonl", &capture("crafted/fragments.pcap")]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--messages"), "{}", out.stderr);
+}
