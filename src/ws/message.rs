@@ -221,7 +221,7 @@ impl MessageAssembler {
         self.check_frame(h, cut, expert);
         let whole = cut.is_none() && payload.len() as u64 == h.payload_len;
         match h.opcode {
-            Opcode::CLOSE | Opcode::PING | Opcode::PONG => Some(self.control(h, payload, whole, packet, expert)),
+            Opcode::CLOSE | Opcode::PING | Opcode::PONG => Some(self.single(h, payload, whole, packet, expert)),
             Opcode::TEXT | Opcode::BINARY => {
                 if self.partial.take().is_some() {
                     expert.push(Expert::new(ExpertKind::UnfinishedMessage, 0));
@@ -292,34 +292,8 @@ impl MessageAssembler {
         self.limits.max_message > 0
     }
 
-    /// A control frame is a message by itself.
-    fn control<'a>(
-        &'a mut self,
-        h: &FrameHeader,
-        payload: &'a [u8],
-        whole: bool,
-        packet: u64,
-        expert: &mut Vec<Expert>,
-    ) -> Message<'a> {
-        if h.opcode == Opcode::CLOSE {
-            self.close_sent = true;
-            if h.payload_len == 1 {
-                expert.push(Expert::new(ExpertKind::CloseBodyTooShort, 0));
-            }
-            if payload.len() >= 2 {
-                let code = u16::from_be_bytes([payload[0], payload[1]]);
-                if !close_code_allowed(code) {
-                    expert.push(Expert::new(ExpertKind::InvalidCloseCode, u64::from(code)));
-                }
-            }
-            if whole && payload.len() > 2 && std::str::from_utf8(&payload[2..]).is_err() {
-                expert.push(Expert::new(ExpertKind::InvalidCloseReason, 0));
-            }
-        }
-        self.single_message(h, payload, whole, packet)
-    }
-
-    /// An uncompressed data message in one frame.
+    /// A message of one frame (every control frame, and an uncompressed data frame with FIN):
+    /// checked, and shown where it is, without a copy.
     fn single<'a>(
         &'a mut self,
         h: &FrameHeader,
@@ -328,14 +302,27 @@ impl MessageAssembler {
         packet: u64,
         expert: &mut Vec<Expert>,
     ) -> Message<'a> {
-        if h.opcode == Opcode::TEXT && whole && self.keeps_content() && std::str::from_utf8(payload).is_err() {
-            expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
+        match h.opcode {
+            Opcode::CLOSE => {
+                self.close_sent = true;
+                if h.payload_len == 1 {
+                    expert.push(Expert::new(ExpertKind::CloseBodyTooShort, 0));
+                }
+                if payload.len() >= 2 {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    if !close_code_allowed(code) {
+                        expert.push(Expert::new(ExpertKind::InvalidCloseCode, u64::from(code)));
+                    }
+                }
+                if whole && payload.len() > 2 && std::str::from_utf8(&payload[2..]).is_err() {
+                    expert.push(Expert::new(ExpertKind::InvalidCloseReason, 0));
+                }
+            }
+            Opcode::TEXT if whole && self.keeps_content() && std::str::from_utf8(payload).is_err() => {
+                expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
+            }
+            _ => {}
         }
-        self.single_message(h, payload, whole, packet)
-    }
-
-    /// A message of one frame, whose payload is shown where it is, without a copy.
-    fn single_message<'a>(&'a mut self, h: &FrameHeader, payload: &'a [u8], whole: bool, packet: u64) -> Message<'a> {
         self.fragments.clear();
         self.fragments.push(Fragment { packet, len: h.payload_len });
         Message {
