@@ -235,12 +235,12 @@ fn messages_view_in_every_format() {
         &path,
     ]);
     let rows: Vec<&str> = fields.stdout.lines().collect();
-    assert_eq!(rows[..2], ["8\t9\t\t", "9\t1\t8,9\tHello fragmented world"], "{}", fields.stdout);
+    assert_eq!(rows[..2], ["8\t9\t\t", "9\t1\t6,7,9\tHello fragmented world"], "{}", fields.stdout);
     assert_eq!(rows.len(), 5, "ping, text, pong, binary, text: {}", fields.stdout);
 
     let lines = run(&["--messages", &path]).stdout;
     let text = lines.lines().find(|l| l.contains(" Text ")).unwrap();
-    assert!(text.contains("frames=2 len=22 \"Hello fragmented world\""), "{text}");
+    assert!(text.contains("frames=3 len=22 \"Hello fragmented world\""), "{text}");
 
     let tree = run(&["--messages", "-V", &path]).stdout;
     let frames: Vec<&str> = tree.lines().filter(|l| l.starts_with("Frame ")).collect();

@@ -260,6 +260,7 @@ fn write_fragments(w: &mut impl Write, m: &Message<'_>) -> io::Result<()> {
     for frag in m.fragments {
         match frag.len {
             0 => writeln!(w, "    [Frame: {}, payload: {offset}-{offset} (0 bytes)]", frag.packet)?,
+            1 => writeln!(w, "    [Frame: {}, payload: {offset}-{offset} (1 byte)]", frag.packet)?,
             n => writeln!(w, "    [Frame: {}, payload: {offset}-{} ({n} bytes)]", frag.packet, offset + n - 1)?,
         }
         offset += frag.len;

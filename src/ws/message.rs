@@ -179,7 +179,11 @@ pub struct MessageAssembler {
     inflater: Option<Inflater>,
     limits: Limits,
     partial: Option<Partial>,
+    /// The frames of the data message being assembled.
     fragments: Vec<Fragment>,
+    /// The frame of the last single-frame message (kept apart so that a control frame between
+    /// fragments leaves `fragments` alone).
+    single: Fragment,
     data: Vec<u8>,
     utf8: Utf8Check,
     close_sent: bool,
@@ -201,6 +205,7 @@ impl MessageAssembler {
             limits,
             partial: None,
             fragments: Vec::new(),
+            single: Fragment { packet: 0, len: 0 },
             data: Vec::new(),
             utf8: Utf8Check::default(),
             close_sent: false,
@@ -323,12 +328,11 @@ impl MessageAssembler {
             }
             _ => {}
         }
-        self.fragments.clear();
-        self.fragments.push(Fragment { packet, len: h.payload_len });
+        self.single = Fragment { packet, len: h.payload_len };
         Message {
             opcode: h.opcode,
             compressed: false,
-            fragments: &self.fragments,
+            fragments: std::slice::from_ref(&self.single),
             wire_length: h.payload_len,
             length: h.payload_len,
             data: payload,
@@ -618,7 +622,9 @@ mod tests {
         assert!(a.frame(&header(0x01, 2, true), b"ab", None, 1, &mut e).is_none());
         let ping = a.frame(&header(0x89, 1, true), b"p", None, 2, &mut e).unwrap();
         assert_eq!((ping.opcode, ping.data), (Opcode::PING, &b"p"[..]));
-        assert_eq!(a.frame(&header(0x80, 1, true), b"c", None, 3, &mut e).unwrap().data, b"abc");
+        let m = a.frame(&header(0x80, 1, true), b"c", None, 3, &mut e).unwrap();
+        assert_eq!(m.data, b"abc");
+        assert_eq!(m.fragments, [Fragment { packet: 1, len: 2 }, Fragment { packet: 3, len: 1 }]);
         assert!(e.is_empty());
         assert!(a.frame(&header(0x80, 1, true), b"d", None, 4, &mut e).is_none());
         assert!(a.frame(&header(0x01, 1, true), b"e", None, 5, &mut e).is_none());

@@ -53,10 +53,12 @@ pub fn tree_blocks(tree: &str) -> String {
     for line in tree.lines() {
         let is_dump = line.len() > 6 && line[..4].chars().all(|c| c.is_ascii_hexdigit()) && &line[4..6] == "  ";
         if !line.is_empty() && !line.starts_with(' ') && !is_dump {
-            keeping = ["WebSocket", "Line-based text data", "Data (", "Continue:", "JavaScript Object Notation"]
-                .iter()
-                .any(|k| line.starts_with(k))
-                && line != "WebSocket Handshake";
+            let fragments = line.starts_with('[') && line.contains(" Reassembled websocket Fragments ");
+            keeping = fragments
+                || ["WebSocket", "Line-based text data", "Data (", "Continue:", "JavaScript Object Notation"]
+                    .iter()
+                    .any(|k| line.starts_with(k))
+                    && line != "WebSocket Handshake";
         }
         if keeping && !line.trim().is_empty() {
             out.push_str(line);
