@@ -10,6 +10,7 @@ use clap::{Parser, ValueEnum};
 use wsdissect::analyzer::{Analyzer, Config, Frame, HandshakeEvent, Output, Stats};
 use wsdissect::capture::CaptureReader;
 use wsdissect::fields::{self, Context, Field};
+use wsdissect::filter::Filter;
 use wsdissect::output;
 use wsdissect::output::tree::TextAs;
 
@@ -28,6 +29,7 @@ Examples:
   tcpdump -i lo -w - port 8080 | wsdissect -r -   read a live capture from a pipe
   wsdissect -r midstream.pcap -d tcp.port==9000,websocket
   wsdissect capture.pcap --messages -T jsonl      one JSON object per message (joined, inflated)
+  wsdissect capture.pcap -Y 'websocket.opcode == 1 && websocket.payload.text contains \"error\"'
 
 Exit status:
   0  the whole capture was read
@@ -61,6 +63,11 @@ pub struct Args {
     /// Print Wireshark's protocol tree for every frame.
     #[arg(short = 'V')]
     verbose: bool,
+
+    /// Display filter in Wireshark's language: only frames (messages with --messages) it
+    /// selects are printed, e.g. -Y 'websocket.opcode == 1 && websocket.payload.text contains "error"'.
+    #[arg(short = 'Y', value_name = "FILTER")]
+    display_filter: Option<String>,
 
     /// Stop after this many WebSocket frames (messages with --messages).
     #[arg(short = 'c', value_name = "N")]
@@ -176,6 +183,10 @@ pub fn run() -> anyhow::Result<u8> {
     if !args.fields.is_empty() && args.format != Format::Fields {
         bail!("-e is used with -T fields");
     }
+    let filter = match &args.display_filter {
+        Some(expr) => Some(Filter::compile(expr).map_err(|e| anyhow!("-Y: {}", e.render(expr)))?),
+        None => None,
+    };
     let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
     let path = args
         .read_file
@@ -187,9 +198,13 @@ pub fn run() -> anyhow::Result<u8> {
         Box::new(File::open(&path).with_context(|| format!("cannot open {path}"))?)
     };
     let mut reader = CaptureReader::new(source).map_err(|e| anyhow!("{path}: {e}"))?;
-    // Payloads are kept (and unmasked) only when something will print them.
+    // Payloads are kept (and unmasked) only when something will print or test them.
     let payload_cap = match &printer {
-        Printer::Fields(fields) if !fields.iter().any(|f| f.reads_payload()) => 0,
+        Printer::Fields(fields)
+            if !fields.iter().any(|f| f.reads_payload()) && !filter.as_ref().is_some_and(Filter::reads_payload) =>
+        {
+            0
+        }
         _ => args.payload_limit,
     };
     let config = Config {
@@ -205,6 +220,7 @@ pub fn run() -> anyhow::Result<u8> {
         printer,
         ctx: Context::default(),
         messages_only: args.messages,
+        filter,
         limit: args.count.unwrap_or(u64::MAX),
         printed: 0,
         result: Ok(()),
@@ -246,6 +262,8 @@ struct Sink<W: Write> {
     ctx: Context,
     /// `--messages`: only frames that complete a message are printed.
     messages_only: bool,
+    /// `-Y`: only frames it selects are printed (and handshakes are not).
+    filter: Option<Filter>,
     limit: u64,
     printed: u64,
     result: io::Result<()>,
@@ -254,6 +272,9 @@ struct Sink<W: Write> {
 impl<W: Write> Output for Sink<W> {
     fn frame(&mut self, frame: &Frame<'_>) {
         if self.done() || (self.messages_only && frame.message.is_none()) {
+            return;
+        }
+        if self.filter.as_ref().is_some_and(|f| !f.matches(&self.ctx, frame)) {
             return;
         }
         self.printed += 1;
@@ -267,7 +288,7 @@ impl<W: Write> Output for Sink<W> {
     }
 
     fn handshake(&mut self, handshake: &HandshakeEvent<'_>) {
-        if self.done() {
+        if self.done() || self.filter.is_some() {
             return;
         }
         self.result = match &self.printer {

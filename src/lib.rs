@@ -3,7 +3,8 @@
 //! Records come out of a pcap or pcapng file ([`capture`]), are decoded down to TCP ([`net`]),
 //! put back into byte streams per connection and direction ([`flow`]), followed through the HTTP
 //! upgrade ([`http`]), cut into RFC 6455 frames and joined (and inflated) into messages ([`ws`]). [`analyzer`] ties these together;
-//! [`fields`] names every value the way Wireshark does, and [`output`] prints them.
+//! [`fields`] names every value the way Wireshark does, [`filter`] selects frames with
+//! Wireshark's display-filter language, and [`output`] prints them.
 //!
 //! ```
 //! use wsdissect::analyzer::{Analyzer, Config, Frame};
@@ -25,6 +26,7 @@
 pub mod analyzer;
 pub mod capture;
 pub mod fields;
+pub mod filter;
 pub mod flow;
 pub mod http;
 pub mod net;

@@ -110,6 +110,8 @@ pub struct Field {
     pub description: &'static str,
     /// How to read it.
     pub get: Getter,
+    /// Names of values (Wireshark's value strings), usable in filters: `websocket.opcode == ping`.
+    pub names: &'static [(u64, &'static str)],
 }
 
 impl Field {
@@ -130,27 +132,36 @@ impl std::fmt::Debug for Field {
 }
 
 const fn field(name: &'static str, ty: FieldType, description: &'static str, get: Getter) -> Field {
-    Field { name, ty, hex_digits: None, description, get }
+    Field { name, ty, hex_digits: None, description, get, names: &[] }
 }
+
+/// `websocket.opcode` values by name.
+pub const OPCODE_NAMES: &[(u64, &str)] =
+    &[(0, "Continuation"), (1, "Text"), (2, "Binary"), (8, "Connection Close"), (9, "Ping"), (10, "Pong")];
+
+/// `websocket.payload.close.status_code` values by name (Wireshark's).
+pub const CLOSE_CODE_NAMES: &[(u64, &str)] = &[
+    (1000, "Normal Closure"),
+    (1001, "Going Away"),
+    (1002, "Protocol error"),
+    (1003, "Unsupported Data"),
+    (1004, "---Reserved----"),
+    (1005, "No Status Rcvd"),
+    (1006, "Abnormal Closure"),
+    (1007, "Invalid frame payload data"),
+    (1008, "Policy Violation"),
+    (1009, "Message Too Big"),
+    (1010, "Mandatory Ext."),
+    (1011, "Internal Server"),
+    (1015, "TLS handshake"),
+];
+
+const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0040_0000, "Note"), (0x0060_0000, "Warning")];
+const GROUP_NAMES: &[(u64, &str)] = &[(0x0700_0000, "Malformed"), (0x0900_0000, "Protocol")];
 
 /// Wireshark's name for a close status code (`websocket.payload.close.status_code`).
 pub fn close_code_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        1000 => "Normal Closure",
-        1001 => "Going Away",
-        1002 => "Protocol error",
-        1003 => "Unsupported Data",
-        1004 => "---Reserved----",
-        1005 => "No Status Rcvd",
-        1006 => "Abnormal Closure",
-        1007 => "Invalid frame payload data",
-        1008 => "Policy Violation",
-        1009 => "Message Too Big",
-        1010 => "Mandatory Ext.",
-        1011 => "Internal Server",
-        1015 => "TLS handshake",
-        _ => return None,
-    })
+    CLOSE_CODE_NAMES.iter().find(|(c, _)| *c == u64::from(code)).map(|(_, name)| *name)
 }
 
 /// The close status code, when the close frame carries one.
@@ -159,9 +170,9 @@ pub fn close_code(f: &Frame<'_>) -> Option<u16> {
 }
 
 /// The text of the text message this frame completes (joined and inflated), as Wireshark shows
-/// it on the last frame of a message.
+/// it on the last frame of a message; an empty message has none, as in Wireshark.
 fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
-    f.message.and_then(|m| m.text())
+    f.message.filter(|m| m.length > 0).and_then(|m| m.text())
 }
 
 /// A string header of the request, the response or both.
@@ -269,12 +280,15 @@ pub static FIELDS: &[Field] = &[
             }
         },
     ),
-    field(
-        "websocket.opcode",
-        FieldType::UInt8,
-        "Opcode: 0 Continuation, 1 Text, 2 Binary, 8 Close, 9 Ping, 10 Pong",
-        |_, f, v| v(Value::UInt(u64::from(f.header.opcode.0))),
-    ),
+    Field {
+        names: OPCODE_NAMES,
+        ..field(
+            "websocket.opcode",
+            FieldType::UInt8,
+            "Opcode: 0 Continuation, 1 Text, 2 Binary, 8 Close, 9 Ping, 10 Pong",
+            |_, f, v| v(Value::UInt(u64::from(f.header.opcode.0))),
+        )
+    },
     field("websocket.mask", FieldType::Bool, "Mask: the payload is masked", |_, f, v| v(Value::Bool(f.header.masked))),
     field(
         "websocket.payload_length",
@@ -322,11 +336,14 @@ pub static FIELDS: &[Field] = &[
             v(Value::Present)
         }
     }),
-    field("websocket.payload.close.status_code", FieldType::UInt16, "Close status code", |_, f, v| {
-        if let Some(code) = close_code(f) {
-            v(Value::UInt(u64::from(code)))
-        }
-    }),
+    Field {
+        names: CLOSE_CODE_NAMES,
+        ..field("websocket.payload.close.status_code", FieldType::UInt16, "Close status code", |_, f, v| {
+            if let Some(code) = close_code(f) {
+                v(Value::UInt(u64::from(code)))
+            }
+        })
+    },
     field("websocket.payload.close.reason", FieldType::String, "Close reason", |_, f, v| {
         if f.header.opcode == Opcode::CLOSE && f.payload.len() > 2 {
             v(Value::Str(String::from_utf8_lossy(&f.payload[2..])))
@@ -352,11 +369,19 @@ pub static FIELDS: &[Field] = &[
             v(Value::Bytes(Cow::Borrowed(f.payload)))
         }
     }),
-    field("websocket.message.opcode", FieldType::UInt8, "Opcode of the message this frame completes", |_, f, v| {
-        if let Some(m) = f.message {
-            v(Value::UInt(u64::from(m.opcode.0)))
-        }
-    }),
+    Field {
+        names: OPCODE_NAMES,
+        ..field(
+            "websocket.message.opcode",
+            FieldType::UInt8,
+            "Opcode of the message this frame completes",
+            |_, f, v| {
+                if let Some(m) = f.message {
+                    v(Value::UInt(u64::from(m.opcode.0)))
+                }
+            },
+        )
+    },
     field(
         "websocket.message.length",
         FieldType::UInt64,
@@ -507,18 +532,24 @@ pub static FIELDS: &[Field] = &[
     field("_ws.expert.message", FieldType::String, "Expert info message", |_, f, v| {
         f.expert.iter().for_each(|e| v(Value::Str(Cow::Owned(e.to_string()))))
     }),
-    field(
-        "_ws.expert.severity",
-        FieldType::UInt32,
-        "Expert info severity (Note 0x400000, Warning 0x600000)",
-        |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code())))),
-    ),
-    field(
-        "_ws.expert.group",
-        FieldType::UInt32,
-        "Expert info group (Malformed 0x7000000, Protocol 0x9000000)",
-        |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.group().code())))),
-    ),
+    Field {
+        names: SEVERITY_NAMES,
+        ..field(
+            "_ws.expert.severity",
+            FieldType::UInt32,
+            "Expert info severity (Note 0x400000, Warning 0x600000)",
+            |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code())))),
+        )
+    },
+    Field {
+        names: GROUP_NAMES,
+        ..field(
+            "_ws.expert.group",
+            FieldType::UInt32,
+            "Expert info group (Malformed 0x7000000, Protocol 0x9000000)",
+            |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.group().code())))),
+        )
+    },
 ];
 
 /// Whether the frame has an expert item of kind number `N`.
