@@ -175,7 +175,9 @@ pub fn parse(src: &str) -> Result<Expr, FilterError> {
     match p.next()? {
         (Tok::Eof, _) => Ok(e),
         (Tok::Word(w), span) => Err(FilterError::new(
-            format!("unexpected \"{w}\": expected an operator (==, !=, <, contains, matches, in, ...), \"and\", \"or\" or the end"),
+            format!(
+                "unexpected \"{w}\": expected an operator (==, !=, <, contains, matches, in, ...), \"and\", \"or\" or the end"
+            ),
             span,
         )),
         (_, span) => Err(FilterError::new("expected \"and\", \"or\" or the end of the filter here", span)),
