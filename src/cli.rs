@@ -1,7 +1,7 @@
 //! Command-line flags, resolved once into what to read, how to analyse and how to print.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -12,6 +12,8 @@ use wsdissect::capture::CaptureReader;
 use wsdissect::fields::{self, Context, Field};
 use wsdissect::filter::Filter;
 use wsdissect::output;
+use wsdissect::output::json::{BytesAs, JsonWriter};
+use wsdissect::output::messages::MessageRecord;
 use wsdissect::output::tree::TextAs;
 
 /// Exit status: every packet was read and analysed.
@@ -100,6 +102,23 @@ pub struct Args {
     /// How -V shows text payloads: as lines, or as a JSON tree when they are JSON.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = TextAsArg::Lines)]
     text_as: TextAsArg,
+
+    /// Indent -T json output (the default when standard output is a terminal).
+    #[arg(long)]
+    pretty: bool,
+
+    /// How JSON writes byte strings (payloads, binary messages).
+    #[arg(long, value_enum, value_name = "ENCODING", default_value_t = BytesArg::Hex)]
+    bytes: BytesArg,
+}
+
+/// `--bytes` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BytesArg {
+    /// Lowercase hex.
+    Hex,
+    /// Standard base64.
+    Base64,
 }
 
 /// `--text-as` values.
@@ -118,7 +137,9 @@ enum Format {
     Text,
     /// Tab-separated values of the -e fields.
     Fields,
-    /// One JSON object per line (with --messages).
+    /// A JSON array of frames (or messages), schema in schema/.
+    Json,
+    /// One JSON object per line, streamed.
     Jsonl,
 }
 
@@ -128,7 +149,8 @@ enum Printer {
     Tree(TextAs),
     Fields(Vec<&'static Field>),
     MessageLines,
-    MessageJsonl,
+    FrameJson(JsonWriter),
+    MessageJson(JsonWriter),
 }
 
 /// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
@@ -172,10 +194,13 @@ pub fn run() -> anyhow::Result<u8> {
         TextAsArg::Lines => TextAs::Lines,
         TextAsArg::Json => TextAs::Json,
     };
+    let pretty = args.pretty || io::stdout().is_terminal();
     let printer = match (args.format, args.verbose, args.messages) {
         (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
-        (Format::Jsonl, _, true) => Printer::MessageJsonl,
-        (Format::Jsonl, _, false) => bail!("-T jsonl is for now only with --messages"),
+        (Format::Json | Format::Jsonl, _, messages) => {
+            let writer = JsonWriter::new(args.format == Format::Json, pretty);
+            if messages { Printer::MessageJson(writer) } else { Printer::FrameJson(writer) }
+        }
         (Format::Text, true, _) => Printer::Tree(text_as),
         (Format::Text, false, true) => Printer::MessageLines,
         (Format::Text, false, false) => Printer::Summary,
@@ -220,6 +245,10 @@ pub fn run() -> anyhow::Result<u8> {
         printer,
         ctx: Context::default(),
         messages_only: args.messages,
+        bytes: match args.bytes {
+            BytesArg::Hex => BytesAs::Hex,
+            BytesArg::Base64 => BytesAs::Base64,
+        },
         filter,
         limit: args.count.unwrap_or(u64::MAX),
         printed: 0,
@@ -247,6 +276,7 @@ pub fn run() -> anyhow::Result<u8> {
     if !sink.done() {
         analyzer.finish(&mut sink);
     }
+    sink.finish();
     let flushed = sink.result.and_then(|_| sink.out.flush());
     report_stats(analyzer.stats());
     if let Some(msg) = &damage {
@@ -264,6 +294,8 @@ struct Sink<W: Write> {
     messages_only: bool,
     /// `-Y`: only frames it selects are printed (and handshakes are not).
     filter: Option<Filter>,
+    /// How JSON writes bytes.
+    bytes: BytesAs,
     limit: u64,
     printed: u64,
     result: io::Result<()>,
@@ -278,12 +310,18 @@ impl<W: Write> Output for Sink<W> {
             return;
         }
         self.printed += 1;
-        self.result = match &self.printer {
+        self.result = match &mut self.printer {
             Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
             Printer::Tree(text_as) => output::tree::write_frame_tree(&mut self.out, frame, *text_as),
             Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
             Printer::MessageLines => output::messages::write_message_line(&mut self.out, &self.ctx, frame),
-            Printer::MessageJsonl => output::messages::write_message_jsonl(&mut self.out, frame),
+            Printer::FrameJson(json) => {
+                json.write(&mut self.out, &output::json::frame_value(&self.ctx, frame, self.bytes))
+            }
+            Printer::MessageJson(json) => match MessageRecord::of(frame, self.bytes) {
+                Some(record) => json.write(&mut self.out, &record),
+                None => Ok(()),
+            },
         };
     }
 
@@ -296,12 +334,19 @@ impl<W: Write> Output for Sink<W> {
                 output::write_handshake_line(&mut self.out, &self.ctx, handshake)
             }
             Printer::Tree(_) => output::tree::write_handshake_tree(&mut self.out, handshake),
-            Printer::Fields(_) | Printer::MessageJsonl => Ok(()),
+            Printer::Fields(_) | Printer::FrameJson(_) | Printer::MessageJson(_) => Ok(()),
         };
     }
 }
 
 impl<W: Write> Sink<W> {
+    /// Ends the output (closes a JSON array).
+    fn finish(&mut self) {
+        if let (Ok(()), Printer::FrameJson(json) | Printer::MessageJson(json)) = (&self.result, &mut self.printer) {
+            self.result = json.finish(&mut self.out);
+        }
+    }
+
     /// `-c` reached, or output failed (a closed pipe): stop reading.
     fn done(&self) -> bool {
         self.printed >= self.limit || self.result.is_err()

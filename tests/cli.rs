@@ -254,10 +254,3 @@ fn messages_view_in_every_format() {
     assert_eq!(binary["data"].as_str().unwrap().len(), 140);
     assert_eq!(binary["direction"], "server-to-client");
 }
-
-#[test]
-fn jsonl_without_messages_is_a_usage_error() {
-    let out = run(&["-T", "jsonl", &capture("crafted/fragments.pcap")]);
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--messages"), "{}", out.stderr);
-}

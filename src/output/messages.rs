@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::json::BytesAs;
 use crate::analyzer::Frame;
 use crate::fields::Context;
 use crate::ws::frame::Opcode;
@@ -52,7 +53,7 @@ pub struct MessageRecord {
     /// The payload of a text message of valid UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// Otherwise the payload as lowercase hex.
+    /// Otherwise the payload as lowercase hex (or base64, with `--bytes base64`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     /// A close message's status code.
@@ -66,18 +67,9 @@ pub struct MessageRecord {
     pub expert: Vec<ExpertRecord>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 impl MessageRecord {
     /// The record of the message `f` completes, if it completes one.
-    pub fn of(f: &Frame<'_>) -> Option<Self> {
+    pub fn of(f: &Frame<'_>, bytes: BytesAs) -> Option<Self> {
         let m = f.message?;
         let (payload, close_code, close_reason) = if m.opcode == Opcode::CLOSE {
             let code = (m.data.len() >= 2).then(|| u16::from_be_bytes([m.data[0], m.data[1]]));
@@ -90,7 +82,7 @@ impl MessageRecord {
             Ok(t) if m.opcode == Opcode::TEXT => Some(t.to_string()),
             _ => None,
         };
-        let data = (text.is_none() && m.opcode != Opcode::CLOSE).then(|| hex(payload));
+        let data = (text.is_none() && m.opcode != Opcode::CLOSE).then(|| bytes.encode(payload));
         Some(MessageRecord {
             stream: f.connection.stream,
             direction: if f.from_client { "client-to-server" } else { "server-to-client" },
@@ -120,13 +112,6 @@ impl MessageRecord {
                 .collect(),
         })
     }
-}
-
-/// Writes the message `f` completes as one JSON line (nothing if it completes none).
-pub fn write_message_jsonl(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
-    let Some(record) = MessageRecord::of(f) else { return Ok(()) };
-    serde_json::to_writer(&mut *w, &record)?;
-    w.write_all(b"\n")
 }
 
 /// Writes the one-line summary of the message `f` completes: packet, time, endpoints, opcode,
