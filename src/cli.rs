@@ -14,6 +14,7 @@ use wsdissect::filter::Filter;
 use wsdissect::output;
 use wsdissect::output::json::{BytesAs, JsonWriter};
 use wsdissect::output::messages::MessageRecord;
+use wsdissect::output::overview::{ConnectionTable, StatsCollector};
 use wsdissect::output::tree::TextAs;
 
 /// Exit status: every packet was read and analysed.
@@ -107,6 +108,18 @@ pub struct Args {
     #[arg(long)]
     pretty: bool,
 
+    /// Instead of frames: one row per WebSocket connection (a table, or JSON with -T json/jsonl).
+    #[arg(long, conflicts_with_all = ["stats", "follow", "messages", "verbose"])]
+    connections: bool,
+
+    /// Instead of frames: opcode counts, message sizes and messages per second (or JSON).
+    #[arg(long, conflicts_with_all = ["follow", "messages", "verbose"])]
+    stats: bool,
+
+    /// Instead of frames: the conversation of one connection (tcp.stream) as messages.
+    #[arg(long, value_name = "STREAM", conflicts_with_all = ["messages", "verbose"])]
+    follow: Option<u32>,
+
     /// How JSON writes byte strings (payloads, binary messages).
     #[arg(long, value_enum, value_name = "ENCODING", default_value_t = BytesArg::Hex)]
     bytes: BytesArg,
@@ -151,6 +164,12 @@ enum Printer {
     MessageLines,
     FrameJson(JsonWriter),
     MessageJson(JsonWriter),
+    /// `--connections`: rows printed at the end (as JSON with a writer).
+    Connections(ConnectionTable, Option<JsonWriter>),
+    /// `--stats`: printed at the end (as JSON with a writer).
+    Stats(StatsCollector, Option<JsonWriter>),
+    /// `--follow STREAM`; the flag says whether the header is out.
+    Follow(u32, bool),
 }
 
 /// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
@@ -195,7 +214,14 @@ pub fn run() -> anyhow::Result<u8> {
         TextAsArg::Json => TextAs::Json,
     };
     let pretty = args.pretty || io::stdout().is_terminal();
+    let json = match args.format {
+        Format::Json | Format::Jsonl => Some(JsonWriter::new(args.format == Format::Json, pretty)),
+        _ => None,
+    };
     let printer = match (args.format, args.verbose, args.messages) {
+        _ if args.connections => Printer::Connections(ConnectionTable::default(), json),
+        _ if args.stats => Printer::Stats(StatsCollector::default(), json),
+        _ if args.follow.is_some() => Printer::Follow(args.follow.unwrap_or_default(), false),
         (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
         (Format::Json | Format::Jsonl, _, messages) => {
             let writer = JsonWriter::new(args.format == Format::Json, pretty);
@@ -310,7 +336,25 @@ impl<W: Write> Output for Sink<W> {
             return;
         }
         self.printed += 1;
+        let ctx = &self.ctx;
         self.result = match &mut self.printer {
+            Printer::Connections(table, _) => {
+                table.frame(frame);
+                Ok(())
+            }
+            Printer::Stats(stats, _) => {
+                stats.frame(frame, ctx.first_ts);
+                Ok(())
+            }
+            Printer::Follow(stream, _) if *stream != frame.connection.stream || frame.message.is_none() => {
+                self.printed -= 1;
+                Ok(())
+            }
+            Printer::Follow(_, started) => {
+                let header = if *started { Ok(()) } else { output::follow::write_follow_header(&mut self.out, frame) };
+                *started = true;
+                header.and_then(|_| output::follow::write_follow_message(&mut self.out, ctx, frame))
+            }
             Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
             Printer::Tree(text_as) => output::tree::write_frame_tree(&mut self.out, frame, *text_as),
             Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
@@ -329,22 +373,41 @@ impl<W: Write> Output for Sink<W> {
         if self.done() || self.filter.is_some() {
             return;
         }
-        self.result = match &self.printer {
+        self.result = match &mut self.printer {
+            Printer::Connections(table, _) => {
+                table.handshake(handshake);
+                Ok(())
+            }
             Printer::Summary | Printer::MessageLines => {
                 output::write_handshake_line(&mut self.out, &self.ctx, handshake)
             }
             Printer::Tree(_) => output::tree::write_handshake_tree(&mut self.out, handshake),
-            Printer::Fields(_) | Printer::FrameJson(_) | Printer::MessageJson(_) => Ok(()),
+            Printer::Fields(_)
+            | Printer::FrameJson(_)
+            | Printer::MessageJson(_)
+            | Printer::Stats(..)
+            | Printer::Follow(..) => Ok(()),
         };
     }
 }
 
 impl<W: Write> Sink<W> {
-    /// Ends the output (closes a JSON array).
+    /// Ends the output: closes a JSON array, prints the tables collected.
     fn finish(&mut self) {
-        if let (Ok(()), Printer::FrameJson(json) | Printer::MessageJson(json)) = (&self.result, &mut self.printer) {
-            self.result = json.finish(&mut self.out);
+        if self.result.is_err() {
+            return;
         }
+        let out = &mut self.out;
+        self.result = match &mut self.printer {
+            Printer::FrameJson(json) | Printer::MessageJson(json) => json.finish(out),
+            Printer::Connections(table, None) => table.write_text(out),
+            Printer::Connections(table, Some(json)) => {
+                table.rows().try_for_each(|row| json.write(out, &row)).and_then(|_| json.finish(out))
+            }
+            Printer::Stats(stats, None) => stats.report().write_text(out),
+            Printer::Stats(stats, Some(json)) => json.write(out, &stats.report()).and_then(|_| json.finish(out)),
+            _ => Ok(()),
+        };
     }
 
     /// `-c` reached, or output failed (a closed pipe): stop reading.

@@ -201,3 +201,51 @@ fn trees_of_compressed_and_fragmented_messages_match_tshark() {
     }
     assert!(checked >= 5);
 }
+
+/// `--connections` against Zeek's websocket.log: host, URI, User-Agent, subprotocol, offered
+/// protocols and both sides' extensions, connection by connection (matched by client port).
+#[test]
+fn connections_agree_with_zeek_websocket_logs() {
+    let Some(dir) = shared() else { return };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir.join("zeek")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(capture) = name.strip_suffix(".expected.websocket.log") else { continue };
+        let log = std::fs::read_to_string(&path).unwrap();
+        // The header is "ts ..." in btest baselines and "#fields ts ..." in full Zeek logs.
+        let mut lines = log.lines().skip_while(|l| !l.starts_with("ts\t") && !l.starts_with("#fields\t"));
+        let header: Vec<&str> = lines.next().unwrap().trim_start_matches("#fields\t").split('\t').collect();
+        let col = |row: &[&str], name: &str| row[header.iter().position(|h| *h == name).unwrap()].to_string();
+        let out = run(&[
+            "--connections".as_ref(),
+            "-T".as_ref(),
+            "jsonl".as_ref(),
+            dir.join("zeek").join(capture).as_os_str(),
+        ]);
+        let ours: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        // Zeek writes lists split at commas and "-" for nothing.
+        let list = |v: &Value| match v.as_str() {
+            None => "-".to_string(),
+            Some(s) => s.split(',').map(str::trim).collect::<Vec<_>>().join(","),
+        };
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+        for row in lines.filter(|l| !l.starts_with('#')) {
+            let row: Vec<&str> = row.split('\t').collect();
+            let port = col(&row, "id.orig_p");
+            let conn = ours
+                .iter()
+                .find(|c| c["client"].as_str().unwrap().ends_with(&format!(":{port}")))
+                .unwrap_or_else(|| panic!("{capture}: no connection from port {port}: {}", out.stdout));
+            assert_eq!(text(&conn["host"]), col(&row, "host"), "{capture}");
+            assert_eq!(text(&conn["uri"]), col(&row, "uri"), "{capture}");
+            assert_eq!(text(&conn["user_agent"]), col(&row, "user_agent"), "{capture}");
+            assert_eq!(text(&conn["subprotocol"]), col(&row, "subprotocol"), "{capture}");
+            assert_eq!(list(&conn["client_protocols"]), col(&row, "client_protocols"), "{capture}");
+            assert_eq!(list(&conn["server_extensions"]), col(&row, "server_extensions"), "{capture}");
+            assert_eq!(list(&conn["client_extensions"]), col(&row, "client_extensions"), "{capture}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} rows");
+}

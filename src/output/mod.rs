@@ -3,9 +3,11 @@
 //! Every printer writes to a `Write` and returns its errors, so the binary can end quietly on a
 //! closed pipe.
 
+pub mod follow;
 pub mod json;
 pub mod json_tree;
 pub mod messages;
+pub mod overview;
 pub mod text;
 pub mod tree;
 

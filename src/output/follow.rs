@@ -1,0 +1,67 @@
+//! `--follow STREAM`: one connection's conversation as messages in time order, as Wireshark's
+//! Follow WebSocket Stream shows it: the client's messages at the margin, the server's indented,
+//! text as text and binary as a hex dump.
+
+use std::io::{self, Write};
+
+use super::text::hex_dump;
+use crate::analyzer::Frame;
+use crate::fields::Context;
+use crate::ws::frame::Opcode;
+
+/// The header: which connection is followed.
+pub fn write_follow_header(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
+    let rule = "=".repeat(72);
+    writeln!(w, "{rule}")?;
+    writeln!(w, "Follow: websocket stream {}", f.connection.stream)?;
+    writeln!(w, "Client: {}", f.connection.client)?;
+    writeln!(w, "Server: {}", f.connection.server)?;
+    if let Some(req) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+        writeln!(w, "Request: {} {}", req.method, req.uri)?;
+    }
+    writeln!(w, "{rule}")
+}
+
+/// One message of the followed connection: time, direction, opcode, then its content.
+pub fn write_follow_message(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
+    let Some(m) = f.message else { return Ok(()) };
+    let rel = f.packet.ts_nanos - ctx.first_ts;
+    let indent = if f.from_client { "" } else { "    " };
+    let arrow = if f.from_client { "client → server" } else { "server → client" };
+    let mut notes = vec![format!("{} bytes", m.length)];
+    if m.fragments.len() > 1 {
+        notes.push(format!("{} frames", m.fragments.len()));
+    }
+    if m.compressed {
+        notes.push(format!("deflate {} bytes", m.wire_length));
+    }
+    if !m.complete {
+        notes.push("incomplete".to_string());
+    }
+    writeln!(
+        w,
+        "{indent}[{}.{:06}] {arrow} {} ({})",
+        rel.div_euclid(1_000_000_000),
+        rel.rem_euclid(1_000_000_000) / 1000,
+        m.opcode.name().unwrap_or("Unknown"),
+        notes.join(", ")
+    )?;
+    match m.opcode {
+        Opcode::TEXT => {
+            for line in String::from_utf8_lossy(m.data).lines() {
+                writeln!(w, "{indent}{line}")?;
+            }
+        }
+        Opcode::CLOSE if m.data.len() >= 2 => {
+            let reason = String::from_utf8_lossy(&m.data[2..]);
+            writeln!(w, "{indent}close {} {reason}", u16::from_be_bytes([m.data[0], m.data[1]]))?;
+        }
+        _ if !m.data.is_empty() => {
+            for line in hex_dump(m.data).lines() {
+                writeln!(w, "{indent}{line}")?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
