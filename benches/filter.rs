@@ -21,6 +21,7 @@ fn bench(c: &mut Criterion) {
         handshake: None,
         deflate: None,
         isn: [Some(1000), Some(5000)],
+        first_packet: 1,
     };
     let payload = b"{\"type\":\"log\",\"level\":\"info\",\"text\":\"all good, no error here\"}";
     let (_, header) = parse_header(&[0x81, 0x80 | payload.len() as u8, 1, 2, 3, 4]).unwrap();
@@ -38,6 +39,7 @@ fn bench(c: &mut Criterion) {
     let packet = PacketMeta { number: 42, ts_nanos: 0, len: 120, caplen: 120, seq: 2000, ack: 6000, tcp_len: 70 };
     let frame = Frame {
         packet,
+        first_packet: 42,
         connection: &info,
         from_client: true,
         header,

@@ -132,6 +132,8 @@ pub struct ConnectionInfo {
     pub deflate: Option<DeflateParams>,
     /// Relative sequence numbers: the initial sequence number of each side (client, server).
     pub isn: [Option<u32>; 2],
+    /// `frame.number` of the connection's first packet.
+    pub first_packet: u64,
 }
 
 impl ConnectionInfo {
@@ -148,6 +150,8 @@ impl ConnectionInfo {
 pub struct Frame<'a> {
     /// The packet carrying the frame's last byte.
     pub packet: PacketMeta,
+    /// `frame.number` of the packet carrying the frame's first byte.
+    pub first_packet: u64,
     /// Its connection.
     pub connection: &'a ConnectionInfo,
     /// Sent by the client.
@@ -426,7 +430,7 @@ impl Analyzer {
             if let Some(mut old) = self.flows.remove(&key) {
                 Self::close(&mut old, &mut self.stats, out);
             }
-            let conn = self.new_conn(src, dst);
+            let conn = self.new_conn(src, dst, meta.number);
             self.flows.insert(key, conn);
         }
         let conn = self.flows.get_mut(&key).expect("inserted above");
@@ -462,7 +466,7 @@ impl Analyzer {
         }
     }
 
-    fn new_conn(&mut self, a: Endpoint, b: Endpoint) -> Conn {
+    fn new_conn(&mut self, a: Endpoint, b: Endpoint, first_packet: u64) -> Conn {
         let stream = self.next_stream;
         self.next_stream += 1;
         self.stats.connections += 1;
@@ -478,6 +482,7 @@ impl Analyzer {
                 handshake: None,
                 deflate: None,
                 isn: [None; 2],
+                first_packet,
             },
             a,
             b,
@@ -737,6 +742,7 @@ fn reporter<'s>(
         stats.messages += u64::from(message.is_some());
         out.frame(&Frame {
             packet: f.meta,
+            first_packet: f.first.number,
             connection: info,
             from_client,
             header: f.header,

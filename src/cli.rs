@@ -7,10 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
 
-use wsdissect::analyzer::{Analyzer, Config, Frame, HandshakeEvent, Output, Stats};
+use std::collections::{HashMap, HashSet};
+
+use wsdissect::analyzer::{Analyzer, Config, ConnectionInfo, Endpoint, Frame, HandshakeEvent, Output, Stats};
 use wsdissect::capture::CaptureReader;
+use wsdissect::capture::write::CaptureWriter;
 use wsdissect::fields::{self, Context, Field};
 use wsdissect::filter::Filter;
+use wsdissect::net::{self, TcpSegment};
 use wsdissect::output;
 use wsdissect::output::json::{BytesAs, JsonWriter};
 use wsdissect::output::messages::MessageRecord;
@@ -120,6 +124,16 @@ pub struct Args {
     #[arg(long, value_name = "STREAM", conflicts_with_all = ["messages", "verbose"])]
     follow: Option<u32>,
 
+    /// Write the packets that carried the selected frames to FILE (pcapng if the input is
+    /// pcapng, pcap otherwise) instead of printing; needs a capture file, not standard input.
+    #[arg(short = 'w', value_name = "FILE", conflicts_with_all = ["connections", "stats", "follow", "verbose"])]
+    write: Option<String>,
+
+    /// With -w, also write each connection's packets up to its handshake, so the file is
+    /// WebSocket on its own.
+    #[arg(long, requires = "write")]
+    with_handshake: bool,
+
     /// How JSON writes byte strings (payloads, binary messages).
     #[arg(long, value_enum, value_name = "ENCODING", default_value_t = BytesArg::Hex)]
     bytes: BytesArg,
@@ -170,6 +184,67 @@ enum Printer {
     Stats(StatsCollector, Option<JsonWriter>),
     /// `--follow STREAM`; the flag says whether the header is out.
     Follow(u32, bool),
+    /// `-w`: packet ranges to copy in a second pass.
+    Write(Selection),
+}
+
+/// Packets to copy with `-w`: per connection (its two endpoints, in order), ranges of packet
+/// numbers; a packet of the connection inside a range is copied.
+#[derive(Debug, Default)]
+struct Selection {
+    ranges: HashMap<(Endpoint, Endpoint), Vec<(u64, u64)>>,
+    with_handshake: bool,
+    handshakes_added: HashSet<u32>,
+}
+
+impl Selection {
+    fn add(&mut self, c: &ConnectionInfo, first: u64, last: u64) {
+        let key = if c.client <= c.server { (c.client, c.server) } else { (c.server, c.client) };
+        let ranges = self.ranges.entry(key).or_default();
+        match ranges.last_mut() {
+            // Frames come mostly in order: extend the last range when they touch.
+            Some(r) if first <= r.1 + 1 && last + 1 >= r.0 => *r = (r.0.min(first), r.1.max(last)),
+            _ => ranges.push((first, last)),
+        }
+    }
+
+    fn frame(&mut self, f: &Frame<'_>) {
+        let c = f.connection;
+        if self.with_handshake && self.handshakes_added.insert(c.stream) {
+            let end = c.handshake.as_ref().map_or(c.first_packet, |h| h.response_packet);
+            self.add(c, c.first_packet, end);
+        }
+        // A compressed message may refer to every earlier one of its direction (context
+        // takeover): then all of the connection up to it is needed to inflate it again.
+        let needs_history = c.deflate.is_some_and(|p| !p.sender(f.from_client).0);
+        let first = if needs_history { c.first_packet } else { f.first_packet.min(f.packet.number) };
+        self.add(c, first, f.packet.number);
+    }
+
+    fn contains(&self, seg: &TcpSegment<'_>, number: u64) -> bool {
+        let (a, b) = (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port });
+        let key = if a <= b { (a, b) } else { (b, a) };
+        self.ranges.get(&key).is_some_and(|r| r.iter().any(|(lo, hi)| (*lo..=*hi).contains(&number)))
+    }
+}
+
+/// The second pass of `-w`: copies the selected packets of `path` to `out_path`.
+fn write_selected(path: &str, out_path: &str, selection: &Selection) -> anyhow::Result<u64> {
+    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let mut reader = CaptureReader::new(file).map_err(|e| anyhow!("{path}: {e}"))?;
+    let out = File::create(out_path).with_context(|| format!("cannot create {out_path}"))?;
+    let mut writer = CaptureWriter::new(BufWriter::new(out), reader.is_pcapng());
+    let mut written = 0;
+    let mut link_type = 1;
+    while let Ok(Some(record)) = reader.next_record() {
+        link_type = record.link_type;
+        if net::decode(record.link_type, record.data).is_ok_and(|seg| selection.contains(&seg, record.number)) {
+            writer.write(&record).with_context(|| format!("writing {out_path}"))?;
+            written += 1;
+        }
+    }
+    writer.finish(link_type).with_context(|| format!("writing {out_path}"))?;
+    Ok(written)
 }
 
 /// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
@@ -222,6 +297,9 @@ pub fn run() -> anyhow::Result<u8> {
         _ if args.connections => Printer::Connections(ConnectionTable::default(), json),
         _ if args.stats => Printer::Stats(StatsCollector::default(), json),
         _ if args.follow.is_some() => Printer::Follow(args.follow.unwrap_or_default(), false),
+        _ if args.write.is_some() => {
+            Printer::Write(Selection { with_handshake: args.with_handshake, ..Selection::default() })
+        }
         (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
         (Format::Json | Format::Jsonl, _, messages) => {
             let writer = JsonWriter::new(args.format == Format::Json, pretty);
@@ -243,6 +321,9 @@ pub fn run() -> anyhow::Result<u8> {
         .read_file
         .or(args.file)
         .ok_or_else(|| anyhow!("no capture given: wsdissect [OPTIONS] FILE, or -r FILE (- for standard input)"))?;
+    if args.write.is_some() && path == "-" {
+        bail!("-w reads the capture twice: give a capture file, not standard input");
+    }
     let source: Box<dyn Read> = if path == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -303,6 +384,10 @@ pub fn run() -> anyhow::Result<u8> {
         analyzer.finish(&mut sink);
     }
     sink.finish();
+    if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
+        let written = write_selected(&path, out_path, selection)?;
+        eprintln!("wsdissect: wrote {written} packets to {out_path}");
+    }
     let flushed = sink.result.and_then(|_| sink.out.flush());
     report_stats(analyzer.stats());
     if let Some(msg) = &damage {
@@ -350,6 +435,10 @@ impl<W: Write> Output for Sink<W> {
                 self.printed -= 1;
                 Ok(())
             }
+            Printer::Write(selection) => {
+                selection.frame(frame);
+                Ok(())
+            }
             Printer::Follow(_, started) => {
                 let header = if *started { Ok(()) } else { output::follow::write_follow_header(&mut self.out, frame) };
                 *started = true;
@@ -386,7 +475,8 @@ impl<W: Write> Output for Sink<W> {
             | Printer::FrameJson(_)
             | Printer::MessageJson(_)
             | Printer::Stats(..)
-            | Printer::Follow(..) => Ok(()),
+            | Printer::Follow(..)
+            | Printer::Write(_) => Ok(()),
         };
     }
 }

@@ -69,3 +69,29 @@ fn follow_shows_one_connection_as_messages() {
     assert!(others.contains("connection") && !others.contains("stream 0"), "{others}");
     assert_eq!(run(&["--follow", "9", &capture("crafted/fragments.pcap")]).stdout, "");
 }
+
+#[test]
+fn write_selected_packets_reads_back_the_same_frames() {
+    let dir = std::env::temp_dir().join(format!("wsdissect-w-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (input, name, magic) in [
+        ("real/python-concurrent.pcap", "out.pcap", [0x4d, 0x3c, 0xb2, 0xa1]),
+        ("real/python-small.pcapng", "out.pcapng", [0x0a, 0x0d, 0x0d, 0x0a]),
+        ("real/python-deflate-windows.pcapng", "deflate.pcapng", [0x0a, 0x0d, 0x0d, 0x0a]),
+    ] {
+        let out_path = dir.join(name).display().to_string();
+        let filter = "websocket.opcode == 1 || websocket.opcode == 8";
+        let fields = ["-T", "fields", "-e", "tcp.stream", "-e", "websocket.opcode", "-e", "websocket.payload.text"];
+        let wrote = run(&["-Y", filter, "-w", &out_path, "--with-handshake", &capture(input)]);
+        assert_eq!(wrote.code, 0, "{}", wrote.stderr);
+        assert!(wrote.stdout.is_empty());
+        assert_eq!(std::fs::read(&out_path).unwrap()[..4], magic, "{input}");
+        let original = run(&[&["-Y", filter][..], &fields, &[&capture(input)]].concat()).stdout;
+        let again = run(&[&["-Y", filter][..], &fields, &[out_path.as_str()]].concat()).stdout;
+        assert!(!original.is_empty());
+        assert!(again == original, "{input}: the frames read back differ");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let piped = common::run_with_stdin(&["-w", "x.pcap", "-r", "-"], Some(b""));
+    assert_eq!(piped.code, 2);
+}

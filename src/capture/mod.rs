@@ -1,4 +1,4 @@
-//! Capture files: pcap (both byte orders, micro- and nanosecond) and pcapng (any number of
+//! Capture files (see [`write`] for writing them): pcap (both byte orders, micro- and nanosecond) and pcapng (any number of
 //! interfaces with their own link types, enhanced, simple and obsolete packet blocks).
 //!
 //! The format is detected from the first bytes, never from the file name. Records are read
@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+pub mod write;
 use std::io::Read;
 
 use pcap_file::pcap::PcapParser;
@@ -196,6 +197,11 @@ impl<R: Read> CaptureReader<R> {
     /// Number of packets returned so far.
     pub fn packets_read(&self) -> u64 {
         self.packets
+    }
+
+    /// Whether the capture is pcapng (rather than pcap).
+    pub fn is_pcapng(&self) -> bool {
+        matches!(self.format, Format::PcapNg { .. })
     }
 
     /// Returns the next packet, `None` at a clean end of the file.

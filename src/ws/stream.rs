@@ -36,6 +36,8 @@ pub struct DecodedFrame<'a, M> {
     pub cut: Option<Cut>,
     /// The packet that carried the frame's last byte (or its last byte seen, when cut).
     pub meta: M,
+    /// The packet that carried the frame's first byte.
+    pub first: M,
 }
 
 /// How many bytes resynchronisation may hold before it settles for a header it cannot verify.
@@ -70,6 +72,8 @@ pub struct FrameDecoder<M> {
     resync: Vec<u8>,
     resync_meta: Vec<(usize, M)>,
     last_meta: Option<M>,
+    /// The packet that carried the first byte of the frame being decoded.
+    first_meta: Option<M>,
     /// Bytes thrown away while looking for a frame boundary.
     pub skipped_bytes: u64,
 }
@@ -89,6 +93,7 @@ impl<M: Copy> FrameDecoder<M> {
             resync: Vec::new(),
             resync_meta: Vec::new(),
             last_meta: None,
+            first_meta: None,
             skipped_bytes: 0,
         }
     }
@@ -110,6 +115,9 @@ impl<M: Copy> FrameDecoder<M> {
                     return;
                 }
                 State::Header => {
+                    if self.hdr_len == 0 {
+                        self.first_meta = Some(meta);
+                    }
                     let take = data.len().min(14 - self.hdr_len);
                     self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data[..take]);
                     match parse_header(&self.hdr[..self.hdr_len + take]) {
@@ -212,6 +220,7 @@ impl<M: Copy> FrameDecoder<M> {
                 payload_seen: seen,
                 cut: cut.then_some(Cut::Gap),
                 meta,
+                first: self.first_meta.unwrap_or(meta),
             });
             self.state = State::Header;
         }
@@ -220,7 +229,15 @@ impl<M: Copy> FrameDecoder<M> {
     fn emit_cut(&mut self, why: Cut, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         if let (State::Payload { header, seen, cut, .. }, Some(meta)) = (&self.state, self.last_meta) {
             let why = if *cut { Cut::Gap } else { why };
-            out(DecodedFrame { header: *header, payload: &self.payload, payload_seen: *seen, cut: Some(why), meta });
+            let first = self.first_meta.unwrap_or(meta);
+            out(DecodedFrame {
+                header: *header,
+                payload: &self.payload,
+                payload_seen: *seen,
+                cut: Some(why),
+                meta,
+                first,
+            });
         }
         self.state = State::Header;
     }
