@@ -188,6 +188,12 @@ pub trait Output {
     fn frame(&mut self, frame: &Frame<'_>);
     /// A connection switched to WebSocket; called before the frames that follow in the packet.
     fn handshake(&mut self, _handshake: &HandshakeEvent<'_>) {}
+    /// Whether nothing more is wanted (a count reached, a closed pipe): reading stops.
+    fn done(&self) -> bool {
+        false
+    }
+    /// The first record was read: `ctx` holds what fields relative to the capture need.
+    fn capture_start(&mut self, _ctx: &crate::fields::Context) {}
 }
 
 impl<F: FnMut(&Frame<'_>)> Output for F {

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use std::collections::{HashMap, HashSet};
 
-use wsdissect::analyzer::{Analyzer, Config, ConnectionInfo, Endpoint, Frame, HandshakeEvent, Output, Stats};
+use wsdissect::Dissector;
+use wsdissect::analyzer::{Config, ConnectionInfo, Endpoint, Frame, HandshakeEvent, Output, Stats};
 use wsdissect::capture::CaptureReader;
 use wsdissect::capture::write::CaptureWriter;
 use wsdissect::fields::{self, Context, Field};
@@ -324,12 +326,20 @@ pub fn run() -> anyhow::Result<u8> {
     if args.write.is_some() && path == "-" {
         bail!("-w reads the capture twice: give a capture file, not standard input");
     }
+    let mut progress = None;
     let source: Box<dyn Read> = if path == "-" {
         Box::new(io::stdin().lock())
     } else {
-        Box::new(File::open(&path).with_context(|| format!("cannot open {path}"))?)
+        let file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        match progress_bar(size) {
+            Some(bar) => {
+                progress = Some(bar.clone());
+                Box::new(bar.wrap_read(file))
+            }
+            None => Box::new(file),
+        }
     };
-    let mut reader = CaptureReader::new(source).map_err(|e| anyhow!("{path}: {e}"))?;
     // Payloads are kept (and unmasked) only when something will print or test them.
     let payload_cap = match &printer {
         Printer::Fields(fields)
@@ -345,7 +355,7 @@ pub fn run() -> anyhow::Result<u8> {
         inflate_cap: args.inflate_limit,
         decode_as_ports,
     };
-    let mut analyzer = Analyzer::new(config);
+    let mut dissector = Dissector::from_reader(source).map_err(|e| anyhow!("{path}: {e}"))?.with_config(config);
 
     let mut sink = Sink {
         out,
@@ -361,37 +371,19 @@ pub fn run() -> anyhow::Result<u8> {
         printed: 0,
         result: Ok(()),
     };
-    let mut damage = None;
-    loop {
-        match reader.next_record() {
-            Ok(Some(record)) => {
-                if record.number == 1 {
-                    sink.ctx.first_ts = record.ts_nanos;
-                }
-                analyzer.packet(&record, &mut sink);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                damage = Some(format!("{path}: {e}"));
-                break;
-            }
-        }
-        if sink.done() {
-            break;
-        }
-    }
-    if !sink.done() {
-        analyzer.finish(&mut sink);
-    }
+    let damage = dissector.run(&mut sink).err().map(|e| format!("{path}: {e}"));
     sink.finish();
     if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
         let written = write_selected(&path, out_path, selection)?;
         eprintln!("wsdissect: wrote {written} packets to {out_path}");
     }
     let flushed = sink.result.and_then(|_| sink.out.flush());
-    report_stats(analyzer.stats());
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    report_stats(dissector.stats());
     if let Some(msg) = &damage {
-        eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", reader.packets_read());
+        eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
     }
     finish_output(flushed, if damage.is_some() { EXIT_DAMAGED } else { EXIT_OK })
 }
@@ -413,6 +405,14 @@ struct Sink<W: Write> {
 }
 
 impl<W: Write> Output for Sink<W> {
+    fn capture_start(&mut self, ctx: &Context) {
+        self.ctx = *ctx;
+    }
+
+    fn done(&self) -> bool {
+        Sink::done(self)
+    }
+
     fn frame(&mut self, frame: &Frame<'_>) {
         if self.done() || (self.messages_only && frame.message.is_none()) {
             return;
@@ -504,6 +504,18 @@ impl<W: Write> Sink<W> {
     fn done(&self) -> bool {
         self.printed >= self.limit || self.result.is_err()
     }
+}
+
+/// Files at least this big get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// A progress bar on stderr for a long read, only when stderr is a terminal (never in pipes).
+fn progress_bar(size: u64) -> Option<ProgressBar> {
+    if size < PROGRESS_MIN_BYTES || !io::stderr().is_terminal() {
+        return None;
+    }
+    let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}").ok()?;
+    Some(ProgressBar::new(size).with_style(style))
 }
 
 /// A closed pipe (`| head`) is a normal way to stop: exit quietly with 0.

@@ -1,30 +1,33 @@
 //! wsdissect: WebSocket traffic out of packet captures.
 //!
-//! Records come out of a pcap or pcapng file ([`capture`]), are decoded down to TCP ([`net`]),
-//! put back into byte streams per connection and direction ([`flow`]), followed through the HTTP
-//! upgrade ([`http`]), cut into RFC 6455 frames and joined (and inflated) into messages ([`ws`]). [`analyzer`] ties these together;
-//! [`fields`] names every value the way Wireshark does, [`filter`] selects frames with
-//! Wireshark's display-filter language, and [`output`] prints them.
+//! Open a capture and iterate its frames or messages ([`Dissector`]), optionally through a
+//! Wireshark display filter:
 //!
 //! ```
-//! use wsdissect::analyzer::{Analyzer, Config, Frame};
-//! use wsdissect::capture::CaptureReader;
+//! use wsdissect::Dissector;
 //!
-//! let file = std::fs::File::open("testdata/crafted/reorder.pcap").unwrap();
-//! let mut reader = CaptureReader::new(std::io::BufReader::new(file)).unwrap();
-//! let mut analyzer = Analyzer::new(Config::default());
-//! let mut opcodes = Vec::new();
-//! while let Some(record) = reader.next_record().unwrap() {
-//!     analyzer.packet(&record, &mut |frame: &Frame<'_>| opcodes.push(frame.header.opcode.0));
+//! for message in Dissector::open("testdata/real/python-basic.pcap")?.filter("websocket.message.opcode == 8")?.messages() {
+//!     let m = message?;
+//!     println!("stream {} close {:?} from the {}", m.stream, m.close_code(), if m.from_client { "client" } else { "server" });
 //! }
-//! analyzer.finish(&mut |frame: &Frame<'_>| opcodes.push(frame.header.opcode.0));
-//! assert!(opcodes.contains(&1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Underneath, records come out of a pcap or pcapng file ([`capture`]), are decoded down to TCP
+//! ([`net`]), put back into byte streams per connection and direction ([`flow`]), followed
+//! through the HTTP upgrade ([`http`]), cut into RFC 6455 frames and joined (and inflated) into
+//! messages ([`ws`]). [`analyzer`] ties these together and reports each [`analyzer::Frame`] to an
+//! [`analyzer::Output`] without copying; [`fields`] names every value the way Wireshark does,
+//! [`filter`] selects frames with Wireshark's display-filter language, and [`output`] prints
+//! them. The `wsdissect` command line is built on this API alone.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use dissector::{Dissector, OwnedFrame, OwnedMessage};
+
 pub mod analyzer;
 pub mod capture;
+pub mod dissector;
 pub mod fields;
 pub mod filter;
 pub mod flow;

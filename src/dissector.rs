@@ -1,0 +1,328 @@
+//! The library's front door: open a capture (a path, any reader, or bytes), then iterate its
+//! WebSocket frames or messages as owned, typed values, optionally through a display filter.
+//!
+//! ```
+//! use wsdissect::Dissector;
+//!
+//! let texts: Vec<String> = Dissector::open("testdata/crafted/fragments.pcap")?
+//!     .filter("websocket.message.opcode == 1")?
+//!     .messages()
+//!     .map(|m| m.map(|m| m.text().unwrap_or_default().to_string()))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(texts[0], "Hello fragmented world");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! For streaming without copies (what the command line does), give [`Dissector::run`] an
+//! [`Output`]: it sees every [`Frame`] as the analyzer produces it.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
+use crate::capture::{CaptureError, CaptureReader};
+use crate::fields::Context;
+use crate::filter::{Filter, FilterError};
+use crate::ws::expert::Expert;
+use crate::ws::frame::{FrameHeader, Opcode};
+use crate::ws::stream::Cut;
+
+/// A message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedMessage {
+    /// `tcp.stream` of its connection.
+    pub stream: u32,
+    /// Sent by the client.
+    pub from_client: bool,
+    /// Sender.
+    pub src: Endpoint,
+    /// Receiver.
+    pub dst: Endpoint,
+    /// Capture time of the packet that completed it, nanoseconds since the epoch.
+    pub ts_nanos: i64,
+    /// The first frame's opcode.
+    pub opcode: Opcode,
+    /// Sent compressed (permessage-deflate).
+    pub compressed: bool,
+    /// Packet numbers of its frames.
+    pub frames: Vec<u64>,
+    /// Length after inflating.
+    pub length: u64,
+    /// Payload bytes on the wire.
+    pub wire_length: u64,
+    /// The payload, joined and inflated (a prefix when not `complete`).
+    pub data: Vec<u8>,
+    /// The whole payload was captured, kept and inflated.
+    pub complete: bool,
+    /// What is wrong with it or its last frame.
+    pub expert: Vec<Expert>,
+}
+
+impl OwnedMessage {
+    /// The text of a text message of valid UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        (self.opcode == Opcode::TEXT).then(|| std::str::from_utf8(&self.data).ok()).flatten()
+    }
+
+    /// A close message's status code.
+    pub fn close_code(&self) -> Option<u16> {
+        (self.opcode == Opcode::CLOSE && self.data.len() >= 2).then(|| u16::from_be_bytes([self.data[0], self.data[1]]))
+    }
+}
+
+/// A frame, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFrame {
+    /// The packet carrying its last byte.
+    pub packet: PacketMeta,
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// Sent by the client.
+    pub from_client: bool,
+    /// Sender.
+    pub src: Endpoint,
+    /// Receiver.
+    pub dst: Endpoint,
+    /// The header.
+    pub header: FrameHeader,
+    /// The payload, unmasked (up to the configured limit).
+    pub payload: Vec<u8>,
+    /// Set when the capture does not hold the frame whole.
+    pub cut: Option<Cut>,
+    /// The message the frame completes.
+    pub message: Option<OwnedMessage>,
+    /// What is wrong with the frame.
+    pub expert: Vec<Expert>,
+}
+
+impl OwnedFrame {
+    /// Copies a frame out of the analyzer.
+    pub fn from_frame(f: &Frame<'_>) -> Self {
+        let message = f.message.map(|m| OwnedMessage {
+            stream: f.connection.stream,
+            from_client: f.from_client,
+            src: f.src(),
+            dst: f.dst(),
+            ts_nanos: f.packet.ts_nanos,
+            opcode: m.opcode,
+            compressed: m.compressed,
+            frames: m.fragments.iter().map(|x| x.packet).collect(),
+            length: m.length,
+            wire_length: m.wire_length,
+            data: m.data.to_vec(),
+            complete: m.complete,
+            expert: f.expert.to_vec(),
+        });
+        OwnedFrame {
+            packet: f.packet,
+            stream: f.connection.stream,
+            from_client: f.from_client,
+            src: f.src(),
+            dst: f.dst(),
+            header: f.header,
+            payload: f.payload.to_vec(),
+            cut: f.cut,
+            message,
+            expert: f.expert.to_vec(),
+        }
+    }
+}
+
+/// Errors opening a capture or compiling a filter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be opened.
+    #[error("cannot open {path}: {source}")]
+    Open {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The capture could not be read.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The display filter is wrong.
+    #[error("invalid filter: {0}")]
+    Filter(#[from] FilterError),
+}
+
+/// A capture being dissected.
+pub struct Dissector<R> {
+    reader: CaptureReader<R>,
+    analyzer: Analyzer,
+    ctx: Context,
+    filter: Option<Filter>,
+    queue: VecDeque<OwnedFrame>,
+    finished: bool,
+    /// A damaged record, reported once the frames before it are out.
+    error: Option<CaptureError>,
+}
+
+impl Dissector<BufReader<File>> {
+    /// Opens a capture file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|source| Error::Open { path: path.display().to_string(), source })?;
+        Ok(Self::from_reader(BufReader::new(file))?)
+    }
+}
+
+impl<'a> Dissector<&'a [u8]> {
+    /// Dissects a capture held in memory.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, CaptureError> {
+        Self::from_reader(bytes)
+    }
+}
+
+impl<R: Read> Dissector<R> {
+    /// Dissects a capture read from `reader` (a file, standard input, a socket...).
+    pub fn from_reader(reader: R) -> Result<Self, CaptureError> {
+        Ok(Dissector {
+            reader: CaptureReader::new(reader)?,
+            analyzer: Analyzer::new(Config::default()),
+            ctx: Context::default(),
+            filter: None,
+            queue: VecDeque::new(),
+            finished: false,
+            error: None,
+        })
+    }
+
+    /// Sets the analyzer's limits (before anything is read).
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.analyzer = Analyzer::new(config);
+        self
+    }
+
+    /// Keeps only the frames a display filter selects.
+    pub fn filter(mut self, expr: &str) -> Result<Self, FilterError> {
+        self.filter = Some(Filter::compile(expr)?);
+        Ok(self)
+    }
+
+    /// Context for fields that need the capture (e.g. `frame.time_relative`).
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Streams the capture to `out`, frame by frame and without copies (the filter, if any,
+    /// applies), until its end or until `out` is [done](Output::done). Stops at the first
+    /// damaged record, after what came before it.
+    pub fn run(&mut self, out: &mut impl Output) -> Result<(), CaptureError> {
+        let Dissector { reader, analyzer, ctx, filter, .. } = self;
+        let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
+        let mut result = Ok(());
+        while !sink.out.done() {
+            match reader.next_record() {
+                Ok(Some(record)) => {
+                    if record.number == 1 {
+                        sink.ctx.first_ts = record.ts_nanos;
+                        sink.out.capture_start(sink.ctx);
+                    }
+                    analyzer.packet(&record, &mut sink);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if !sink.out.done() {
+            analyzer.finish(&mut sink);
+        }
+        self.finished = true;
+        result
+    }
+
+    /// Records read so far.
+    pub fn packets_read(&self) -> u64 {
+        self.reader.packets_read()
+    }
+
+    /// Whether the capture is pcapng.
+    pub fn is_pcapng(&self) -> bool {
+        self.reader.is_pcapng()
+    }
+
+    /// The analyzer's counters so far (packets skipped, gaps, frames...).
+    pub fn stats(&self) -> &crate::analyzer::Stats {
+        self.analyzer.stats()
+    }
+
+    /// Every (selected) frame, in the order the analyzer completes them.
+    pub fn frames(self) -> Frames<R> {
+        Frames(self)
+    }
+
+    /// Every (selected) frame's message, for the frames that complete one.
+    pub fn messages(self) -> impl Iterator<Item = Result<OwnedMessage, CaptureError>> {
+        self.frames().filter_map(|f| f.map(|f| f.message).transpose())
+    }
+}
+
+/// An [`Output`] that passes on what a filter selects.
+struct Filtered<'a, O> {
+    filter: Option<&'a Filter>,
+    ctx: &'a mut Context,
+    out: &'a mut O,
+}
+
+impl<O: Output> Output for Filtered<'_, O> {
+    fn done(&self) -> bool {
+        self.out.done()
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) {
+        if self.filter.is_none_or(|f| f.matches(self.ctx, frame)) {
+            self.out.frame(frame);
+        }
+    }
+
+    fn handshake(&mut self, handshake: &HandshakeEvent<'_>) {
+        if self.filter.is_none() {
+            self.out.handshake(handshake);
+        }
+    }
+}
+
+/// The iterator of [`Dissector::frames`].
+pub struct Frames<R>(Dissector<R>);
+
+impl<R: Read> Iterator for Frames<R> {
+    type Item = Result<OwnedFrame, CaptureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let d = &mut self.0;
+        while d.queue.is_empty() && !d.finished {
+            let Dissector { reader, analyzer, ctx, filter, queue, .. } = d;
+            let mut push = |f: &Frame<'_>| queue.push_back(OwnedFrame::from_frame(f));
+            let mut sink = Filtered { filter: filter.as_ref(), ctx, out: &mut push };
+            match reader.next_record() {
+                Ok(Some(record)) => {
+                    if record.number == 1 {
+                        sink.ctx.first_ts = record.ts_nanos;
+                    }
+                    analyzer.packet(&record, &mut sink);
+                }
+                Ok(None) => {
+                    analyzer.finish(&mut sink);
+                    d.finished = true;
+                }
+                Err(e) => {
+                    analyzer.finish(&mut sink);
+                    d.finished = true;
+                    d.error = Some(e);
+                }
+            }
+        }
+        // A damaged record ends the capture: the frames before it come first, then the error.
+        match d.queue.pop_front() {
+            Some(f) => Some(Ok(f)),
+            None => d.error.take().map(Err),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The library API: open a capture from a path, a reader or bytes, iterate frames and messages,
+//! filter them; the same frames the command line prints.
+
+mod common;
+
+use common::{run, testdata};
+use wsdissect::analyzer::Frame;
+use wsdissect::capture::CaptureError;
+use wsdissect::{Dissector, OwnedFrame};
+
+#[test]
+fn frames_from_path_reader_and_bytes_are_the_cli_frames() {
+    let path = testdata().join("real/python-concurrent.pcap");
+    let bytes = std::fs::read(&path).unwrap();
+    let from_path: Vec<OwnedFrame> = Dissector::open(&path).unwrap().frames().collect::<Result<_, _>>().unwrap();
+    let from_bytes: Vec<OwnedFrame> =
+        Dissector::from_bytes(&bytes).unwrap().frames().collect::<Result<_, _>>().unwrap();
+    let from_reader: Vec<OwnedFrame> =
+        Dissector::from_reader(std::io::Cursor::new(&bytes)).unwrap().frames().collect::<Result<_, _>>().unwrap();
+    assert_eq!(from_path, from_bytes);
+    assert_eq!(from_path, from_reader);
+    let cli = run(&[
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "websocket.opcode",
+        &path.display().to_string(),
+    ]);
+    let ours: Vec<String> =
+        from_path.iter().map(|f| format!("{}\t{}\t{}", f.packet.number, f.stream, f.header.opcode.0)).collect();
+    assert_eq!(ours, cli.stdout.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn messages_and_filters() {
+    let path = testdata().join("real/python-deflate-context.pcap");
+    let messages: Vec<_> = Dissector::open(&path)
+        .unwrap()
+        .filter("websocket.message.compressed == 1 && websocket.mask == 1")
+        .unwrap()
+        .messages()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(messages.len(), 10, "the client's compressed messages");
+    assert!(messages.iter().all(|m| m.from_client && m.compressed && m.complete));
+    assert_eq!(messages[0].text().unwrap(), "Hello_deflate_".repeat(20));
+    let close = Dissector::open(&path).unwrap().messages().find_map(|m| m.unwrap().close_code());
+    assert_eq!(close, Some(1000));
+    assert!(Dissector::open(&path).unwrap().filter("websocket.opcod == 1").is_err());
+    assert!(Dissector::open(testdata().join("no/such.pcap")).is_err());
+}
+
+#[test]
+fn a_damaged_capture_gives_its_frames_then_the_error() {
+    let bytes = std::fs::read(testdata().join("crafted/truncated.pcap")).unwrap();
+    let items: Vec<Result<OwnedFrame, CaptureError>> = Dissector::from_bytes(&bytes).unwrap().frames().collect();
+    assert!(matches!(items.last(), Some(Err(CaptureError::Truncated { .. }))), "{items:?}");
+    assert!(items[..items.len() - 1].iter().all(Result::is_ok));
+    assert_eq!(items.len(), 2);
+}
+
+#[test]
+fn run_streams_without_copies_and_stops_when_done() {
+    struct FirstTwo(Vec<u64>);
+    impl wsdissect::analyzer::Output for FirstTwo {
+        fn frame(&mut self, f: &Frame<'_>) {
+            self.0.push(f.packet.number);
+        }
+        fn done(&self) -> bool {
+            self.0.len() >= 2
+        }
+    }
+    let mut out = FirstTwo(Vec::new());
+    let mut d = Dissector::open(testdata().join("real/python-basic.pcap")).unwrap();
+    d.run(&mut out).unwrap();
+    assert_eq!(out.0, [8, 9]);
+    assert!(d.packets_read() < 20, "reading stopped early");
+}
