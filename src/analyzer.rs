@@ -42,6 +42,9 @@ pub struct Config {
     /// Ports treated as WebSocket without a handshake (`-d tcp.port==N,websocket`); the side
     /// using the port is the server.
     pub decode_as_ports: Vec<u16>,
+    /// TCP connections followed at once; beyond, the least recently active are closed (their
+    /// unfinished frames reported cut) and forgotten.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             payload_cap: limits.max_message,
             inflate_cap: limits.max_inflated,
             decode_as_ports: Vec::new(),
+            max_connections: 100_000,
         }
     }
 }
@@ -126,8 +130,8 @@ pub struct ConnectionInfo {
     pub server: Endpoint,
     /// How the connection was recognised.
     pub origin: Origin,
-    /// The handshake, when seen.
-    pub handshake: Option<Handshake>,
+    /// The handshake, when seen (boxed: most connections in a capture are not WebSocket).
+    pub handshake: Option<Box<Handshake>>,
     /// The permessage-deflate parameters the server accepted (`websocket.pmc` applies).
     pub deflate: Option<DeflateParams>,
     /// Relative sequence numbers: the initial sequence number of each side (client, server).
@@ -250,6 +254,8 @@ pub struct Stats {
     pub first_malformed: Option<u64>,
     /// TCP connections seen.
     pub connections: u64,
+    /// Connections forgotten at the `max_connections` limit.
+    pub evicted: u64,
     /// Connections carrying WebSocket.
     pub websocket_connections: u64,
     /// WebSocket frames decoded.
@@ -292,9 +298,9 @@ struct ConnState {
     client_dir: Option<usize>,
     mode: Mode,
     http: [HeadScanner; 2],
-    request: Option<Request>,
+    request: Option<Box<Request>>,
     /// Frames and messages of each direction, once WebSocket.
-    ws: [Option<WsDirection>; 2],
+    ws: [Option<Box<WsDirection>>; 2],
     syn_seen: [bool; 2],
     isn: [Option<u32>; 2],
     /// Sequence number just past each side's FIN, once seen.
@@ -349,6 +355,8 @@ struct Conn {
     state: ConnState,
     reasm: [Reassembler<PacketMeta>; 2],
     closed: bool,
+    /// `frame.number` of its latest packet, to find the least recently active.
+    last_seen: u64,
 }
 
 /// Canonical key of a connection: the two endpoints in order.
@@ -357,7 +365,8 @@ type FlowKey = (Endpoint, Endpoint);
 /// Turns records into WebSocket frames.
 pub struct Analyzer {
     config: Config,
-    flows: HashMap<FlowKey, Conn>,
+    /// Boxed so that the table itself stays small (most connections are not WebSocket).
+    flows: HashMap<FlowKey, Box<Conn>>,
     next_stream: u32,
     first_ts: Option<i64>,
     stats: Stats,
@@ -437,9 +446,13 @@ impl Analyzer {
                 Self::close(&mut old, &mut self.stats, out);
             }
             let conn = self.new_conn(src, dst, meta.number);
-            self.flows.insert(key, conn);
+            self.flows.insert(key, Box::new(conn));
+            if self.flows.len() > self.config.max_connections.max(1) {
+                self.evict(key, out);
+            }
         }
         let conn = self.flows.get_mut(&key).expect("inserted above");
+        conn.last_seen = meta.number;
         if conn.closed {
             return;
         }
@@ -508,7 +521,12 @@ impl Analyzer {
             state.client_dir = Some(1 - server_dir);
             state.mode = Mode::WebSocket;
         }
-        Conn { state, reasm: [Reassembler::new(limit), Reassembler::new(limit)], closed: false }
+        Conn {
+            state,
+            reasm: [Reassembler::new(limit), Reassembler::new(limit)],
+            closed: false,
+            last_seen: first_packet,
+        }
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
@@ -529,9 +547,28 @@ impl Analyzer {
         conn.state.http = Default::default();
     }
 
+    /// Closes and forgets the least recently active eighth of the connections (never `keep`), so
+    /// that eviction costs O(1) amortised per connection.
+    fn evict(&mut self, keep: FlowKey, out: &mut impl Output) {
+        let mut ages: Vec<(u64, FlowKey)> =
+            self.flows.iter().filter(|(k, _)| **k != keep).map(|(k, c)| (c.last_seen, *k)).collect();
+        let n = (self.config.max_connections / 8).clamp(1, ages.len().max(1));
+        if ages.len() > n {
+            ages.select_nth_unstable(n);
+            ages.truncate(n);
+        }
+        ages.sort_unstable();
+        for (_, key) in ages {
+            if let Some(mut conn) = self.flows.remove(&key) {
+                Self::close(&mut conn, &mut self.stats, out);
+                self.stats.evicted += 1;
+            }
+        }
+    }
+
     /// End of the capture: closes every open connection, in stream order.
     pub fn finish(&mut self, out: &mut impl Output) {
-        let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).collect();
+        let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).map(|c| &mut **c).collect();
         open.sort_by_key(|c| c.state.info.stream);
         for conn in open {
             Self::close(conn, &mut self.stats, out);
@@ -576,13 +613,14 @@ impl ConnState {
     fn feed_decoder(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl Output) {
         let from_client = Some(dir) == self.client_dir || self.client_dir.is_none() && dir == 0;
         // Decode As: aligned only if the stream was seen from its SYN.
-        let ws = self.ws[dir]
-            .get_or_insert_with(|| WsDirection::new(from_client, self.syn_seen[dir], &self.info, self.limits));
+        let ws = self.ws[dir].get_or_insert_with(|| {
+            Box::new(WsDirection::new(from_client, self.syn_seen[dir], &self.info, self.limits))
+        });
         if !self.websocket_counted {
             self.websocket_counted = true;
             stats.websocket_connections += 1;
         }
-        let WsDirection { decoder, messages, expert, .. } = ws;
+        let WsDirection { decoder, messages, expert, .. } = &mut **ws;
         let mut emit = reporter(&self.info, from_client, messages, expert, stats, out);
         match d {
             Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
@@ -634,7 +672,7 @@ impl ConnState {
                         Head::Request(req) => {
                             let body = req.headers.content_length.unwrap_or(0);
                             if req.wants_websocket() {
-                                self.request = Some(req);
+                                self.request = Some(Box::new(req));
                                 self.client_dir = Some(dir);
                                 let scanner = &mut self.http[dir];
                                 scanner.pending = Some(Vec::new());
@@ -710,11 +748,13 @@ impl ConnState {
         };
         self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
-        self.info.handshake = Some(Handshake { request, response, response_packet: meta.number, accept_valid });
+        let request = request.map(|r| *r);
+        self.info.handshake =
+            Some(Box::new(Handshake { request, response, response_packet: meta.number, accept_valid }));
         self.mode = Mode::WebSocket;
-        self.ws[server_dir] = Some(WsDirection::new(false, true, &self.info, self.limits));
+        self.ws[server_dir] = Some(Box::new(WsDirection::new(false, true, &self.info, self.limits)));
         // Without the request we do not know where the client's frames begin.
-        self.ws[client_dir] = Some(WsDirection::new(true, client_seen, &self.info, self.limits));
+        self.ws[client_dir] = Some(Box::new(WsDirection::new(true, client_seen, &self.info, self.limits)));
         let expert = [Expert::new(ExpertKind::WrongAccept, 0)];
         let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
         out.handshake(&HandshakeEvent { packet: meta, connection: &self.info, expert });
@@ -723,7 +763,7 @@ impl ConnState {
     /// The direction's stream has ended.
     fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl Output) {
         if let Some(ws) = self.ws[dir].as_mut() {
-            let WsDirection { decoder, messages, expert, from_client } = ws;
+            let WsDirection { decoder, messages, expert, from_client } = &mut **ws;
             decoder.finish(&mut reporter(&self.info, *from_client, messages, expert, stats, out));
             stats.resync_skipped += decoder.skipped_bytes;
         }

@@ -98,9 +98,13 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().payload_cap)]
     payload_limit: usize,
 
-    /// Inflated bytes kept per compressed message (the rest is inflated and counted, not kept).
+    /// Inflated bytes per compressed message; inflating stops there and the message is flagged.
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().inflate_cap)]
     inflate_limit: usize,
+
+    /// TCP connections followed at once; beyond, the least recently active are forgotten.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
+    max_connections: usize,
 
     /// One record per complete message (fragments joined, inflated) instead of per frame.
     #[arg(long)]
@@ -354,6 +358,7 @@ pub fn run() -> anyhow::Result<u8> {
         payload_cap,
         inflate_cap: args.inflate_limit,
         decode_as_ports,
+        max_connections: args.max_connections,
     };
     let mut dissector = Dissector::from_reader(source).map_err(|e| anyhow!("{path}: {e}"))?.with_config(config);
 
@@ -549,6 +554,12 @@ fn report_stats(stats: &Stats) {
     }
     if !skipped.is_empty() {
         eprintln!("wsdissect: {} packets skipped: {}", skipped_total(stats), skipped.join(", "));
+    }
+    if stats.evicted > 0 {
+        eprintln!(
+            "wsdissect: {} connections forgotten at the --max-connections limit (the least recently active)",
+            stats.evicted
+        );
     }
     let r = &stats.reassembly;
     if r.gaps > 0 || r.conflicts > 0 || stats.cut_frames > 0 || stats.resync_skipped > 0 {

@@ -75,3 +75,46 @@ proptest! {
         analyse(&bytes);
     }
 }
+
+/// A little-endian raw-IP pcap of `n` SYNs from different clients to one server.
+fn syn_flood(n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 65535, 101] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for i in 0..n {
+        let mut ip = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+        ip.extend_from_slice(&[127, 0, 0, 2]);
+        ip.extend_from_slice(&(1024 + (i % 60000) as u16).to_be_bytes());
+        ip.extend_from_slice(&80u16.to_be_bytes());
+        ip.extend_from_slice(&i.wrapping_mul(7919).to_be_bytes());
+        ip.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        for v in [1_700_000_000 + i / 1000, i % 1000 * 1000, 40, 40] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&ip);
+    }
+    out
+}
+
+#[test]
+fn a_syn_flood_is_held_to_the_connection_limit() {
+    let bytes = syn_flood(20_000);
+    let config = Config { max_connections: 1000, ..Config::default() };
+    let mut d = wsdissect::Dissector::from_bytes(&bytes).unwrap().with_config(config);
+    d.run(&mut |_: &wsdissect::analyzer::Frame<'_>| {}).unwrap();
+    let stats = d.stats();
+    assert_eq!(stats.connections, 20_000);
+    assert!(stats.evicted >= 19_000 && stats.evicted <= 19_000 + 125, "{}", stats.evicted);
+    // And WebSocket connections still come through whole under a small limit.
+    let real = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/real/python-concurrent.pcap")).unwrap();
+    let frames = |max_connections| {
+        let mut n = 0;
+        let mut d = wsdissect::Dissector::from_bytes(&real)
+            .unwrap()
+            .with_config(Config { max_connections, ..Config::default() });
+        d.run(&mut |_: &wsdissect::analyzer::Frame<'_>| n += 1).unwrap();
+        n
+    };
+    assert_eq!(frames(4), frames(100_000));
+}
