@@ -37,8 +37,10 @@ pub struct Config {
     /// Payload bytes kept per frame and per message (the rest is streamed past). With 0, no
     /// payload is kept: messages are followed by shape only and not inflated.
     pub payload_cap: usize,
-    /// Inflated bytes kept per compressed message (the rest is inflated and counted).
+    /// Inflated bytes per compressed message: inflating stops there.
     pub inflate_cap: usize,
+    /// Inflated bytes per compressed byte beyond which (past 1 MiB) inflating stops.
+    pub inflate_ratio: u32,
     /// Ports treated as WebSocket without a handshake (`-d tcp.port==N,websocket`); the side
     /// using the port is the server.
     pub decode_as_ports: Vec<u16>,
@@ -54,6 +56,7 @@ impl Default for Config {
             reassembly_limit: 4 * 1024 * 1024,
             payload_cap: limits.max_message,
             inflate_cap: limits.max_inflated,
+            inflate_ratio: limits.max_ratio,
             decode_as_ports: Vec::new(),
             max_connections: 100_000,
         }
@@ -514,7 +517,11 @@ impl Analyzer {
             isn: [None; 2],
             fin_seq: [None; 2],
             websocket_counted: false,
-            limits: Limits { max_message: self.config.payload_cap, max_inflated: self.config.inflate_cap },
+            limits: Limits {
+                max_message: self.config.payload_cap,
+                max_inflated: self.config.inflate_cap,
+                max_ratio: self.config.inflate_ratio,
+            },
         };
         if let Some(server_dir) = decode_as {
             state.info.origin = Origin::DecodeAs;

@@ -102,6 +102,10 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().inflate_cap)]
     inflate_limit: usize,
 
+    /// Inflated bytes per compressed byte beyond which (past 1 MiB) inflating stops: a bomb.
+    #[arg(long, value_name = "RATIO", default_value_t = Config::default().inflate_ratio)]
+    inflate_ratio: u32,
+
     /// TCP connections followed at once; beyond, the least recently active are forgotten.
     #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
     max_connections: usize,
@@ -357,6 +361,7 @@ pub fn run() -> anyhow::Result<u8> {
         reassembly_limit: args.reassembly_limit,
         payload_cap,
         inflate_cap: args.inflate_limit,
+        inflate_ratio: args.inflate_ratio,
         decode_as_ports,
         max_connections: args.max_connections,
     };

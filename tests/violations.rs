@@ -1,6 +1,7 @@
 //! One crafted capture per kind of violation (`testdata/crafted/violation-KIND.pcap`, from
 //! `testdata/scripts/craft.py`): wsdissect reports exactly the expert items listed in
-//! `CAPTURE.expert.tsv`, at the packets listed, and nothing else.
+//! `CAPTURE.expert.tsv`, at the packets listed, and nothing else (run with the flags of
+//! `CAPTURE.flags`, where a limit is lowered to show it).
 
 mod common;
 
@@ -13,6 +14,10 @@ use wsdissect::ws::expert::ExpertKind;
 /// the handshake's from its summary line.
 fn reported(capture: &str) -> BTreeSet<(u64, String)> {
     let mut args = vec!["-r".to_string(), capture.to_string(), "-T".into(), "fields".into()];
+    // Some captures show a limit lowered by a flag (CAPTURE.flags).
+    if let Ok(flags) = std::fs::read_to_string(format!("{capture}.flags")) {
+        args.extend(flags.split_whitespace().map(str::to_string));
+    }
     args.extend(["-e".to_string(), "frame.number".to_string()]);
     for kind in ExpertKind::ALL {
         args.extend(["-e".to_string(), kind.field().to_string()]);

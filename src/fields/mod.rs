@@ -156,7 +156,7 @@ pub const CLOSE_CODE_NAMES: &[(u64, &str)] = &[
     (1015, "TLS handshake"),
 ];
 
-const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0040_0000, "Note"), (0x0060_0000, "Warning")];
+const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0060_0000, "Warning")];
 const GROUP_NAMES: &[(u64, &str)] = &[(0x0700_0000, "Malformed"), (0x0900_0000, "Protocol")];
 
 /// Wireshark's name for a close status code (`websocket.payload.close.status_code`).
@@ -534,12 +534,9 @@ pub static FIELDS: &[Field] = &[
     }),
     Field {
         names: SEVERITY_NAMES,
-        ..field(
-            "_ws.expert.severity",
-            FieldType::UInt32,
-            "Expert info severity (Note 0x400000, Warning 0x600000)",
-            |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code())))),
-        )
+        ..field("_ws.expert.severity", FieldType::UInt32, "Expert info severity (Warning 0x600000)", |_, f, v| {
+            f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code()))))
+        })
     },
     Field {
         names: GROUP_NAMES,
@@ -569,7 +566,7 @@ macro_rules! expert_fields {
 }
 
 /// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
-pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20);
+pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21);
 
 /// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
 pub fn all() -> impl Iterator<Item = &'static Field> {

@@ -9,8 +9,6 @@ use std::fmt;
 /// How bad an item is (Wireshark's severities used here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
-    /// Notable but normal.
-    Note,
     /// Something is wrong.
     Warning,
 }
@@ -19,7 +17,6 @@ impl Severity {
     /// Wireshark's numeric value (`_ws.expert.severity`).
     pub fn code(self) -> u32 {
         match self {
-            Severity::Note => 0x0040_0000,
             Severity::Warning => 0x0060_0000,
         }
     }
@@ -27,7 +24,6 @@ impl Severity {
     /// Wireshark's name, as in `[Expert Info (Warning/Protocol): ...]`.
     pub fn name(self) -> &'static str {
         match self {
-            Severity::Note => "Note",
             Severity::Warning => "Warning",
         }
     }
@@ -137,8 +133,10 @@ expert_kinds! {
         "A message whose payload is not whole (a fragment was cut, or it is over the size limit)";
     DecompressionFailed => "websocket.decompression.failed.expert", Warning / Protocol,
         "permessage-deflate data that does not inflate";
-    InflateLimit => "websocket.expert.inflate_limit", Note / Malformed,
-        "An inflated message over the size limit (the rest is counted, not kept)";
+    InflateLimit => "websocket.expert.inflate_limit", Warning / Malformed,
+        "A compressed message that inflates past --inflate-limit (inflating stops there)";
+    InflateRatio => "websocket.expert.inflate_ratio", Warning / Malformed,
+        "A compressed message that inflates more than --inflate-ratio times its size (a likely bomb)";
 }
 
 /// One expert item: its kind and a number the message quotes (an opcode, a length, a close code
@@ -186,7 +184,8 @@ impl fmt::Display for Expert {
             ExpertKind::FrameCut => f.write_str("Frame cut: the stream ended inside the frame"),
             ExpertKind::MessageIncomplete => f.write_str("Message incomplete: not every payload byte was kept"),
             ExpertKind::DecompressionFailed => f.write_str("Decompression failed"),
-            ExpertKind::InflateLimit => write!(f, "Inflated message over {v} bytes: the rest is counted, not kept"),
+            ExpertKind::InflateLimit => write!(f, "Inflated message over {v} bytes: inflating stopped there"),
+            ExpertKind::InflateRatio => write!(f, "Message inflates more than {v} times its size: inflating stopped"),
         }
     }
 }

@@ -7,8 +7,9 @@
 //! message on its own; a data message ends at its FIN frame, control frames in between do not
 //! disturb it. A compressed message is inflated fragment by fragment as it arrives, with one
 //! window per direction kept across messages unless that direction's `*_no_context_takeover` was
-//! negotiated, and at most `max_inflated` bytes are kept (the rest is inflated and counted, so
-//! the window stays right, but not stored).
+//! negotiated. Inflating a message stops at `max_inflated` bytes, or once it has grown more than
+//! `max_ratio` times its compressed size (past 1 MiB): decompression bombs cost bounded memory
+//! and time, the message is flagged, and the next one starts a fresh window.
 //!
 //! ```
 //! use wsdissect::ws::frame::parse_header;
@@ -38,13 +39,15 @@ use super::stream::Cut;
 pub struct Limits {
     /// Payload bytes of a message kept (as sent, before inflating).
     pub max_message: usize,
-    /// Inflated bytes of a compressed message kept.
+    /// Inflated bytes of a compressed message: inflating stops there.
     pub max_inflated: usize,
+    /// Inflated bytes per compressed byte beyond which (past 1 MiB) inflating stops.
+    pub max_ratio: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message: 16 << 20, max_inflated: 16 << 20 }
+        Limits { max_message: 16 << 20, max_inflated: 16 << 20, max_ratio: 500 }
     }
 }
 
@@ -163,8 +166,12 @@ struct Partial {
     /// Every payload byte so far was captured and kept.
     whole: bool,
     inflate_failed: bool,
-    /// More inflated bytes came out than are kept.
+    /// Inflating stopped at the size limit.
     over_inflate_limit: bool,
+    /// Inflating stopped at the ratio limit.
+    over_inflate_ratio: bool,
+    /// Compressed bytes given to inflate so far.
+    compressed_in: u64,
 }
 
 /// The end of every permessage-deflate message, removed by the sender (RFC 7692 7.2.2).
@@ -360,6 +367,8 @@ impl MessageAssembler {
             whole: true,
             inflate_failed: false,
             over_inflate_limit: false,
+            over_inflate_ratio: false,
+            compressed_in: 0,
         });
     }
 
@@ -394,7 +403,7 @@ impl MessageAssembler {
     /// Inflates `input` into the message, keeping up to the inflate limit.
     fn inflate(&mut self, mut input: &[u8]) {
         let (Some(p), Some(inf)) = (self.partial.as_mut(), self.inflater.as_mut()) else { return };
-        if p.inflate_failed {
+        if p.inflate_failed || p.over_inflate_limit || p.over_inflate_ratio {
             return;
         }
         let mut out = [0u8; 16 * 1024];
@@ -404,16 +413,22 @@ impl MessageAssembler {
             let used = (inf.z.total_in() - in0) as usize;
             let made = (inf.z.total_out() - out0) as usize;
             input = &input[used..];
-            let produced = &out[..made];
-            p.length += made as u64;
+            p.compressed_in += used as u64;
+            let room = self.limits.max_inflated.saturating_sub(self.data.len());
+            let produced = &out[..made.min(room)];
+            p.length += produced.len() as u64;
             if p.opcode == Opcode::TEXT {
                 self.utf8.push(produced);
             }
-            let room = self.limits.max_inflated.saturating_sub(self.data.len());
-            if made > room {
-                p.over_inflate_limit = true;
+            self.data.extend_from_slice(produced);
+            let ratio_exceeded = p.length > 1 << 20 && p.length > u64::from(self.limits.max_ratio) * p.compressed_in;
+            if made > room || ratio_exceeded {
+                // Stop: what follows in this message is not inflated, and the window is lost.
+                p.over_inflate_limit = made > room;
+                p.over_inflate_ratio = !p.over_inflate_limit;
+                inf.stale = true;
+                return;
             }
-            self.data.extend_from_slice(&produced[..made.min(room)]);
             match status {
                 Err(_) => {
                     p.inflate_failed = true;
@@ -436,6 +451,7 @@ impl MessageAssembler {
     fn complete(&mut self, expert: &mut Vec<Expert>) -> Message<'_> {
         let keep = self.keeps_content();
         if keep && self.partial.as_ref().is_some_and(|p| p.compressed && p.whole) {
+            // (inflate() stops by itself after a limit was reached.)
             self.inflate(&DEFLATE_TAIL);
         }
         let p = self.partial.take().expect("complete() follows append()");
@@ -455,6 +471,9 @@ impl MessageAssembler {
             if p.over_inflate_limit {
                 expert.push(Expert::new(ExpertKind::InflateLimit, self.limits.max_inflated as u64));
             }
+            if p.over_inflate_ratio {
+                expert.push(Expert::new(ExpertKind::InflateRatio, u64::from(self.limits.max_ratio)));
+            }
             if p.opcode == Opcode::TEXT && p.whole && !p.inflate_failed && !self.utf8.valid_at_end() {
                 expert.push(Expert::new(ExpertKind::InvalidUtf8, 0));
             }
@@ -466,7 +485,7 @@ impl MessageAssembler {
             wire_length: p.wire_length,
             length: p.length,
             data: &self.data,
-            complete: keep && p.whole && !p.inflate_failed && !p.over_inflate_limit,
+            complete: keep && p.whole && !p.inflate_failed && !p.over_inflate_limit && !p.over_inflate_ratio,
             inflate_failed: p.inflate_failed,
         }
     }
@@ -607,12 +626,20 @@ mod tests {
     fn test_inflate_limit_keeps_a_prefix_and_counts_all() {
         let big = vec![b'a'; 100_000];
         let wire = deflate_messages(&[&big], true);
-        let limits = Limits { max_message: 1 << 20, max_inflated: 1000 };
+        let limits = Limits { max_message: 1 << 20, max_inflated: 1000, max_ratio: 500 };
         let mut a = MessageAssembler::new(false, params(true), 4, limits);
         let mut expert = Vec::new();
         let m = a.frame(&header(0xc1, wire[0].len(), false), &wire[0], None, 1, &mut expert).unwrap();
-        assert_eq!((m.data.len(), m.length, m.complete), (1000, 100_000, false));
+        assert_eq!((m.data.len(), m.length, m.complete), (1000, 1000, false));
         assert_eq!(expert, [Expert::new(ExpertKind::InflateLimit, 1000)]);
+        // A bomb: 8 MiB of zeros in 8 KB stops at the ratio, past 1 MiB, long before the size.
+        let bomb = vec![0u8; 8 << 20];
+        let wire = deflate_messages(&[&bomb], true);
+        let mut a = MessageAssembler::new(false, params(true), 4, Limits::default());
+        expert.clear();
+        let m = a.frame(&header(0xc2, wire[0].len(), false), &wire[0], None, 1, &mut expert).unwrap();
+        assert!(m.length > 1 << 20 && m.length < 2 << 20 && !m.complete, "{}", m.length);
+        assert_eq!(expert, [Expert::new(ExpertKind::InflateRatio, 500)]);
     }
 
     #[test]

@@ -515,7 +515,9 @@ def violations():
         "decompression_failed": (RESPONSE_DEFLATE, lambda c: [
             (c.send_frame(1, 2, b"\xff\xff\xff\xff", rsv=4), "websocket.decompression.failed.expert"),
             c.send_frame(1, 2, deflate(b"inflates again" * 3), rsv=4) and None][:1]),
-        "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_limit")]),
+        # Run with --inflate-limit 65536 (the .flags file): 100 KB of text in about 2 KB.
+        "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, deflate(text_block(100_000)), rsv=4), "inflate_limit")]),
+        "inflate_ratio": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_ratio")]),
     }
     for kind, (response, build) in cases.items():
         cap = Capture(f"violation-{kind}.pcap")
@@ -524,6 +526,9 @@ def violations():
         c.send_frame(0, 1, b"a clean frame after it", key=K2)
         c.close()
         cap.write_pcap()
+        if kind == "inflate_limit":
+            with open(os.path.join(OUT, cap.name + ".flags"), "w") as out:
+                out.write("--inflate-limit 65536\n")
         with open(os.path.join(OUT, cap.name + ".expert.tsv"), "w") as out:
             out.write("# packet\texpert field: exactly what wsdissect must report (written by craft.py)\n")
             for packet, field in expected:
@@ -534,6 +539,17 @@ def deflate(data):
     """A permessage-deflate payload: raw deflate, sync flush, without the 00 00 ff ff tail."""
     z = zlib.compressobj(6, zlib.DEFLATED, -15)
     return (z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def text_block(n):
+    """n bytes of text made of repeated words, which deflate squeezes about 50 times."""
+    words = [b"alpha ", b"beta ", b"gamma ", b"delta ", b"epsilon ", b"zeta ", b"eta ", b"theta "]
+    out = bytearray()
+    i = 0
+    while len(out) < n:
+        out += words[(i * 7 + i // 8) % len(words)]
+        i += 1
+    return bytes(out[:n])
 
 
 def cut_frame(c):
