@@ -42,6 +42,17 @@ pub struct DecodedFrame<'a, M> {
 
 /// How many bytes resynchronisation may hold before it settles for a header it cannot verify.
 const RESYNC_LIMIT: usize = 256 * 1024;
+/// Frames in a row (each header right after the previous frame) that make a resynchronisation
+/// point believable, unless the data ends first.
+const RESYNC_CHAIN: usize = 3;
+
+/// What a candidate resynchronisation point looks like.
+enum Chain {
+    Verified,
+    Rejected,
+    NeedMore,
+}
+
 /// Lengths above this are taken as noise while resynchronising (1 TiB).
 const RESYNC_MAX_PAYLOAD: u64 = 1 << 40;
 
@@ -253,6 +264,37 @@ impl<M: Copy> FrameDecoder<M> {
             && h.payload_len < RESYNC_MAX_PAYLOAD
     }
 
+    /// Whether a frame at `p` starts a chain of `depth` plausible frames, each header right after
+    /// the previous frame, or of fewer that reach the end of the stream (`settle`).
+    fn chain(&self, buf: &[u8], p: usize, depth: usize, settle: bool) -> Chain {
+        let Ok((_, h)) = parse_header(&buf[p..]) else {
+            return if settle { Chain::Rejected } else { Chain::NeedMore };
+        };
+        // A continuation needs the header after it to agree, and an empty one must end its
+        // message: runs of zero bytes would otherwise read as endless empty continuations.
+        let continuation = h.opcode == Opcode::CONTINUATION;
+        if !self.plausible(&h) || (continuation && h.payload_len == 0 && !h.fin) {
+            return Chain::Rejected;
+        }
+        // A continuation that ends its message may stand last, like any other frame.
+        let may_end = !continuation || h.fin;
+        let end = p as u64 + h.frame_len();
+        let len = buf.len() as u64;
+        // Data that merely pauses at a frame's end proves nothing (segments end anywhere): only
+        // the stream's real end does.
+        if end >= len {
+            return match (settle, may_end) {
+                (true, true) => Chain::Verified,
+                (true, false) => Chain::Rejected,
+                (false, _) => Chain::NeedMore,
+            };
+        }
+        if depth <= 1 {
+            return Chain::Verified;
+        }
+        self.chain(buf, end as usize, depth - 1, settle)
+    }
+
     /// Looks for a verifiable frame start in the held bytes; on success replays them from there.
     fn try_resync(&mut self, at_end: bool, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         let buf = &self.resync;
@@ -260,43 +302,16 @@ impl<M: Copy> FrameDecoder<M> {
         let mut found = None;
         let mut wait_at = None;
         for p in 0..buf.len() {
-            let Ok((_, h)) = parse_header(&buf[p..]) else {
-                // Too few bytes to tell: wait for more.
-                wait_at = Some(p);
-                break;
-            };
-            // A continuation cannot anchor: nothing says a message is in progress, and runs of
-            // zero bytes would read as endless empty continuations.
-            if !self.plausible(&h) || h.opcode == Opcode::CONTINUATION {
-                continue;
-            }
-            let end = p as u64 + h.frame_len();
-            if end == buf.len() as u64 {
-                found = Some(p);
-                break;
-            }
-            if end > buf.len() as u64 {
-                if settle {
+            match self.chain(buf, p, RESYNC_CHAIN, settle) {
+                Chain::Verified => {
                     found = Some(p);
                     break;
                 }
-                wait_at = Some(p);
-                break;
-            }
-            match parse_header(&buf[end as usize..]) {
-                Ok((_, next)) if self.plausible(&next) => {
-                    found = Some(p);
-                    break;
-                }
-                Ok(_) => continue,
-                Err(_) if settle => {
-                    found = Some(p);
-                    break;
-                }
-                Err(_) => {
+                Chain::NeedMore => {
                     wait_at = Some(p);
                     break;
                 }
+                Chain::Rejected => {}
             }
         }
         let drop_to = match (found, wait_at) {
@@ -406,8 +421,11 @@ mod tests {
         let mut seen = Seen::new();
         run(&mut d, &[(&stream[..1], 1)], &mut seen);
         d.gap((keep_from - 1) as u64, &mut |_| panic!("nothing complete"));
-        // Arrives with some noise first? No: starts exactly at a frame; resync must take it.
+        // Starts exactly at a frame; with only two frames after the hole, resynchronisation is
+        // sure of them when the stream ends.
         run(&mut d, &[(&stream[keep_from..], 2)], &mut seen);
+        assert!(seen.is_empty(), "two frames are not yet a believable chain");
+        d.finish(&mut |f| seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta)));
         assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 9]);
         assert_eq!(seen[0].1, b"first found");
     }
@@ -421,6 +439,7 @@ mod tests {
         let mut d = FrameDecoder::new_unaligned(true, 0, usize::MAX);
         let mut seen = Seen::new();
         run(&mut d, &[(&stream, 1)], &mut seen);
+        d.finish(&mut |f| seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta)));
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0].1, vec![1, 2, 3]);
         assert_eq!(d.skipped_bytes, noise as u64);
