@@ -254,3 +254,82 @@ fn messages_view_in_every_format() {
     assert_eq!(binary["data"].as_str().unwrap().len(), 140);
     assert_eq!(binary["direction"], "server-to-client");
 }
+
+/// Records of a little-endian pcap: (header, records).
+fn split_pcap(bytes: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut records = Vec::new();
+    let mut off = 24;
+    while off < bytes.len() {
+        let len = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        records.push(bytes[off..off + 16 + len].to_vec());
+        off += 16 + len;
+    }
+    (bytes[..24].to_vec(), records)
+}
+
+#[test]
+fn damaged_files_are_analysed_up_to_the_damage_with_one_warning() {
+    let src = std::fs::read(capture("crafted/fragments.pcap")).unwrap();
+    let (header, records) = split_pcap(&src);
+    let record_header = |len: u32| [1u32, 0, len, len].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let dir = std::env::temp_dir().join(format!("wsdissect-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases: Vec<(&str, Vec<u8>, i32, usize, &str)> = vec![
+        ("header-only", header.clone(), 0, 0, ""),
+        (
+            "zero-length-record",
+            [header.clone(), records[..3].concat(), record_header(0), records[3..].concat()].concat(),
+            0,
+            8,
+            "1 malformed (first: packet 4)",
+        ),
+        (
+            "garbage-after",
+            [src.clone(), b"garbage!garbage!garbage!".to_vec()].concat(),
+            1,
+            8,
+            "damaged record after packet 15",
+        ),
+        (
+            "absurd-length",
+            [header.clone(), records[..5].concat(), record_header(0x7fff_ffff), vec![0; 100]].concat(),
+            1,
+            0,
+            "exceeds the 16777216-byte limit",
+        ),
+        (
+            "longer-than-file",
+            [header.clone(), records[..6].concat(), record_header(5000), vec![0; 100]].concat(),
+            1,
+            1,
+            "cut short in packet 7",
+        ),
+    ];
+    for (name, bytes, code, frames, warning) in cases {
+        let path = dir.join(format!("{name}.pcap"));
+        std::fs::write(&path, bytes).unwrap();
+        let out = run(&[path.as_os_str()]);
+        assert_eq!(out.code, code, "{name}: {}", out.stderr);
+        assert_eq!(out.stdout.lines().filter(|l| l.contains(" WebSocket ")).count(), frames, "{name}: {}", out.stdout);
+        assert!(out.stderr.contains(warning), "{name}: {}", out.stderr);
+        assert!(out.stderr.lines().count() <= 1, "{name}: one line: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"));
+    }
+    // A pcapng block whose length is not a multiple of 4.
+    let mut ng = std::fs::read(capture("real/python-small.pcapng")).unwrap();
+    let mut off = 0;
+    for _ in 0..7 {
+        off += u32::from_le_bytes(ng[off + 4..off + 8].try_into().unwrap()) as usize;
+    }
+    ng[off + 4..off + 8].copy_from_slice(&7u32.to_le_bytes());
+    let path = dir.join("bad-block.pcapng");
+    std::fs::write(&path, ng).unwrap();
+    let out = run(&[path.as_os_str()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("damaged record after packet 5") && out.stderr.contains(&*path.to_string_lossy()),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
