@@ -453,6 +453,23 @@ def main():
     cap.write_pcap(cut_last=5)
     cap.write_expected(packets_kept=len(cap.packets) - 1)
 
+    # tcp-oddities: a repeated SYN, a keep-alive (one stale byte), a zero-window probe (the
+    # next byte alone, then again with the rest), and a RST in the middle of a frame.
+    cap = Capture("tcp-oddities.pcap")
+    c = upgraded(cap)
+    cap.add(c, 0, c.isn[0], b"", SYN, seq_only=True)
+    a = c.frame(0, 1, b"after a repeated SYN", key=K1)
+    c.seg(0, *span(a))
+    cap.add(c, 0, c.isn[0] + len(c.stream[0]), b"\0", ACK, seq_only=True)
+    b = c.frame(1, 1, b"after a keep-alive")
+    c.seg(1, b[0], b[0] + 1)
+    c.seg(1, *span(b))
+    d = c.frame(1, 2, bytes(range(100)))
+    c.seg(1, d[0], d[0] + 40)
+    cap.add(c, 1, c.isn[1] + 1 + d[0] + 40, b"", RST | ACK, seq_only=True)
+    e = c.frame(1, 1, b"never sent: the connection was reset")
+    cap.write_pcap()
+
     # fragments: a client text message in three fragments with a ping between them, a server
     # binary message in two fragments, and JSON text (for --text-as json).
     cap = Capture("fragments.pcap")
