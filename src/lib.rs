@@ -34,4 +34,5 @@ pub mod flow;
 pub mod http;
 pub mod net;
 pub mod output;
+pub mod synth;
 pub mod ws;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# wsdissect against tshark on the two workloads of the performance issue, side by side:
+#   large: ~500 MB of large messages (payloads 64 B - 64 KiB, segments up to 16 KiB)
+#   small: ~300 MB of small messages (40-byte frames, one per packet)
+# For each: the -T fields run of both tools (frame counts must agree), wsdissect's default
+# summary output and a simple -Y filter, and a capture twice the size for peak memory.
+# Prints throughput, packets/s, peak memory and the ratio. Needs tshark and GNU time.
+# usage: benches/compare.sh [DIR]   (DIR holds the generated captures; default /tmp/wsdissect-bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-/tmp/wsdissect-bench}
+mkdir -p "$dir"
+cargo build --release --quiet --bin wsdissect --example gen_capture
+bin=target/release/wsdissect
+gen=target/release/examples/gen_capture
+fields=(-T fields -e frame.number -e websocket.opcode -e websocket.payload_length)
+
+generate() { # NAME PROFILE BYTES
+    [ -s "$dir/$1.pcap" ] || "$gen" "$2" "$3" "$dir/$1.pcap" >/dev/null
+}
+generate large large 500000000
+generate small small 300000000
+generate large2 large 1000000000
+generate small2 small 600000000
+
+# measure LABEL COMMAND...: prints "seconds peak_kb" of the command (output discarded).
+measure() {
+    local t
+    t=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null; } 2>&1 | tail -n 1)
+    echo "$t"
+}
+packets() { capinfos -c -M "$1" 2>/dev/null | awk '/Number of packets/ {print $NF}'; }
+
+printf '%-8s %-28s %9s %10s %12s %10s\n' workload run seconds "MB/s" "packets/s" "peak MB"
+for w in large small; do
+    f="$dir/$w.pcap"
+    size=$(stat -c %s "$f")
+    n=$(packets "$f")
+    cat "$f" > /dev/null   # page cache, for both tools alike
+    ours_frames=$("$bin" "${fields[@]}" "$f" | wc -l)
+    theirs_frames=$(tshark -r "$f" -Y websocket "${fields[@]}" 2>/dev/null | cut -f2 | tr ',' '\n' | grep -c .)
+    if [ "$ours_frames" != "$theirs_frames" ]; then
+        echo "$w: frame counts differ: wsdissect $ours_frames, tshark $theirs_frames" >&2
+        exit 1
+    fi
+    row() { # LABEL "seconds peak"
+        read -r s m <<< "$2"
+        awk -v w="$w" -v l="$1" -v s="$s" -v m="$m" -v b="$size" -v n="$n" \
+            'BEGIN { printf "%-8s %-28s %9.2f %10.0f %12.0f %10.1f\n", w, l, s, b/1e6/s, n/s, m/1024 }'
+    }
+    ours=$(measure "$bin" "${fields[@]}" "$f")
+    theirs=$(measure tshark -r "$f" -Y websocket "${fields[@]}")
+    row "wsdissect -T fields" "$ours"
+    row "tshark -T fields" "$theirs"
+    row "wsdissect (summary lines)" "$(measure "$bin" "$f")"
+    row "wsdissect -Y opcode==1" "$(measure "$bin" -Y 'websocket.opcode == 1' "${fields[@]}" "$f")"
+    ours2=$(measure "$bin" "${fields[@]}" "$dir/${w}2.pcap")
+    echo "$w: $ours_frames frames in $n packets, both tools; wsdissect is $(awk -v a="${ours%% *}" -v b="${theirs%% *}" 'BEGIN { printf "%.0f", b/a }')x faster;" \
+         "peak memory on the capture twice the size: $(awk -v m="${ours2##* }" 'BEGIN { printf "%.1f", m/1024 }') MB"
+done

@@ -1,0 +1,291 @@
+//! Synthetic WebSocket captures for benchmarks: many interleaved connections over Ethernet and
+//! IPv4, each with a real handshake, masked client frames, unmasked server frames, mixed message
+//! sizes, some connections with permessage-deflate, and a closing handshake. The bytes are valid
+//! enough that tshark reads them the same way (`benches/compare.sh` checks the frame counts).
+//!
+//! ```
+//! use wsdissect::synth::{Profile, write_capture};
+//! let mut pcap = Vec::new();
+//! let summary = write_capture(&mut pcap, &Profile::small(), 200_000, 1).unwrap();
+//! let frames = wsdissect::Dissector::from_bytes(&pcap).unwrap().frames().count() as u64;
+//! assert_eq!(frames, summary.frames);
+//! ```
+
+use std::io::{self, Write};
+
+use flate2::{Compress, Compression, FlushCompress};
+
+use crate::capture::Record;
+use crate::capture::write::CaptureWriter;
+use crate::http::accept_key;
+
+/// The shape of the traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// Connections open at once (messages go round-robin among them).
+    pub connections: u32,
+    /// Smallest message payload.
+    pub min_payload: usize,
+    /// Largest message payload (sizes are log-uniform in between).
+    pub max_payload: usize,
+    /// One connection in this many negotiates permessage-deflate (0: none).
+    pub deflate_every: u32,
+    /// Largest TCP payload of a packet.
+    pub segment: usize,
+}
+
+impl Profile {
+    /// Large messages: payloads from 64 bytes to 64 KiB, segments up to 16 KiB.
+    pub fn large() -> Self {
+        Profile { connections: 64, min_payload: 64, max_payload: 64 * 1024, deflate_every: 8, segment: 16 * 1024 }
+    }
+
+    /// Small messages: 40-byte frames (34-byte masked client payloads, 38-byte server ones).
+    pub fn small() -> Self {
+        Profile { connections: 256, min_payload: 34, max_payload: 34, deflate_every: 0, segment: 1460 }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Packets.
+    pub packets: u64,
+    /// WebSocket frames.
+    pub frames: u64,
+    /// Bytes of the capture file.
+    pub bytes: u64,
+}
+
+/// A deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+struct Conn {
+    client_ip: [u8; 4],
+    client_port: u16,
+    seq: [u32; 2],
+    deflate: Option<Compress>,
+}
+
+const SERVER_IP: [u8; 4] = [10, 0, 0, 1];
+const SERVER_PORT: u16 = 8080;
+
+struct Writer<W: Write> {
+    out: CaptureWriter<W>,
+    ts: i64,
+    summary: Summary,
+    packet: Vec<u8>,
+}
+
+impl<W: Write> Writer<W> {
+    /// One TCP segment from the client (`dir` 0) or the server.
+    fn segment(&mut self, c: &mut Conn, dir: usize, flags: u8, payload: &[u8]) -> io::Result<()> {
+        let (src, dst) = if dir == 0 { (c.client_ip, SERVER_IP) } else { (SERVER_IP, c.client_ip) };
+        let (sport, dport) = if dir == 0 { (c.client_port, SERVER_PORT) } else { (SERVER_PORT, c.client_port) };
+        let p = &mut self.packet;
+        p.clear();
+        p.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        let total = (40 + payload.len()) as u16;
+        let mut ip = [0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip[12..16].copy_from_slice(&src);
+        ip[16..20].copy_from_slice(&dst);
+        let sum = checksum(&ip);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        p.extend_from_slice(&ip);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&dport.to_be_bytes());
+        p.extend_from_slice(&c.seq[dir].to_be_bytes());
+        p.extend_from_slice(&c.seq[1 - dir].to_be_bytes());
+        p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        let advance = payload.len() as u32 + u32::from(flags & (SYN | FIN) != 0);
+        c.seq[dir] = c.seq[dir].wrapping_add(advance);
+        self.summary.packets += 1;
+        self.ts += 10_000;
+        let record =
+            Record { number: self.summary.packets, ts_nanos: self.ts, orig_len: p.len() as u32, link_type: 1, data: p };
+        self.summary.bytes += 16 + p.len() as u64;
+        self.out.write(&record)
+    }
+
+    /// Bytes from one side, cut into segments.
+    fn send(&mut self, c: &mut Conn, dir: usize, bytes: &[u8], segment: usize) -> io::Result<()> {
+        for chunk in bytes.chunks(segment.max(1)) {
+            self.segment(c, dir, PSH | ACK, chunk)?;
+        }
+        Ok(())
+    }
+}
+
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const PSH: u8 = 0x08;
+const ACK: u8 = 0x10;
+
+fn checksum(header: &[u8]) -> u16 {
+    let mut sum: u32 = header.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Encodes a frame; a client frame is masked with `key`.
+fn frame(out: &mut Vec<u8>, opcode: u8, rsv1: bool, payload: &[u8], key: Option<[u8; 4]>) {
+    out.clear();
+    out.push(0x80 | if rsv1 { 0x40 } else { 0 } | opcode);
+    let mask = if key.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(mask | n as u8),
+        n @ 126..=0xffff => {
+            out.push(mask | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let at = out.len() + key.map_or(0, |_| 4);
+    if let Some(k) = key {
+        out.extend_from_slice(&k);
+    }
+    out.extend_from_slice(payload);
+    if let Some(k) = key {
+        crate::ws::frame::unmask(&mut out[at..], k, 0);
+    }
+}
+
+/// Text that compresses like real JSON (field names repeat, values vary).
+fn message_text(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
+    const WORDS: [&[u8]; 8] = [
+        b"{\"type\":\"update\",",
+        b"\"id\":",
+        b"\"price\":",
+        b"\"qty\":",
+        b"\"side\":\"buy\",",
+        b"\"ts\":",
+        b"},",
+        b"\"sym\":\"WS\",",
+    ];
+    out.clear();
+    while out.len() < len {
+        out.extend_from_slice(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        let n = rng.below(1_000_000);
+        out.extend_from_slice(n.to_string().as_bytes());
+        out.push(b',');
+    }
+    out.truncate(len);
+}
+
+/// Writes a pcap of about `target_bytes` with the given profile.
+pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, seed: u64) -> io::Result<Summary> {
+    let mut rng = Rng(seed.max(1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut w = Writer {
+        out: CaptureWriter::new(out, false),
+        ts: 1_700_000_000_000_000_000,
+        summary: Summary::default(),
+        packet: Vec::new(),
+    };
+    w.summary.bytes = 24;
+    let mut conns: Vec<Conn> = (0..profile.connections)
+        .map(|i| Conn {
+            client_ip: [10, 1, (i >> 8) as u8, i as u8],
+            client_port: 40_000 + (i % 20_000) as u16,
+            seq: [rng.next() as u32, rng.next() as u32],
+            deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0)
+                .then(|| Compress::new(Compression::fast(), false)),
+        })
+        .collect();
+    for c in &mut conns {
+        handshake(&mut w, c, &mut rng)?;
+    }
+    let (mut text, mut payload, mut framed) = (Vec::new(), Vec::new(), Vec::new());
+    let span = (profile.max_payload as f64 / profile.min_payload.max(1) as f64).ln();
+    let mut turn = 0usize;
+    while w.summary.bytes < target_bytes {
+        let c = &mut conns[turn % profile.connections as usize];
+        let dir = (turn / profile.connections as usize) % 2;
+        turn += 1;
+        let len = (profile.min_payload as f64 * (span * (rng.below(1 << 20) as f64 / (1 << 20) as f64)).exp()) as usize;
+        let len = if dir == 1 { len + 4 } else { len }.min(profile.max_payload);
+        message_text(&mut rng, len, &mut text);
+        let rsv1 = match c.deflate.as_mut() {
+            Some(z) => {
+                // No context takeover: each message is compressed on its own.
+                z.reset();
+                payload.clear();
+                payload.reserve(text.len() + 64);
+                z.compress_vec(&text, &mut payload, FlushCompress::Sync).map_err(io::Error::other)?;
+                payload.truncate(payload.len().saturating_sub(4));
+                true
+            }
+            None => {
+                std::mem::swap(&mut payload, &mut text);
+                false
+            }
+        };
+        let key = (dir == 0).then(|| (rng.next() as u32).to_be_bytes());
+        frame(&mut framed, 1, rsv1, &payload, key);
+        w.send(c, dir, &framed, profile.segment)?;
+        w.summary.frames += 1;
+        if !rsv1 {
+            std::mem::swap(&mut payload, &mut text);
+        }
+    }
+    for c in &mut conns {
+        for dir in 0..2 {
+            let key = (dir == 0).then(|| (rng.next() as u32).to_be_bytes());
+            frame(&mut framed, 8, false, &1000u16.to_be_bytes(), key);
+            w.send(c, dir, &framed, profile.segment)?;
+            w.summary.frames += 1;
+        }
+        w.segment(c, 0, FIN | ACK, &[])?;
+        w.segment(c, 1, FIN | ACK, &[])?;
+    }
+    w.out.finish(1)?;
+    Ok(w.summary)
+}
+
+fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng) -> io::Result<()> {
+    w.segment(c, 0, SYN, &[])?;
+    w.segment(c, 1, SYN | ACK, &[])?;
+    w.segment(c, 0, ACK, &[])?;
+    let nonce = [rng.next().to_be_bytes(), rng.next().to_be_bytes()].concat();
+    let key = crate::output::json::BytesAs::Base64.encode(&nonce);
+    let deflate = if c.deflate.is_some() {
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    } else {
+        ""
+    };
+    let request = format!(
+        "GET /feed HTTP/1.1\r\nHost: 10.0.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{deflate}\r\n"
+    );
+    w.send(c, 0, request.as_bytes(), 1460)?;
+    let accepted = if c.deflate.is_some() {
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+    } else {
+        ""
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{accepted}\r\n",
+        accept_key(&key)
+    );
+    w.send(c, 1, response.as_bytes(), 1460)
+}
