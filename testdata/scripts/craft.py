@@ -454,7 +454,8 @@ def main():
     cap.write_expected(packets_kept=len(cap.packets) - 1)
 
     # tcp-oddities: a repeated SYN, a keep-alive (one stale byte), a zero-window probe (the
-    # next byte alone, then again with the rest), and a RST in the middle of a frame.
+    # next byte alone, then again with the rest), a RST in the middle of a frame, and a
+    # simultaneous open.
     cap = Capture("tcp-oddities.pcap")
     c = upgraded(cap)
     cap.add(c, 0, c.isn[0], b"", SYN, seq_only=True)
@@ -468,6 +469,19 @@ def main():
     c.seg(1, d[0], d[0] + 40)
     cap.add(c, 1, c.isn[1] + 1 + d[0] + 40, b"", RST | ACK, seq_only=True)
     e = c.frame(1, 1, b"never sent: the connection was reset")
+    # A second connection opened simultaneously: both sides send a SYN, then SYN-ACKs.
+    c2 = Conn(cap, cport=40002, sport=8081, isn=(70000, 90000))
+    cap.add(c2, 0, c2.isn[0], b"", SYN, seq_only=True)
+    cap.add(c2, 1, c2.isn[1], b"", SYN, seq_only=True)
+    cap.add(c2, 0, c2.isn[0], b"", SYN | ACK, seq_only=True)
+    cap.add(c2, 1, c2.isn[1], b"", SYN | ACK, seq_only=True)
+    c2.send(0, REQUEST)
+    c2.seg(0, 0, len(REQUEST))
+    c2.send(1, RESPONSE)
+    c2.seg(1, 0, len(RESPONSE))
+    f = c2.frame(0, 1, b"after a simultaneous open", key=K2)
+    c2.seg(0, *span(f))
+    c2.close()
     cap.write_pcap()
 
     # fragments: a client text message in three fragments with a ping between them, a server
