@@ -22,6 +22,7 @@ fn bench(c: &mut Criterion) {
         deflate: None,
         isn: [Some(1000), Some(5000)],
         first_packet: 1,
+        arrows: Default::default(),
     };
     let payload = b"{\"type\":\"log\",\"level\":\"info\",\"text\":\"all good, no error here\"}";
     let (_, header) = parse_header(&[0x81, 0x80 | payload.len() as u8, 1, 2, 3, 4]).unwrap();

@@ -141,9 +141,19 @@ pub struct ConnectionInfo {
     pub isn: [Option<u32>; 2],
     /// `frame.number` of the connection's first packet.
     pub first_packet: u64,
+    /// "client → server" and "server → client", formatted once for the summary lines.
+    pub arrows: std::cell::OnceCell<[String; 2]>,
 }
 
 impl ConnectionInfo {
+    /// `"src → dst"` for a frame sent by the client (or the server), formatted once.
+    pub fn arrow(&self, from_client: bool) -> &str {
+        let arrows = self.arrows.get_or_init(|| {
+            [format!("{} → {}", self.client, self.server), format!("{} → {}", self.server, self.client)]
+        });
+        &arrows[usize::from(!from_client)]
+    }
+
     /// A packet's sequence and acknowledgement numbers relative to the initial sequence numbers
     /// of its sender and receiver, as Wireshark shows them.
     pub fn relative(&self, from_client: bool, p: PacketMeta) -> (u32, u32) {
@@ -368,8 +378,9 @@ type FlowKey = (Endpoint, Endpoint);
 /// Turns records into WebSocket frames.
 pub struct Analyzer {
     config: Config,
-    /// Boxed so that the table itself stays small (most connections are not WebSocket).
-    flows: HashMap<FlowKey, Box<Conn>>,
+    /// Boxed so that the table itself stays small (most connections are not WebSocket); hashed
+    /// with foldhash, fast and seeded per run so that crafted addresses cannot force collisions.
+    flows: HashMap<FlowKey, Box<Conn>, foldhash::fast::RandomState>,
     next_stream: u32,
     first_ts: Option<i64>,
     stats: Stats,
@@ -378,7 +389,7 @@ pub struct Analyzer {
 impl Analyzer {
     /// A new analyzer.
     pub fn new(config: Config) -> Self {
-        Analyzer { config, flows: HashMap::new(), next_stream: 0, first_ts: None, stats: Stats::default() }
+        Analyzer { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default() }
     }
 
     /// Capture time of the first packet (the origin of `frame.time_relative`).
@@ -505,6 +516,7 @@ impl Analyzer {
                 deflate: None,
                 isn: [None; 2],
                 first_packet,
+                arrows: Default::default(),
             },
             a,
             b,

@@ -18,12 +18,22 @@ use crate::fields::{Context, Field, Value};
 
 /// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
 pub fn info_column(f: &Frame<'_>) -> String {
-    format!(
-        "WebSocket {}{}{}",
-        f.header.opcode.name().unwrap_or("Unknown Opcode"),
-        if f.header.fin { " [FIN]" } else { "[FRAGMENT] " },
-        if f.header.masked { " [MASKED]" } else { " " }
-    )
+    let mut out = Vec::new();
+    write_info_column(&mut out, f, false).expect("writing to a Vec");
+    String::from_utf8(out).expect("ASCII")
+}
+
+/// Writes the Info column (see [`info_column`]), without its trailing spaces when `trim`.
+fn write_info_column(w: &mut impl Write, f: &Frame<'_>, trim: bool) -> io::Result<()> {
+    w.write_all(b"WebSocket ")?;
+    w.write_all(f.header.opcode.name().unwrap_or("Unknown Opcode").as_bytes())?;
+    let tail: &[u8] = match (f.header.fin, f.header.masked) {
+        (true, true) => b" [FIN] [MASKED]",
+        (true, false) => b" [FIN] ",
+        (false, true) => b"[FRAGMENT]  [MASKED]",
+        (false, false) => b"[FRAGMENT]  ",
+    };
+    w.write_all(if trim { tail.trim_ascii_end() } else { tail })
 }
 
 /// Writes one `-T fields` cell: the field's values formatted as tshark does, joined by `,`.
@@ -106,18 +116,16 @@ pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], f
 /// payload length and a short preview.
 pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
     let rel = f.packet.ts_nanos - ctx.first_ts;
-    let info = info_column(f);
     write!(
         w,
-        "{:>6} {:>4}.{:06} {} → {} {} len={}",
+        "{:>6} {:>4}.{:06} {} ",
         f.packet.number,
         rel.div_euclid(1_000_000_000),
         rel.rem_euclid(1_000_000_000) / 1000,
-        f.src(),
-        f.dst(),
-        info.trim_end(),
-        f.header.payload_len
+        f.connection.arrow(f.from_client),
     )?;
+    write_info_column(w, f, true)?;
+    write!(w, " len={}", f.header.payload_len)?;
     if let Some(code) = crate::fields::close_code(f) {
         write!(w, " code={code}")?;
     }

@@ -14,7 +14,10 @@ pub const MAX_BYTES_IN_LABEL: usize = 36;
 /// Wireshark's `format_text`: C escapes for `\a \b \f \n \r \t \v`, octal for other control
 /// bytes and DEL; everything else (quotes and backslash included) as is.
 pub fn format_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             '\u{7}' => out.push_str("\\a"),
@@ -105,11 +108,15 @@ pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
     if data.is_empty() {
         return String::new();
     }
+    // Only the first characters are shown, so only the first bytes are looked at.
+    let head = &data[..data.len().min(4 * max_chars + 4)];
     match opcode {
-        Opcode::TEXT | Opcode::CONTINUATION if std::str::from_utf8(data).is_ok() => {
-            quoted(&String::from_utf8_lossy(data), max_chars, (data.len() as u64) < total)
+        Opcode::TEXT | Opcode::CONTINUATION if let Some(text) = utf8_prefix(head) => {
+            quoted(text, max_chars, text.len() < data.len() || (data.len() as u64) < total)
         }
-        Opcode::CLOSE if data.len() > 2 => quoted(&String::from_utf8_lossy(&data[2..]), max_chars, false),
+        Opcode::CLOSE if data.len() > 2 => {
+            quoted(&String::from_utf8_lossy(&head[2..]), max_chars, head.len() < data.len())
+        }
         Opcode::CLOSE => String::new(),
         _ => {
             let n = (max_chars / 2).min(data.len());
@@ -125,13 +132,23 @@ pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
     }
 }
 
+/// The bytes as text when they are UTF-8, allowing a character cut at their end.
+fn utf8_prefix(bytes: &[u8]) -> Option<&str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    }
+}
+
 /// `"text"`, cut to `max_chars` with `…` when longer (or when `more` says bytes are missing).
 fn quoted(text: &str, max_chars: usize, more: bool) -> String {
-    let mut shown: String = text.chars().take(max_chars).collect();
-    if more || text.chars().count() > max_chars {
-        shown.push('…');
-    }
-    format!("\"{}\"", format_text(&shown))
+    let (shown, cut) = match text.char_indices().nth(max_chars) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
+    };
+    let ellipsis = if more || cut { "…" } else { "" };
+    format!("\"{}{ellipsis}\"", format_text(shown))
 }
 
 #[cfg(test)]

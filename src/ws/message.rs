@@ -356,7 +356,8 @@ impl MessageAssembler {
             && let Some(inf) = self.inflater.as_mut()
             && (inf.no_context_takeover || inf.stale)
         {
-            inf.z = Inflater::fresh(inf.window_bits);
+            // inflateReset: the same window size, without allocating a new state.
+            inf.z.reset(false);
             inf.stale = false;
         }
         self.partial = Some(Partial {
