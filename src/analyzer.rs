@@ -275,6 +275,12 @@ pub struct Stats {
     pub frames: u64,
     /// Messages completed.
     pub messages: u64,
+    /// Frames whose payload was longer than the payload limit (the rest was not kept).
+    pub payload_limit_hits: u64,
+    /// Messages whose inflating stopped at the inflate size limit.
+    pub inflate_limit_hits: u64,
+    /// Messages whose inflating stopped at the inflate ratio limit.
+    pub inflate_ratio_hits: u64,
     /// Frames reported as cut.
     pub cut_frames: u64,
     /// Bytes skipped while resynchronising after gaps.
@@ -805,6 +811,11 @@ fn reporter<'s>(
         expert.clear();
         let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
         stats.messages += u64::from(message.is_some());
+        stats.payload_limit_hits += u64::from(f.cut.is_none() && (f.payload.len() as u64) < f.header.payload_len);
+        for e in expert.iter() {
+            stats.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);
+            stats.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
+        }
         out.frame(&Frame {
             packet: f.meta,
             first_packet: f.first.number,

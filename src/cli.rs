@@ -560,6 +560,18 @@ fn report_stats(stats: &Stats) {
     if !skipped.is_empty() {
         eprintln!("wsdissect: {} packets skipped: {}", skipped_total(stats), skipped.join(", "));
     }
+    let limits: Vec<String> = [
+        (stats.payload_limit_hits, "frames over --payload-limit (the rest not kept)"),
+        (stats.inflate_limit_hits, "messages over --inflate-limit"),
+        (stats.inflate_ratio_hits, "messages over --inflate-ratio"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !limits.is_empty() {
+        eprintln!("wsdissect: limits reached: {}", limits.join(", "));
+    }
     if stats.evicted > 0 {
         eprintln!(
             "wsdissect: {} connections forgotten at the --max-connections limit (the least recently active)",

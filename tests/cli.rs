@@ -333,3 +333,15 @@ fn damaged_files_are_analysed_up_to_the_damage_with_one_warning() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn reaching_a_limit_is_summed_up_on_stderr() {
+    let ratio = run(&[capture("crafted/violation-inflate_ratio.pcap")]);
+    assert!(ratio.stderr.contains("limits reached: 1 messages over --inflate-ratio"), "{}", ratio.stderr);
+    let size = run(&["--inflate-limit", "65536", &capture("crafted/violation-inflate_limit.pcap")]);
+    assert!(size.stderr.contains("1 messages over --inflate-limit"), "{}", size.stderr);
+    let payload = run(&["--payload-limit", "100", &capture("real/python-basic.pcap")]);
+    assert!(payload.stderr.contains("frames over --payload-limit"), "{}", payload.stderr);
+    assert!(payload.stdout.contains("Message incomplete"), "and the messages say so");
+    assert_eq!(payload.code, 0);
+}
