@@ -393,30 +393,22 @@ impl Compiler {
                         op_span.clone(),
                     ));
                 }
+                // Another field (or a function or slice of one) on the right: compared value by value.
+                let names_field = |o: &Operand| match o {
+                    Operand::Word(w, _) => fields::lookup(w).is_some(),
+                    Operand::Call(..) | Operand::Slice(..) => true,
+                    _ => false,
+                };
                 let side = match r {
-                    Operand::Word(w, s) if fields::lookup(w).is_some() => {
+                    r if names_field(r) => {
                         let (rsrc, rty) = self.src(r, true)?;
                         if !compatible(ty, rty) {
                             return Err(FilterError::new(
                                 format!(
-                                    "{} is {} and {w} is {}: they cannot be compared",
+                                    "{} is {} and {} is {}: they cannot be compared",
                                     lhs_name(lhs),
                                     ty.describe(),
-                                    rty.describe()
-                                ),
-                                s.clone(),
-                            ));
-                        }
-                        Side::Src(rsrc)
-                    }
-                    Operand::Call(..) | Operand::Slice(..) => {
-                        let (rsrc, rty) = self.src(r, true)?;
-                        if !compatible(ty, rty) {
-                            return Err(FilterError::new(
-                                format!(
-                                    "{} is {} and this is {}: they cannot be compared",
-                                    lhs_name(lhs),
-                                    ty.describe(),
+                                    lhs_name(r),
                                     rty.describe()
                                 ),
                                 r.span(),

@@ -118,19 +118,8 @@ impl MessageRecord {
 /// frames, length and a preview.
 pub fn write_message_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
     let Some(m) = f.message else { return Ok(()) };
-    let rel = f.packet.ts_nanos - ctx.first_ts;
-    write!(
-        w,
-        "{:>6} {:>4}.{:06} {} → {} {} frames={} len={}",
-        f.packet.number,
-        rel.div_euclid(1_000_000_000),
-        rel.rem_euclid(1_000_000_000) / 1000,
-        f.src(),
-        f.dst(),
-        m.opcode.name().unwrap_or("Unknown"),
-        m.fragments.len(),
-        m.length
-    )?;
+    super::write_line_start(w, ctx, &f.packet, f.connection.arrow(f.from_client))?;
+    write!(w, "{} frames={} len={}", m.opcode.name().unwrap_or("Unknown"), m.fragments.len(), m.length)?;
     if m.compressed {
         write!(w, " deflate={}", m.wire_length)?;
     }

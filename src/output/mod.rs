@@ -13,7 +13,7 @@ pub mod tree;
 
 use std::io::{self, Write};
 
-use crate::analyzer::{Frame, HandshakeEvent};
+use crate::analyzer::{Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{Context, Field, Value};
 
 /// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
@@ -115,15 +115,7 @@ pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], f
 /// Writes the default one-line summary of a frame: number, relative time, endpoints, info,
 /// payload length and a short preview.
 pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
-    let rel = f.packet.ts_nanos - ctx.first_ts;
-    write!(
-        w,
-        "{:>6} {:>4}.{:06} {} ",
-        f.packet.number,
-        rel.div_euclid(1_000_000_000),
-        rel.rem_euclid(1_000_000_000) / 1000,
-        f.connection.arrow(f.from_client),
-    )?;
+    write_line_start(w, ctx, &f.packet, f.connection.arrow(f.from_client))?;
     write_info_column(w, f, true)?;
     write!(w, " len={}", f.header.payload_len)?;
     if let Some(code) = crate::fields::close_code(f) {
@@ -144,6 +136,19 @@ pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
     w.write_all(b"\n")
 }
 
+/// The start of every summary line: packet number, seconds since the first packet, and
+/// `src → dst`, each followed by a space.
+pub fn write_line_start(w: &mut impl Write, ctx: &Context, p: &PacketMeta, arrow: &str) -> io::Result<()> {
+    let rel = p.ts_nanos - ctx.first_ts;
+    write!(
+        w,
+        "{:>6} {:>4}.{:06} {arrow} ",
+        p.number,
+        rel.div_euclid(1_000_000_000),
+        rel.rem_euclid(1_000_000_000) / 1000
+    )
+}
+
 /// ` [Warning: ...; ...]` after a summary line when the frame has expert items.
 fn write_expert_suffix(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
     for (i, e) in f.expert.iter().enumerate() {
@@ -158,20 +163,10 @@ fn write_expert_suffix(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
 
 /// The summary line of a handshake: the `101` packet, who switched, and what was negotiated.
 pub fn write_handshake_line(w: &mut impl Write, ctx: &Context, h: &HandshakeEvent<'_>) -> io::Result<()> {
-    let rel = h.packet.ts_nanos - ctx.first_ts;
     let c = h.connection;
     let Some(hs) = c.handshake.as_ref() else { return Ok(()) };
-    write!(
-        w,
-        "{:>6} {:>4}.{:06} {} → {} HTTP {} {}",
-        h.packet.number,
-        rel.div_euclid(1_000_000_000),
-        rel.rem_euclid(1_000_000_000) / 1000,
-        c.server,
-        c.client,
-        hs.response.code,
-        text::format_text(&hs.response.reason),
-    )?;
+    write_line_start(w, ctx, &h.packet, c.arrow(false))?;
+    write!(w, "HTTP {} {}", hs.response.code, text::format_text(&hs.response.reason))?;
     if let Some(req) = &hs.request {
         write!(w, " ({} {})", req.method, text::format_text(&req.uri))?;
     }
