@@ -17,7 +17,7 @@ fn main() {
             2 => DeflateParams::from_response("permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
             _ => DeflateParams::from_response("permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"),
         };
-        let limits = Limits { max_message: 1 << 16, max_inflated: 1 << 16 };
+        let limits = Limits { max_message: 1 << 16, max_inflated: 1 << 16, max_ratio: 100 };
         let mut decoder = FrameDecoder::new(client, 0x4, 1 << 16);
         let mut messages = MessageAssembler::new(client, deflate, 0x4, limits);
         let mut expert = Vec::new();
