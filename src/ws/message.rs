@@ -300,7 +300,8 @@ impl MessageAssembler {
         }
     }
 
-    fn keeps_content(&self) -> bool {
+    /// Whether payloads are kept (and messages inflated and checked), or only their shape followed.
+    pub fn keeps_content(&self) -> bool {
         self.limits.max_message > 0
     }
 
