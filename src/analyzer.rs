@@ -809,10 +809,10 @@ fn reporter<'s>(
         stats.frames += 1;
         stats.cut_frames += u64::from(f.cut.is_some());
         expert.clear();
-        let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
-        stats.messages += u64::from(message.is_some());
         let truncated = f.cut.is_none() && (f.payload.len() as u64) < f.header.payload_len;
         stats.payload_limit_hits += u64::from(truncated && messages.keeps_content());
+        let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
+        stats.messages += u64::from(message.is_some());
         for e in expert.iter() {
             stats.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);
             stats.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
