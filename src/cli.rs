@@ -43,7 +43,7 @@ Examples:
 Exit status:
   0  the whole capture was read
   1  the capture is damaged or cut short (everything before the damage was analysed)
-  2  nothing was analysed: bad flags, a missing, unreadable, empty or non-capture file";
+  2  nothing was analysed: bad flags or filter, a missing, unreadable, empty or non-capture file";
 
 /// wsdissect: WebSocket frames out of pcap and pcapng captures, the way Wireshark shows them.
 #[derive(Debug, Parser)]
