@@ -117,7 +117,8 @@ pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], f
 pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
     write_line_start(w, ctx, &f.packet, f.connection.arrow(f.from_client))?;
     write_info_column(w, f, true)?;
-    write!(w, " len={}", f.header.payload_len)?;
+    w.write_all(b" len=")?;
+    w.write_all(itoa::Buffer::new().format(f.header.payload_len).as_bytes())?;
     if let Some(code) = crate::fields::close_code(f) {
         write!(w, " code={code}")?;
     }
@@ -139,14 +140,29 @@ pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
 /// The start of every summary line: packet number, seconds since the first packet, and
 /// `src → dst`, each followed by a space.
 pub fn write_line_start(w: &mut impl Write, ctx: &Context, p: &PacketMeta, arrow: &str) -> io::Result<()> {
+    // Written by hand (itoa and a fixed-width fraction): this runs once per frame.
     let rel = p.ts_nanos - ctx.first_ts;
-    write!(
-        w,
-        "{:>6} {:>4}.{:06} {arrow} ",
-        p.number,
-        rel.div_euclid(1_000_000_000),
-        rel.rem_euclid(1_000_000_000) / 1000
-    )
+    let mut digits = itoa::Buffer::new();
+    write_padded(w, digits.format(p.number).as_bytes(), 6)?;
+    w.write_all(b" ")?;
+    write_padded(w, digits.format(rel.div_euclid(1_000_000_000)).as_bytes(), 4)?;
+    let micros = rel.rem_euclid(1_000_000_000) / 1000;
+    let mut frac = *b".000000 ";
+    let mut m = micros;
+    for slot in frac[1..7].iter_mut().rev() {
+        *slot = b'0' + (m % 10) as u8;
+        m /= 10;
+    }
+    w.write_all(&frac)?;
+    w.write_all(arrow.as_bytes())?;
+    w.write_all(b" ")
+}
+
+/// `text` right-aligned in `width` columns.
+fn write_padded(w: &mut impl Write, text: &[u8], width: usize) -> io::Result<()> {
+    const SPACES: &[u8] = b"                ";
+    w.write_all(&SPACES[..width.saturating_sub(text.len()).min(SPACES.len())])?;
+    w.write_all(text)
 }
 
 /// ` [Warning: ...; ...]` after a summary line when the frame has expert items.
