@@ -1,4 +1,4 @@
-//! Capture files (see [`write`] for writing them): pcap (both byte orders, micro- and nanosecond) and pcapng (any number of
+//! Capture files (see [`mod@write`] for writing them): pcap (both byte orders, micro- and nanosecond) and pcapng (any number of
 //! interfaces with their own link types, enhanced, simple and obsolete packet blocks).
 //!
 //! The format is detected from the first bytes, never from the file name. Records are read
