@@ -379,7 +379,12 @@ struct Conn {
 }
 
 /// Canonical key of a connection: the two endpoints in order.
-type FlowKey = (Endpoint, Endpoint);
+pub type FlowKey = (Endpoint, Endpoint);
+
+/// The key of the connection between two endpoints, whichever sent the packet.
+pub fn flow_key(a: Endpoint, b: Endpoint) -> FlowKey {
+    if a <= b { (a, b) } else { (b, a) }
+}
 
 /// Turns records into WebSocket frames.
 pub struct Analyzer {
@@ -451,7 +456,7 @@ impl Analyzer {
     fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl Output) {
         let src = Endpoint { ip: seg.src, port: seg.src_port };
         let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
-        let key = if src <= dst { (src, dst) } else { (dst, src) };
+        let key = flow_key(src, dst);
         let pure_syn = seg.flags.syn && !seg.flags.ack;
         // A new SYN on a closed pair, or one with a new ISN, starts a new connection.
         let restart = match self.flows.get(&key) {

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{HashMap, HashSet};
 
 use wsdissect::Dissector;
-use wsdissect::analyzer::{Config, ConnectionInfo, Endpoint, Frame, HandshakeEvent, Output, Stats};
+use wsdissect::analyzer::{Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Output, Stats, flow_key};
 use wsdissect::capture::CaptureReader;
 use wsdissect::capture::write::CaptureWriter;
 use wsdissect::fields::{self, Context, Field};
@@ -202,15 +202,14 @@ enum Printer {
 /// numbers; a packet of the connection inside a range is copied.
 #[derive(Debug, Default)]
 struct Selection {
-    ranges: HashMap<(Endpoint, Endpoint), Vec<(u64, u64)>>,
+    ranges: HashMap<FlowKey, Vec<(u64, u64)>>,
     with_handshake: bool,
     handshakes_added: HashSet<u32>,
 }
 
 impl Selection {
     fn add(&mut self, c: &ConnectionInfo, first: u64, last: u64) {
-        let key = if c.client <= c.server { (c.client, c.server) } else { (c.server, c.client) };
-        let ranges = self.ranges.entry(key).or_default();
+        let ranges = self.ranges.entry(flow_key(c.client, c.server)).or_default();
         match ranges.last_mut() {
             // Frames come mostly in order: extend the last range when they touch.
             Some(r) if first <= r.1 + 1 && last + 1 >= r.0 => *r = (r.0.min(first), r.1.max(last)),
@@ -232,8 +231,7 @@ impl Selection {
     }
 
     fn contains(&self, seg: &TcpSegment<'_>, number: u64) -> bool {
-        let (a, b) = (Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port });
-        let key = if a <= b { (a, b) } else { (b, a) };
+        let key = flow_key(Endpoint { ip: seg.src, port: seg.src_port }, Endpoint { ip: seg.dst, port: seg.dst_port });
         self.ranges.get(&key).is_some_and(|r| r.iter().any(|(lo, hi)| (*lo..=*hi).contains(&number)))
     }
 }

@@ -26,7 +26,7 @@ use crate::capture::{CaptureError, CaptureReader};
 use crate::fields::Context;
 use crate::filter::{Filter, FilterError};
 use crate::ws::expert::Expert;
-use crate::ws::frame::{FrameHeader, Opcode};
+use crate::ws::frame::{FrameHeader, Opcode, close_body};
 use crate::ws::stream::Cut;
 
 /// A message, owned.
@@ -68,7 +68,7 @@ impl OwnedMessage {
 
     /// A close message's status code.
     pub fn close_code(&self) -> Option<u16> {
-        (self.opcode == Opcode::CLOSE && self.data.len() >= 2).then(|| u16::from_be_bytes([self.data[0], self.data[1]]))
+        if self.opcode == Opcode::CLOSE { close_body(&self.data).0 } else { None }
     }
 }
 
@@ -212,30 +212,43 @@ impl<R: Read> Dissector<R> {
     /// applies), until its end or until `out` is [done](Output::done). Stops at the first
     /// damaged record, after what came before it.
     pub fn run(&mut self, out: &mut impl Output) -> Result<(), CaptureError> {
-        let Dissector { reader, analyzer, ctx, filter, .. } = self;
-        let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
         let mut result = Ok(());
-        while !sink.out.done() {
-            match reader.next_record() {
-                Ok(Some(record)) => {
-                    if record.number == 1 {
-                        sink.ctx.first_ts = record.ts_nanos;
-                        sink.out.capture_start(sink.ctx);
-                    }
-                    analyzer.packet(&record, &mut sink);
-                }
-                Ok(None) => break,
+        while !out.done() {
+            match self.step(out) {
+                Ok(true) => {}
+                Ok(false) => break,
                 Err(e) => {
                     result = Err(e);
                     break;
                 }
             }
         }
-        if !sink.out.done() {
-            analyzer.finish(&mut sink);
+        if out.done() {
+            self.finished = true;
+        } else {
+            self.finish(out);
         }
-        self.finished = true;
         result
+    }
+
+    /// Reads one record and hands what it completes to `out`; false at the end of the capture.
+    fn step(&mut self, out: &mut impl Output) -> Result<bool, CaptureError> {
+        let Dissector { reader, analyzer, ctx, filter, .. } = self;
+        let Some(record) = reader.next_record()? else { return Ok(false) };
+        let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
+        if record.number == 1 {
+            sink.ctx.first_ts = record.ts_nanos;
+            sink.out.capture_start(sink.ctx);
+        }
+        analyzer.packet(&record, &mut sink);
+        Ok(true)
+    }
+
+    /// Ends the capture: hands `out` the frames still unfinished.
+    fn finish(&mut self, out: &mut impl Output) {
+        let Dissector { analyzer, ctx, filter, .. } = self;
+        analyzer.finish(&mut Filtered { filter: filter.as_ref(), ctx, out });
+        self.finished = true;
     }
 
     /// Records read so far.
@@ -298,26 +311,17 @@ impl<R: Read> Iterator for Frames<R> {
     fn next(&mut self) -> Option<Self::Item> {
         let d = &mut self.0;
         while d.queue.is_empty() && !d.finished {
-            let Dissector { reader, analyzer, ctx, filter, queue, .. } = d;
+            let mut queue = std::mem::take(&mut d.queue);
             let mut push = |f: &Frame<'_>| queue.push_back(OwnedFrame::from_frame(f));
-            let mut sink = Filtered { filter: filter.as_ref(), ctx, out: &mut push };
-            match reader.next_record() {
-                Ok(Some(record)) => {
-                    if record.number == 1 {
-                        sink.ctx.first_ts = record.ts_nanos;
-                    }
-                    analyzer.packet(&record, &mut sink);
-                }
-                Ok(None) => {
-                    analyzer.finish(&mut sink);
-                    d.finished = true;
-                }
+            match d.step(&mut push) {
+                Ok(true) => {}
+                Ok(false) => d.finish(&mut push),
                 Err(e) => {
-                    analyzer.finish(&mut sink);
-                    d.finished = true;
+                    d.finish(&mut push);
                     d.error = Some(e);
                 }
             }
+            d.queue = queue;
         }
         // A damaged record ends the capture: the frames before it come first, then the error.
         match d.queue.pop_front() {

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use crate::analyzer::Frame;
 use crate::http::Headers;
 use crate::ws::expert::ExpertKind;
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 
 /// What kind of value a field holds (Wireshark's FT_* types, reduced to what is used here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,12 +166,13 @@ pub fn close_code_name(code: u16) -> Option<&'static str> {
 
 /// The close status code, when the close frame carries one.
 pub fn close_code(f: &Frame<'_>) -> Option<u16> {
-    (f.header.opcode == Opcode::CLOSE && f.payload.len() >= 2).then(|| u16::from_be_bytes([f.payload[0], f.payload[1]]))
+    if f.header.opcode == Opcode::CLOSE { close_body(f.payload).0 } else { None }
 }
 
 /// The text of the text message this frame completes (joined and inflated), as Wireshark shows
-/// it on the last frame of a message; an empty message has none, as in Wireshark.
-fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
+/// it on the last frame of a message (`websocket.payload.text`); an empty message has none, as in
+/// Wireshark.
+pub fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
     f.message.filter(|m| m.length > 0).and_then(|m| m.text())
 }
 
@@ -345,8 +346,8 @@ pub static FIELDS: &[Field] = &[
         })
     },
     field("websocket.payload.close.reason", FieldType::String, "Close reason", |_, f, v| {
-        if f.header.opcode == Opcode::CLOSE && f.payload.len() > 2 {
-            v(Value::Str(String::from_utf8_lossy(&f.payload[2..])))
+        if let (Opcode::CLOSE, (_, Some(reason))) = (f.header.opcode, close_body(f.payload)) {
+            v(Value::Str(String::from_utf8_lossy(reason)))
         }
     }),
     field("websocket.payload.ping", FieldType::Bytes, "Ping payload", |_, f, v| {

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use super::text::hex_dump;
 use crate::analyzer::Frame;
 use crate::fields::Context;
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 
 /// The header: which connection is followed.
 pub fn write_follow_header(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
@@ -52,9 +52,9 @@ pub fn write_follow_message(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) ->
                 writeln!(w, "{indent}{line}")?;
             }
         }
-        Opcode::CLOSE if m.data.len() >= 2 => {
-            let reason = String::from_utf8_lossy(&m.data[2..]);
-            writeln!(w, "{indent}close {} {reason}", u16::from_be_bytes([m.data[0], m.data[1]]))?;
+        Opcode::CLOSE if let (Some(code), reason) = close_body(m.data) => {
+            let reason = String::from_utf8_lossy(reason.unwrap_or_default());
+            writeln!(w, "{indent}close {code} {reason}")?;
         }
         _ if !m.data.is_empty() => {
             for line in hex_dump(m.data).lines() {

@@ -8,8 +8,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::analyzer::Frame;
-use crate::fields::{Context, close_code};
-use crate::ws::frame::Opcode;
+use crate::fields::{Context, close_code, text_of};
+use crate::ws::frame::{Opcode, close_body};
 
 /// How byte strings are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,8 +152,8 @@ fn websocket(f: &Frame<'_>, bytes: BytesAs) -> Map<String, Value> {
             if let Some(code) = close_code(f) {
                 close.insert("status_code".into(), code.into());
             }
-            if f.payload.len() > 2 {
-                close.insert("reason".into(), String::from_utf8_lossy(&f.payload[2..]).into());
+            if let (_, Some(reason)) = close_body(f.payload) {
+                close.insert("reason".into(), String::from_utf8_lossy(reason).into());
             }
             payload.insert("close".into(), Value::Object(close));
         }
@@ -165,7 +165,7 @@ fn websocket(f: &Frame<'_>, bytes: BytesAs) -> Map<String, Value> {
         }
         _ => {}
     }
-    if let Some(text) = f.message.filter(|m| m.length > 0).and_then(|m| m.text()) {
+    if let Some(text) = text_of(f) {
         payload.insert("text".into(), text.into_owned().into());
     }
     if !payload.is_empty() {

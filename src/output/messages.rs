@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::json::BytesAs;
 use crate::analyzer::Frame;
 use crate::fields::Context;
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 
 /// An expert item as JSON.
 #[derive(Debug, Serialize)]
@@ -72,9 +72,8 @@ impl MessageRecord {
     pub fn of(f: &Frame<'_>, bytes: BytesAs) -> Option<Self> {
         let m = f.message?;
         let (payload, close_code, close_reason) = if m.opcode == Opcode::CLOSE {
-            let code = (m.data.len() >= 2).then(|| u16::from_be_bytes([m.data[0], m.data[1]]));
-            let reason = (m.data.len() > 2).then(|| String::from_utf8_lossy(&m.data[2..]).into_owned());
-            (&m.data[m.data.len().min(2)..], code, reason)
+            let (code, reason) = close_body(m.data);
+            (&m.data[m.data.len().min(2)..], code, reason.map(|r| String::from_utf8_lossy(r).into_owned()))
         } else {
             (m.data, None, None)
         };
@@ -123,8 +122,8 @@ pub fn write_message_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
     if m.compressed {
         write!(w, " deflate={}", m.wire_length)?;
     }
-    if m.opcode == Opcode::CLOSE && m.data.len() >= 2 {
-        write!(w, " code={}", u16::from_be_bytes([m.data[0], m.data[1]]))?;
+    if let (Opcode::CLOSE, (Some(code), _)) = (m.opcode, close_body(m.data)) {
+        write!(w, " code={code}")?;
     }
     let preview = super::text::preview(f, 64);
     if !preview.is_empty() {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::json::rfc3339;
 use crate::analyzer::{Frame, HandshakeEvent};
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 
 /// Traffic in one direction of a connection.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -134,8 +134,9 @@ impl ConnectionTable {
             dir.bytes += m.length;
             if m.opcode == Opcode::CLOSE && !dir.closed {
                 dir.closed = true;
-                dir.close_code = (m.data.len() >= 2).then(|| u16::from_be_bytes([m.data[0], m.data[1]]));
-                dir.close_reason = (m.data.len() > 2).then(|| String::from_utf8_lossy(&m.data[2..]).into_owned());
+                let (code, reason) = close_body(m.data);
+                dir.close_code = code;
+                dir.close_reason = reason.map(|r| String::from_utf8_lossy(r).into_owned());
                 row.closed_first.get_or_insert(if from_client { "client" } else { "server" });
             }
         }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::analyzer::Frame;
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 
 /// Longest label Wireshark shows; longer ones are cut and marked `[truncated]`.
 pub const MAX_LABEL: usize = 239;
@@ -114,10 +114,10 @@ pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
         Opcode::TEXT | Opcode::CONTINUATION if let Some(text) = utf8_prefix(head) => {
             quoted(text, max_chars, text.len() < data.len() || (data.len() as u64) < total)
         }
-        Opcode::CLOSE if data.len() > 2 => {
-            quoted(&String::from_utf8_lossy(&head[2..]), max_chars, head.len() < data.len())
-        }
-        Opcode::CLOSE => String::new(),
+        Opcode::CLOSE => match close_body(head) {
+            (_, Some(reason)) => quoted(&String::from_utf8_lossy(reason), max_chars, head.len() < data.len()),
+            _ => String::new(),
+        },
         _ => {
             let n = (max_chars / 2).min(data.len());
             let mut hex = String::with_capacity(2 * n + 3);

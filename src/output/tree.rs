@@ -10,7 +10,7 @@ use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{close_code, close_code_name};
 use crate::http::accept_key;
 use crate::ws::expert::Expert;
-use crate::ws::frame::Opcode;
+use crate::ws::frame::{Opcode, close_body};
 use crate::ws::message::Message;
 
 /// Renders the bits of `value` selected by `mask` as Wireshark does: `.001 0111`.
@@ -198,8 +198,8 @@ fn write_payload_items(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
                     None => writeln!(w, "            Status code: Unknown ({code})")?,
                 }
             }
-            if payload.len() > 2 {
-                let reason = String::from_utf8_lossy(&payload[2..]);
+            if let (_, Some(reason)) = close_body(payload) {
+                let reason = String::from_utf8_lossy(reason);
                 writeln!(w, "            {}", label("Reason", &format_text(&reason)))?;
             }
         }

@@ -71,6 +71,21 @@ impl Opcode {
     }
 }
 
+/// A close frame's body (RFC 6455 section 5.5.1): the status code when there are two bytes,
+/// and the reason after it when there is one.
+///
+/// ```
+/// use wsdissect::ws::frame::close_body;
+/// assert_eq!(close_body(b"\x03\xe8bye"), (Some(1000), Some(&b"bye"[..])));
+/// assert_eq!(close_body(b"\x03"), (None, None));
+/// ```
+pub fn close_body(body: &[u8]) -> (Option<u16>, Option<&[u8]>) {
+    match body {
+        [a, b, reason @ ..] => (Some(u16::from_be_bytes([*a, *b])), (!reason.is_empty()).then_some(reason)),
+        _ => (None, None),
+    }
+}
+
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {

@@ -31,7 +31,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use super::expert::{Expert, ExpertKind, close_code_allowed};
 use super::extensions::DeflateParams;
-use super::frame::{FrameHeader, Opcode};
+use super::frame::{FrameHeader, Opcode, close_body};
 use super::stream::Cut;
 
 /// How much of a message is kept.
@@ -321,13 +321,11 @@ impl MessageAssembler {
                 if h.payload_len == 1 {
                     expert.push(Expert::new(ExpertKind::CloseBodyTooShort, 0));
                 }
-                if payload.len() >= 2 {
-                    let code = u16::from_be_bytes([payload[0], payload[1]]);
-                    if !close_code_allowed(code) {
-                        expert.push(Expert::new(ExpertKind::InvalidCloseCode, u64::from(code)));
-                    }
+                let (code, reason) = close_body(payload);
+                if let Some(code) = code.filter(|c| !close_code_allowed(*c)) {
+                    expert.push(Expert::new(ExpertKind::InvalidCloseCode, u64::from(code)));
                 }
-                if whole && payload.len() > 2 && std::str::from_utf8(&payload[2..]).is_err() {
+                if whole && reason.is_some_and(|r| std::str::from_utf8(r).is_err()) {
                     expert.push(Expert::new(ExpertKind::InvalidCloseReason, 0));
                 }
             }
@@ -453,7 +451,6 @@ impl MessageAssembler {
     fn complete(&mut self, expert: &mut Vec<Expert>) -> Message<'_> {
         let keep = self.keeps_content();
         if keep && self.partial.as_ref().is_some_and(|p| p.compressed && p.whole) {
-            // (inflate() stops by itself after a limit was reached.)
             self.inflate(&DEFLATE_TAIL);
         }
         let p = self.partial.take().expect("complete() follows append()");
