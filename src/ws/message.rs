@@ -129,10 +129,16 @@ impl Utf8Check {
 }
 
 /// One direction's inflate state.
+///
+/// zlib-rs always keeps a 32 KiB window, so a window narrower than 15 bits is enforced here: each
+/// message of such a direction starts from a reset state given only the last `2^bits` bytes of
+/// the messages before it as its dictionary, and a reference further back fails to inflate.
 struct Inflater {
     z: Decompress,
     no_context_takeover: bool,
     window_bits: u8,
+    /// The last `2^window_bits` bytes inflated, for a narrow window with context takeover.
+    history: Option<Vec<u8>>,
     /// The window no longer matches the sender's (a loss, a failure or a final block): start
     /// the next message with a fresh one.
     stale: bool,
@@ -145,13 +151,43 @@ impl std::fmt::Debug for Inflater {
 }
 
 impl Inflater {
+    /// zlib takes 9 for a raw 8-bit window and compresses with 9 when asked for 8, so 8 is read as 9.
     fn new(no_context_takeover: bool, window_bits: u8) -> Self {
-        Inflater { z: Self::fresh(window_bits), no_context_takeover, window_bits, stale: false }
+        let window_bits = window_bits.clamp(9, 15);
+        let narrow = window_bits < 15 && !no_context_takeover;
+        Inflater {
+            z: Decompress::new_with_window_bits(false, window_bits),
+            no_context_takeover,
+            window_bits,
+            history: narrow.then(Vec::new),
+            stale: false,
+        }
     }
 
-    /// zlib takes 9 for a raw 8-bit window and compresses with 9 when asked for 8, so 8 is read as 9.
-    fn fresh(window_bits: u8) -> Decompress {
-        Decompress::new_with_window_bits(false, window_bits.clamp(9, 15))
+    /// Prepares for the next compressed message.
+    fn start_message(&mut self) {
+        if self.no_context_takeover || self.stale {
+            // inflateReset: the same window size, without allocating a new state.
+            self.z.reset(false);
+            self.stale = false;
+            if let Some(history) = self.history.as_mut() {
+                history.clear();
+            }
+        } else if let Some(history) = self.history.as_ref().filter(|h| !h.is_empty()) {
+            self.z.reset(false);
+            self.z.set_dictionary(history).expect("a raw inflate state takes a dictionary after a reset");
+        }
+    }
+
+    /// Remembers inflated bytes as the window of the next message.
+    fn inflated(&mut self, bytes: &[u8]) {
+        if let Some(history) = self.history.as_mut() {
+            let window = 1usize << self.window_bits;
+            let bytes = &bytes[bytes.len().saturating_sub(window)..];
+            let drop = (history.len() + bytes.len()).saturating_sub(window);
+            history.drain(..drop);
+            history.extend_from_slice(bytes);
+        }
     }
 }
 
@@ -351,13 +387,8 @@ impl MessageAssembler {
         self.fragments.clear();
         self.data.clear();
         self.utf8 = Utf8Check::default();
-        if compressed
-            && let Some(inf) = self.inflater.as_mut()
-            && (inf.no_context_takeover || inf.stale)
-        {
-            // inflateReset: the same window size, without allocating a new state.
-            inf.z.reset(false);
-            inf.stale = false;
+        if compressed && let Some(inf) = self.inflater.as_mut() {
+            inf.start_message();
         }
         self.partial = Some(Partial {
             opcode,
@@ -412,6 +443,7 @@ impl MessageAssembler {
             let status = inf.z.decompress(input, &mut out, FlushDecompress::Sync);
             let used = (inf.z.total_in() - in0) as usize;
             let made = (inf.z.total_out() - out0) as usize;
+            inf.inflated(&out[..made]);
             input = &input[used..];
             p.compressed_in += used as u64;
             let room = self.limits.max_inflated.saturating_sub(self.data.len());
