@@ -1,7 +1,8 @@
 //! Text helpers shared by the printers: Wireshark's label escaping and truncation, hex labels,
 //! hex dumps and payload previews.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 
 use crate::analyzer::Frame;
 use crate::ws::frame::{Opcode, close_body};
@@ -13,9 +14,9 @@ pub const MAX_BYTES_IN_LABEL: usize = 36;
 
 /// Wireshark's `format_text`: C escapes for `\a \b \f \n \r \t \v`, octal for other control
 /// bytes and DEL; everything else (quotes and backslash included) as is.
-pub fn format_text(s: &str) -> String {
+pub fn format_text(s: &str) -> Cow<'_, str> {
     if !s.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -33,7 +34,7 @@ pub fn format_text(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// `name: value` as a tree label, cut to [`MAX_LABEL`] bytes with `[truncated]` after the name.
@@ -97,37 +98,73 @@ pub fn hex_dump(bytes: &[u8]) -> String {
     out
 }
 
-/// A short printable preview for the summary line: the message the frame completes (joined
-/// and inflated), or else the frame's own payload unless it is compressed.
-pub fn preview(f: &Frame<'_>, max_chars: usize) -> String {
+/// A short printable preview for the summary line, formatted as it is written.
+#[derive(Debug)]
+pub enum Preview<'a> {
+    /// Nothing to show (no payload, or a compressed frame before its message is complete).
+    None,
+    /// `"text"`, then `…` when more follows.
+    Text {
+        /// The characters shown.
+        text: Cow<'a, str>,
+        /// More follows.
+        more: bool,
+    },
+    /// Bytes in hex, then `…` when more follows.
+    Hex {
+        /// The bytes shown.
+        bytes: &'a [u8],
+        /// More follows.
+        more: bool,
+    },
+}
+
+impl Preview<'_> {
+    /// Whether there is nothing to show.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Preview::None)
+    }
+}
+
+impl fmt::Display for Preview<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ellipsis = |more: bool| if more { "…" } else { "" };
+        match self {
+            Preview::None => Ok(()),
+            Preview::Text { text, more } => write!(f, "\"{}{}\"", format_text(text), ellipsis(*more)),
+            Preview::Hex { bytes, more } => {
+                bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+                f.write_str(ellipsis(*more))
+            }
+        }
+    }
+}
+
+/// The preview of a frame: the message it completes (joined and inflated), or else its own
+/// payload unless it is compressed; at most `max_chars` characters of text, or half as many
+/// bytes in hex.
+pub fn preview<'a>(f: &Frame<'a>, max_chars: usize) -> Preview<'a> {
     let (data, opcode, total) = match f.message {
         Some(m) => (m.data, m.opcode, m.length),
-        None if f.connection.deflate.is_some() && f.header.rsv1() => return String::new(),
+        None if f.connection.deflate.is_some() && f.header.rsv1() => return Preview::None,
         None => (f.payload, f.header.opcode, f.header.payload_len),
     };
     if data.is_empty() {
-        return String::new();
+        return Preview::None;
     }
     // Only the first characters are shown, so only the first bytes are looked at.
     let head = &data[..data.len().min(4 * max_chars + 4)];
     match opcode {
         Opcode::TEXT | Opcode::CONTINUATION if let Some(text) = utf8_prefix(head) => {
-            quoted(text, max_chars, text.len() < data.len() || (data.len() as u64) < total)
+            quoted(Cow::Borrowed(text), max_chars, text.len() < data.len() || (data.len() as u64) < total)
         }
         Opcode::CLOSE => match close_body(head) {
-            (_, Some(reason)) => quoted(&String::from_utf8_lossy(reason), max_chars, head.len() < data.len()),
-            _ => String::new(),
+            (_, Some(reason)) => quoted(String::from_utf8_lossy(reason), max_chars, head.len() < data.len()),
+            _ => Preview::None,
         },
         _ => {
             let n = (max_chars / 2).min(data.len());
-            let mut hex = String::with_capacity(2 * n + 3);
-            for b in &data[..n] {
-                let _ = write!(hex, "{b:02x}");
-            }
-            if data.len() > n || total > n as u64 {
-                hex.push('…');
-            }
-            hex
+            Preview::Hex { bytes: &data[..n], more: data.len() > n || total > n as u64 }
         }
     }
 }
@@ -142,13 +179,20 @@ fn utf8_prefix(bytes: &[u8]) -> Option<&str> {
 }
 
 /// `"text"`, cut to `max_chars` with `…` when longer (or when `more` says bytes are missing).
-fn quoted(text: &str, max_chars: usize, more: bool) -> String {
-    let (shown, cut) = match text.char_indices().nth(max_chars) {
-        Some((end, _)) => (&text[..end], true),
-        None => (text, false),
-    };
-    let ellipsis = if more || cut { "…" } else { "" };
-    format!("\"{}{ellipsis}\"", format_text(shown))
+fn quoted(text: Cow<'_, str>, max_chars: usize, more: bool) -> Preview<'_> {
+    match text.char_indices().nth(max_chars).map(|(end, _)| end) {
+        Some(end) => Preview::Text {
+            text: match text {
+                Cow::Borrowed(t) => Cow::Borrowed(&t[..end]),
+                Cow::Owned(mut t) => {
+                    t.truncate(end);
+                    Cow::Owned(t)
+                }
+            },
+            more: true,
+        },
+        None => Preview::Text { text, more },
+    }
 }
 
 #[cfg(test)]
