@@ -26,8 +26,13 @@ use crate::net::{self, Skip, TcpSegment};
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
-use crate::ws::message::{Limits, Message, MessageAssembler};
+use crate::ws::message::{Limits, Message};
 use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
+
+pub(crate) mod batch;
+pub(crate) mod stage;
+
+use stage::{Direct, FrameSink, MessageStage};
 
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
@@ -47,6 +52,13 @@ pub struct Config {
     /// TCP connections followed at once; beyond, the least recently active are closed (their
     /// unfinished frames reported cut) and forgotten.
     pub max_connections: usize,
+}
+
+impl Config {
+    /// What a message may cost.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits { max_message: self.payload_cap, max_inflated: self.inflate_cap, max_ratio: self.inflate_ratio }
+    }
 }
 
 impl Default for Config {
@@ -325,17 +337,17 @@ struct ConnState {
     /// Sequence number just past each side's FIN, once seen.
     fin_seq: [Option<u32>; 2],
     websocket_counted: bool,
+    /// The sink has been given `info` as it is now.
+    info_sent: bool,
     limits: Limits,
 }
 
-/// One direction of a WebSocket connection: frames out of bytes, messages out of frames.
+/// One direction of a WebSocket connection: frames out of bytes (messages are the
+/// [`MessageStage`]'s).
 #[derive(Debug)]
 struct WsDirection {
     from_client: bool,
     decoder: FrameDecoder<PacketMeta>,
-    messages: MessageAssembler,
-    /// Expert items of the frame being reported (kept to reuse its allocation).
-    expert: Vec<Expert>,
 }
 
 impl WsDirection {
@@ -349,12 +361,7 @@ impl WsDirection {
         } else {
             FrameDecoder::new_unaligned(from_client, rsv, cap)
         };
-        WsDirection {
-            from_client,
-            decoder,
-            messages: MessageAssembler::new(from_client, info.deflate, rsv, limits),
-            expert: Vec::new(),
-        }
+        WsDirection { from_client, decoder }
     }
 }
 
@@ -386,8 +393,49 @@ pub fn flow_key(a: Endpoint, b: Endpoint) -> FlowKey {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-/// Turns records into WebSocket frames.
+/// Turns records into WebSocket frames and messages.
 pub struct Analyzer {
+    transport: Transport,
+    messages: MessageStage,
+}
+
+impl Analyzer {
+    /// A new analyzer.
+    pub fn new(config: Config) -> Self {
+        let limits = config.limits();
+        Analyzer { transport: Transport::new(config), messages: MessageStage::new(limits) }
+    }
+
+    /// Capture time of the first packet (the origin of `frame.time_relative`).
+    pub fn first_ts(&self) -> Option<i64> {
+        self.transport.first_ts
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.transport.stats.clone();
+        self.messages.counts.add_to(&mut stats);
+        stats
+    }
+
+    /// Analyses one record; calls `out` for each frame it completes.
+    pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
+        self.transport.packet(record, &mut Direct { stage: &mut self.messages, out });
+    }
+
+    /// End of the capture: closes every open connection, in stream order.
+    pub fn finish(&mut self, out: &mut impl Output) {
+        self.transport.finish(&mut Direct { stage: &mut self.messages, out });
+    }
+
+    /// The two halves, for running them on two threads.
+    pub(crate) fn halves(&mut self) -> (&mut Transport, &mut MessageStage) {
+        (&mut self.transport, &mut self.messages)
+    }
+}
+
+/// The first half of the pipeline: records to connections, bytes, handshakes and frames.
+pub(crate) struct Transport {
     config: Config,
     /// Boxed so that the table itself stays small (most connections are not WebSocket); hashed
     /// with foldhash, fast and seeded per run so that crafted addresses cannot force collisions.
@@ -397,24 +445,13 @@ pub struct Analyzer {
     stats: Stats,
 }
 
-impl Analyzer {
-    /// A new analyzer.
-    pub fn new(config: Config) -> Self {
-        Analyzer { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default() }
+impl Transport {
+    fn new(config: Config) -> Self {
+        Transport { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default() }
     }
 
-    /// Capture time of the first packet (the origin of `frame.time_relative`).
-    pub fn first_ts(&self) -> Option<i64> {
-        self.first_ts
-    }
-
-    /// Counters so far.
-    pub fn stats(&self) -> &Stats {
-        &self.stats
-    }
-
-    /// Analyses one record; calls `out` for each frame it completes.
-    pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
+    /// Analyses one record; reports what it completes to `out`.
+    pub(crate) fn packet(&mut self, record: &Record<'_>, out: &mut impl FrameSink) {
         self.stats.packets += 1;
         self.first_ts.get_or_insert(record.ts_nanos);
         let seg = match net::decode(record.link_type, record.data) {
@@ -453,7 +490,7 @@ impl Analyzer {
         }
     }
 
-    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl Output) {
+    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl FrameSink) {
         let src = Endpoint { ip: seg.src, port: seg.src_port };
         let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
         let key = flow_key(src, dst);
@@ -540,11 +577,8 @@ impl Analyzer {
             isn: [None; 2],
             fin_seq: [None; 2],
             websocket_counted: false,
-            limits: Limits {
-                max_message: self.config.payload_cap,
-                max_inflated: self.config.inflate_cap,
-                max_ratio: self.config.inflate_ratio,
-            },
+            info_sent: false,
+            limits: self.config.limits(),
         };
         if let Some(server_dir) = decode_as {
             state.info.origin = Origin::DecodeAs;
@@ -560,7 +594,7 @@ impl Analyzer {
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
-    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl Output) {
+    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl FrameSink) {
         if conn.closed {
             return;
         }
@@ -571,6 +605,9 @@ impl Analyzer {
             state.finish(dir, stats, out);
             stats.reassembly += conn.reasm[dir].stats();
         }
+        if conn.state.info_sent {
+            out.closed(conn.state.info.stream);
+        }
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
         conn.state.ws = [None, None];
@@ -579,7 +616,7 @@ impl Analyzer {
 
     /// Closes and forgets the least recently active eighth of the connections (never `keep`), so
     /// that eviction costs O(1) amortised per connection.
-    fn evict(&mut self, keep: FlowKey, out: &mut impl Output) {
+    fn evict(&mut self, keep: FlowKey, out: &mut impl FrameSink) {
         let mut ages: Vec<(u64, FlowKey)> =
             self.flows.iter().filter(|(k, _)| **k != keep).map(|(k, c)| (c.last_seen, *k)).collect();
         let n = (self.config.max_connections / 8).clamp(1, ages.len().max(1));
@@ -597,7 +634,7 @@ impl Analyzer {
     }
 
     /// End of the capture: closes every open connection, in stream order.
-    pub fn finish(&mut self, out: &mut impl Output) {
+    pub(crate) fn finish(&mut self, out: &mut impl FrameSink) {
         let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).map(|c| &mut **c).collect();
         open.sort_by_key(|c| c.state.info.stream);
         for conn in open {
@@ -619,10 +656,11 @@ impl ConnState {
     fn sync_isn(&mut self) {
         let client_dir = self.dir_of(self.info.client);
         self.info.isn = [self.isn[client_dir], self.isn[1 - client_dir]];
+        self.info_sent = false;
     }
 
     /// Handles bytes (or a hole) the reassembler delivers for direction `dir`.
-    fn deliver(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl Output) {
+    fn deliver(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         match self.mode {
             Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
             Mode::Http => match d {
@@ -640,7 +678,7 @@ impl ConnState {
         }
     }
 
-    fn feed_decoder(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl Output) {
+    fn feed_decoder(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         let from_client = Some(dir) == self.client_dir || self.client_dir.is_none() && dir == 0;
         // Decode As: aligned only if the stream was seen from its SYN.
         let ws = self.ws[dir].get_or_insert_with(|| {
@@ -650,8 +688,12 @@ impl ConnState {
             self.websocket_counted = true;
             stats.websocket_connections += 1;
         }
-        let WsDirection { decoder, messages, expert, .. } = &mut **ws;
-        let mut emit = reporter(&self.info, from_client, messages, expert, stats, out);
+        if !self.info_sent {
+            self.info_sent = true;
+            out.connection(&self.info);
+        }
+        let mut emit = reporter(&self.info, from_client, stats, out);
+        let decoder = &mut ws.decoder;
         match d {
             Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
             Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
@@ -659,7 +701,7 @@ impl ConnState {
     }
 
     /// Scans HTTP heads in one direction until the connection switches to WebSocket.
-    fn http_data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta, stats: &mut Stats, out: &mut impl Output) {
+    fn http_data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta, stats: &mut Stats, out: &mut impl FrameSink) {
         let scanner = &mut self.http[dir];
         if let Some(pending) = scanner.pending.as_mut() {
             if scanner.pending_bytes + bytes.len() <= MAX_PENDING {
@@ -762,7 +804,7 @@ impl ConnState {
     }
 
     /// The server in direction `server_dir` accepted the upgrade.
-    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta, out: &mut impl Output) {
+    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta, out: &mut impl FrameSink) {
         let client_dir = 1 - server_dir;
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
@@ -787,52 +829,34 @@ impl ConnState {
         self.ws[client_dir] = Some(Box::new(WsDirection::new(true, client_seen, &self.info, self.limits)));
         let expert = [Expert::new(ExpertKind::WrongAccept, 0)];
         let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
-        out.handshake(&HandshakeEvent { packet: meta, connection: &self.info, expert });
+        self.info_sent = true;
+        out.connection(&self.info);
+        out.handshake(&self.info, meta, expert);
     }
 
     /// The direction's stream has ended.
-    fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl Output) {
+    fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl FrameSink) {
         if let Some(ws) = self.ws[dir].as_mut() {
-            let WsDirection { decoder, messages, expert, from_client } = &mut **ws;
-            decoder.finish(&mut reporter(&self.info, *from_client, messages, expert, stats, out));
-            stats.resync_skipped += decoder.skipped_bytes;
+            if !self.info_sent {
+                self.info_sent = true;
+                out.connection(&self.info);
+            }
+            ws.decoder.finish(&mut reporter(&self.info, ws.from_client, stats, out));
+            stats.resync_skipped += ws.decoder.skipped_bytes;
         }
     }
 }
 
-/// The callback a decoder reports to: assembles messages, counts the frame and hands it on as
-/// a [`Frame`].
+/// The callback a decoder reports to: counts the frame and hands it on.
 fn reporter<'s>(
     info: &'s ConnectionInfo,
     from_client: bool,
-    messages: &'s mut MessageAssembler,
-    expert: &'s mut Vec<Expert>,
     stats: &'s mut Stats,
-    out: &'s mut impl Output,
+    out: &'s mut impl FrameSink,
 ) -> impl FnMut(DecodedFrame<'_, PacketMeta>) + 's {
     move |f| {
         stats.frames += 1;
         stats.cut_frames += u64::from(f.cut.is_some());
-        expert.clear();
-        let truncated = f.cut.is_none() && (f.payload.len() as u64) < f.header.payload_len;
-        stats.payload_limit_hits += u64::from(truncated && messages.keeps_content());
-        let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
-        stats.messages += u64::from(message.is_some());
-        for e in expert.iter() {
-            stats.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);
-            stats.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
-        }
-        out.frame(&Frame {
-            packet: f.meta,
-            first_packet: f.first.number,
-            connection: info,
-            from_client,
-            header: f.header,
-            payload: f.payload,
-            payload_seen: f.payload_seen,
-            cut: f.cut,
-            message,
-            expert,
-        });
+        out.frame(info, from_client, &f);
     }
 }

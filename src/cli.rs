@@ -110,6 +110,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
     max_connections: usize,
 
+    /// Threads for a capture file: with 2 (the default on a machine with two cores or more), one
+    /// reads and decodes TCP and frame headers while the other joins, inflates, filters and prints.
+    /// Standard input, and -c, use one thread, so that output comes as soon as it can.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    threads: Option<u8>,
+
     /// One record per complete message (fragments joined, inflated) instead of per frame.
     #[arg(long)]
     messages: bool,
@@ -333,8 +339,8 @@ pub fn run() -> anyhow::Result<u8> {
         bail!("-w reads the capture twice: give a capture file, not standard input");
     }
     let mut progress = None;
-    let source: Box<dyn Read> = if path == "-" {
-        Box::new(io::stdin().lock())
+    let source: Box<dyn Read + Send> = if path == "-" {
+        Box::new(io::stdin())
     } else {
         let file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -379,7 +385,12 @@ pub fn run() -> anyhow::Result<u8> {
         printed: 0,
         result: Ok(()),
     };
-    let damage = dissector.run(&mut sink).err().map(|e| format!("{path}: {e}"));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = args.threads.map_or(cores.min(2), usize::from);
+    // With -c, reading stops right after the last frame wanted, as one thread does it.
+    let parallel = threads > 1 && path != "-" && args.count.is_none();
+    let damage = if parallel { dissector.run_parallel(&mut sink) } else { dissector.run(&mut sink) };
+    let damage = damage.err().map(|e| format!("{path}: {e}"));
     sink.finish();
     if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
         let written = write_selected(&path, out_path, selection)?;
@@ -389,7 +400,7 @@ pub fn run() -> anyhow::Result<u8> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    report_stats(dissector.stats());
+    report_stats(&dissector.stats());
     if let Some(msg) = &damage {
         eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
     }

@@ -21,6 +21,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+use std::sync::mpsc;
+
+use crate::analyzer::batch::{Batch, BatchSender, Replay};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::capture::{CaptureError, CaptureReader};
 use crate::fields::Context;
@@ -231,14 +234,67 @@ impl<R: Read> Dissector<R> {
         result
     }
 
+    /// [`run`](Self::run) on two threads: this one runs the message stage (joining, inflating
+    /// and checking messages), the filter and `out`, while another reads the capture and decodes
+    /// TCP and frame headers. `out` sees exactly what `run` would show it, in the same order.
+    pub fn run_parallel(&mut self, out: &mut impl Output) -> Result<(), CaptureError>
+    where
+        R: Send,
+    {
+        /// Batches in flight: enough to keep both threads busy, few enough to bound memory.
+        const QUEUE: usize = 4;
+        let Dissector { reader, analyzer, ctx, filter, .. } = self;
+        let (transport, stage) = analyzer.halves();
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUE);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let result = std::thread::scope(|scope| {
+            let decoding = scope.spawn(move || {
+                let mut sink = BatchSender::new(full_tx, empty_rx);
+                let result = loop {
+                    if sink.stopped {
+                        break Ok(());
+                    }
+                    match reader.next_record() {
+                        Ok(Some(record)) => {
+                            if record.number == 1 {
+                                sink.start(record.ts_nanos);
+                            }
+                            transport.packet(&record, &mut sink);
+                        }
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                if !sink.stopped {
+                    transport.finish(&mut sink);
+                }
+                sink.flush();
+                result
+            });
+            let mut replay = Replay::default();
+            let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
+            while !sink.done()
+                && let Ok(mut batch) = full_rx.recv()
+            {
+                replay.batch(&mut batch, stage, &mut sink);
+                // The decoding side may have finished: then the batch is not needed.
+                let _ = empty_tx.send(batch);
+            }
+            // Unblocks the decoding side if the output stopped first.
+            drop(full_rx);
+            decoding.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        self.finished = true;
+        result
+    }
+
     /// Reads one record and hands what it completes to `out`; false at the end of the capture.
     fn step(&mut self, out: &mut impl Output) -> Result<bool, CaptureError> {
         let Dissector { reader, analyzer, ctx, filter, .. } = self;
         let Some(record) = reader.next_record()? else { return Ok(false) };
         let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
         if record.number == 1 {
-            sink.ctx.first_ts = record.ts_nanos;
-            sink.out.capture_start(sink.ctx);
+            sink.capture_start(&Context { first_ts: record.ts_nanos });
         }
         analyzer.packet(&record, &mut sink);
         Ok(true)
@@ -262,7 +318,7 @@ impl<R: Read> Dissector<R> {
     }
 
     /// The analyzer's counters so far (packets skipped, gaps, frames...).
-    pub fn stats(&self) -> &crate::analyzer::Stats {
+    pub fn stats(&self) -> crate::analyzer::Stats {
         self.analyzer.stats()
     }
 
@@ -287,6 +343,11 @@ struct Filtered<'a, O> {
 impl<O: Output> Output for Filtered<'_, O> {
     fn done(&self) -> bool {
         self.out.done()
+    }
+
+    fn capture_start(&mut self, ctx: &Context) {
+        *self.ctx = *ctx;
+        self.out.capture_start(ctx);
     }
 
     fn frame(&mut self, frame: &Frame<'_>) {

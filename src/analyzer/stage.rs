@@ -1,0 +1,126 @@
+//! The second half of the pipeline: messages out of frames (joined, inflated, checked), then
+//! the [`Output`].
+//!
+//! The first half (records, TCP, HTTP, frame headers) reports to a [`FrameSink`]. [`Direct`]
+//! hands what it reports straight to the [`MessageStage`] on the same thread;
+//! [`batch`](super::batch) carries it to another thread, so that inflating and formatting run
+//! beside the decoding.
+
+use std::collections::HashMap;
+
+use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta, Stats, allowed_rsv};
+use crate::ws::expert::{Expert, ExpertKind};
+use crate::ws::message::{Limits, MessageAssembler};
+use crate::ws::stream::DecodedFrame;
+
+/// Where the first half of the pipeline reports.
+pub(crate) trait FrameSink {
+    /// A connection's details are new or have changed; what follows for it refers to them.
+    fn connection(&mut self, info: &ConnectionInfo);
+    /// The connection switched to WebSocket at `packet`.
+    fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]);
+    /// A frame of the connection, in its direction's order.
+    fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>);
+    /// Nothing more will come for the connection numbered `stream`.
+    fn closed(&mut self, stream: u32);
+}
+
+/// What the message stage counts, for [`Stats`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct MessageCounts {
+    messages: u64,
+    payload_limit_hits: u64,
+    inflate_limit_hits: u64,
+    inflate_ratio_hits: u64,
+}
+
+impl MessageCounts {
+    pub(crate) fn add_to(&self, stats: &mut Stats) {
+        stats.messages += self.messages;
+        stats.payload_limit_hits += self.payload_limit_hits;
+        stats.inflate_limit_hits += self.inflate_limit_hits;
+        stats.inflate_ratio_hits += self.inflate_ratio_hits;
+    }
+}
+
+/// Each WebSocket connection's two message assemblers, by `tcp.stream`.
+#[derive(Debug)]
+pub(crate) struct MessageStage {
+    limits: Limits,
+    /// (server's, client's), each made at the direction's first frame.
+    assemblers: HashMap<u32, [Option<Box<MessageAssembler>>; 2], foldhash::fast::RandomState>,
+    /// Expert items of the frame being reported (kept to reuse its allocation).
+    expert: Vec<Expert>,
+    pub(crate) counts: MessageCounts,
+}
+
+impl MessageStage {
+    pub(crate) fn new(limits: Limits) -> Self {
+        MessageStage { limits, assemblers: HashMap::default(), expert: Vec::new(), counts: MessageCounts::default() }
+    }
+
+    /// Assembles the message `f` belongs to, then hands the frame to `out`.
+    pub(crate) fn frame(
+        &mut self,
+        info: &ConnectionInfo,
+        from_client: bool,
+        f: &DecodedFrame<'_, PacketMeta>,
+        out: &mut impl Output,
+    ) {
+        let limits = self.limits;
+        let messages =
+            self.assemblers.entry(info.stream).or_default()[usize::from(from_client)].get_or_insert_with(|| {
+                Box::new(MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits))
+            });
+        let expert = &mut self.expert;
+        let counts = &mut self.counts;
+        expert.clear();
+        let truncated = f.cut.is_none() && (f.payload.len() as u64) < f.header.payload_len;
+        counts.payload_limit_hits += u64::from(truncated && messages.keeps_content());
+        let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
+        counts.messages += u64::from(message.is_some());
+        for e in expert.iter() {
+            counts.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);
+            counts.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
+        }
+        out.frame(&Frame {
+            packet: f.meta,
+            first_packet: f.first.number,
+            connection: info,
+            from_client,
+            header: f.header,
+            payload: f.payload,
+            payload_seen: f.payload_seen,
+            cut: f.cut,
+            message,
+            expert,
+        });
+    }
+
+    /// Forgets a connection's assemblers.
+    pub(crate) fn closed(&mut self, stream: u32) {
+        self.assemblers.remove(&stream);
+    }
+}
+
+/// Both halves on one thread: the message stage and the output are called as frames come.
+pub(crate) struct Direct<'a, O> {
+    pub(crate) stage: &'a mut MessageStage,
+    pub(crate) out: &'a mut O,
+}
+
+impl<O: Output> FrameSink for Direct<'_, O> {
+    fn connection(&mut self, _info: &ConnectionInfo) {}
+
+    fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
+        self.out.handshake(&HandshakeEvent { packet, connection: info, expert });
+    }
+
+    fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>) {
+        self.stage.frame(info, from_client, frame, self.out);
+    }
+
+    fn closed(&mut self, stream: u32) {
+        self.stage.closed(stream);
+    }
+}
