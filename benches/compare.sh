@@ -3,7 +3,8 @@
 #   large: ~500 MB of large messages (payloads 64 B - 64 KiB, segments up to 16 KiB)
 #   small: ~300 MB of small messages (40-byte frames, one per packet)
 # For each: the -T fields run of both tools (frame counts must agree), wsdissect's default
-# summary output and a simple -Y filter, and a capture twice the size for peak memory.
+# summary output and a simple -Y filter (with the default two threads, then with one), and a
+# capture twice the size for peak memory.
 # Prints throughput, packets/s, peak memory and the ratio. Needs tshark and GNU time.
 # usage: benches/compare.sh [DIR]   (DIR holds the generated captures; default /tmp/wsdissect-bench)
 set -euo pipefail
@@ -54,6 +55,10 @@ for w in large small; do
     row "tshark -T fields" "$theirs"
     row "wsdissect (summary lines)" "$(measure "$bin" "$f")"
     row "wsdissect -Y opcode==1" "$(measure "$bin" -Y 'websocket.opcode == 1' "${fields[@]}" "$f")"
+    # The same three on one thread, to show what the second one brings.
+    row "  one thread: -T fields" "$(measure "$bin" --threads 1 "${fields[@]}" "$f")"
+    row "  one thread: summary" "$(measure "$bin" --threads 1 "$f")"
+    row "  one thread: -Y" "$(measure "$bin" --threads 1 -Y 'websocket.opcode == 1' "${fields[@]}" "$f")"
     ours2=$(measure "$bin" "${fields[@]}" "$dir/${w}2.pcap")
     echo "$w: $ours_frames frames in $n packets, both tools; wsdissect is $(awk -v a="${ours%% *}" -v b="${theirs%% *}" 'BEGIN { printf "%.0f", b/a }')x faster;" \
          "peak memory on the capture twice the size: $(awk -v m="${ours2##* }" 'BEGIN { printf "%.1f", m/1024 }') MB"

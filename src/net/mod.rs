@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use etherparse::{EtherType, IpNumber, LaxIpSlice, LaxNetSlice, LaxSlicedPacket, TcpSlice};
 
 /// Link types (LINKTYPE_* values) this module understands.
 pub mod link {
@@ -91,20 +91,27 @@ pub struct TcpSegment<'a> {
 
 /// Decodes a record of the given link type down to TCP.
 pub fn decode(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
-    let sliced = match link_type {
-        link::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Malformed)?,
-        link::RAW | link::RAW_BSD | link::RAW_BSD_14 | link::IPV4 | link::IPV6 => from_ip(data)?,
+    let ip = match link_type {
+        link::ETHERNET => match data.get(12..14) {
+            // Untagged IP, nearly every packet: straight to the IP header.
+            Some(&[a, b]) if matches!(EtherType(u16::from_be_bytes([a, b])), EtherType::IPV4 | EtherType::IPV6) => {
+                ip_in_ether_type(&data[14..])?
+            }
+            // VLAN tags and the rest: etherparse's whole packet slicer.
+            _ => ip_in(&LaxSlicedPacket::from_ethernet(data).map_err(|_| Skip::Malformed)?)?,
+        },
+        link::RAW | link::RAW_BSD | link::RAW_BSD_14 | link::IPV4 | link::IPV6 => ip_of(data)?,
         link::LINUX_SLL => {
             // 16-byte header; the protocol (an EtherType for IP) is its last two bytes.
             let proto = data.get(14..16).ok_or(Skip::Malformed)?;
-            from_ether_type(u16::from_be_bytes([proto[0], proto[1]]), &data[16..])
+            from_ether_type(u16::from_be_bytes([proto[0], proto[1]]), &data[16..])?
         }
         link::LINUX_SLL2 => {
             // 20-byte header starting with the protocol.
             if data.len() < 20 {
                 return Err(Skip::Malformed);
             }
-            from_ether_type(u16::from_be_bytes([data[0], data[1]]), &data[20..])
+            from_ether_type(u16::from_be_bytes([data[0], data[1]]), &data[20..])?
         }
         link::NULL | link::LOOP => {
             let family = data.get(..4).ok_or(Skip::Malformed)?;
@@ -119,34 +126,49 @@ pub fn decode(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
             };
             match family {
                 // AF_INET everywhere; AF_INET6 on the BSDs, macOS and Linux.
-                2 | 24 | 28 | 30 | 10 => from_ip(&data[4..])?,
+                2 | 24 | 28 | 30 | 10 => ip_of(&data[4..])?,
                 _ => return Err(Skip::NotIp),
             }
         }
         other => return Err(Skip::UnsupportedLink(other)),
     };
-    tcp_of(&sliced)
+    tcp_of(&ip)
 }
 
-fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
-    LaxSlicedPacket::from_ip(data).map_err(|_| Skip::Malformed)
+/// The IP packet of a raw IP record.
+fn ip_of(data: &[u8]) -> Result<LaxIpSlice<'_>, Skip> {
+    LaxIpSlice::from_slice(data).map(|(ip, _)| ip).map_err(|_| Skip::Malformed)
 }
 
-fn from_ether_type(ether_type: u16, data: &[u8]) -> LaxSlicedPacket<'_> {
-    LaxSlicedPacket::from_ether_type(EtherType(ether_type), data)
+/// The IP packet after an IPv4 or IPv6 EtherType (one that does not decode is not IP, as for
+/// etherparse's packet slicer).
+fn ip_in_ether_type(data: &[u8]) -> Result<LaxIpSlice<'_>, Skip> {
+    LaxIpSlice::from_slice(data).map(|(ip, _)| ip).map_err(|_| Skip::NotIp)
 }
 
-fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
-    let (src, dst, payload) = match &sliced.net {
-        Some(LaxNetSlice::Ipv4(ip)) => {
+fn from_ether_type(ether_type: u16, data: &[u8]) -> Result<LaxIpSlice<'_>, Skip> {
+    ip_in(&LaxSlicedPacket::from_ether_type(EtherType(ether_type), data))
+}
+
+/// The IP packet etherparse's packet slicer found.
+fn ip_in<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<LaxIpSlice<'a>, Skip> {
+    match &sliced.net {
+        Some(LaxNetSlice::Ipv4(ip)) => Ok(LaxIpSlice::Ipv4(ip.clone())),
+        Some(LaxNetSlice::Ipv6(ip)) => Ok(LaxIpSlice::Ipv6(ip.clone())),
+        Some(LaxNetSlice::Arp(_)) | None => Err(Skip::NotIp),
+    }
+}
+
+fn tcp_of<'a>(ip: &LaxIpSlice<'a>) -> Result<TcpSegment<'a>, Skip> {
+    let (src, dst, payload) = match ip {
+        LaxIpSlice::Ipv4(ip) => {
             let h = ip.header();
             (IpAddr::from(h.source()), IpAddr::from(h.destination()), ip.payload())
         }
-        Some(LaxNetSlice::Ipv6(ip)) => {
+        LaxIpSlice::Ipv6(ip) => {
             let h = ip.header();
             (IpAddr::from(h.source_addr()), IpAddr::from(h.destination_addr()), ip.payload())
         }
-        Some(LaxNetSlice::Arp(_)) | None => return Err(Skip::NotIp),
     };
     if payload.fragmented {
         return Err(Skip::IpFragment);
@@ -154,18 +176,15 @@ fn tcp_of<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<TcpSegment<'a>, Skip> {
     if payload.ip_number != IpNumber::TCP {
         return Err(Skip::NotTcp);
     }
-    let tcp = match &sliced.transport {
-        Some(TransportSlice::Tcp(tcp)) => tcp,
-        _ => return Err(Skip::Malformed),
-    };
+    let tcp = TcpSlice::from_slice(payload.payload).map_err(|_| Skip::Malformed)?;
     // What the IP header says the TCP segment holds, against what was captured.
-    let announced = match &sliced.net {
-        Some(LaxNetSlice::Ipv4(ip)) if payload.incomplete => {
+    let announced = match ip {
+        LaxIpSlice::Ipv4(ip) if payload.incomplete => {
             let h = ip.header();
             let auth = ip.extensions().auth.map_or(0, |a| a.slice().len());
             usize::from(h.total_len()).saturating_sub(h.slice().len() + auth)
         }
-        Some(LaxNetSlice::Ipv6(ip)) if payload.incomplete => {
+        LaxIpSlice::Ipv6(ip) if payload.incomplete => {
             usize::from(ip.header().payload_length()).saturating_sub(ip.extensions().slice().len())
         }
         _ => payload.payload.len(),
