@@ -68,13 +68,19 @@ fn pipeline(c: &mut Criterion) {
         let mut pcap = Vec::new();
         write_capture(&mut pcap, &profile, size, 7).unwrap();
         g.throughput(Throughput::Bytes(pcap.len() as u64));
-        for (mode, payload_cap) in [("headers", 0), ("payloads", Config::default().payload_cap)] {
+        // "payloads": messages joined, checked and inflated; "two_threads": the same with the
+        // message stage on a second thread (`run_parallel`).
+        let all = Config::default().payload_cap;
+        for (mode, payload_cap, parallel) in
+            [("headers", 0, false), ("payloads", all, false), ("payloads_two_threads", all, true)]
+        {
             g.bench_function(format!("{name}/{mode}"), |b| {
                 b.iter(|| {
                     let mut frames = 0u64;
                     let config = Config { payload_cap, ..Config::default() };
                     let mut d = Dissector::from_bytes(&pcap).unwrap().with_config(config);
-                    d.run(&mut |f: &Frame<'_>| frames += f.header.payload_len).unwrap();
+                    let mut count = |f: &Frame<'_>| frames += f.header.payload_len;
+                    if parallel { d.run_parallel(&mut count) } else { d.run(&mut count) }.unwrap();
                     frames
                 })
             });

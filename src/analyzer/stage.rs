@@ -44,7 +44,12 @@ impl MessageCounts {
 }
 
 /// Each WebSocket connection's two message assemblers, by `tcp.stream`.
+///
+/// Aligned to two cache lines so that, when it runs on its own thread, the counters it updates
+/// per frame never share a line with those of the transport beside it (that false sharing made
+/// some two-thread runs take 40% longer, at random).
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct MessageStage {
     limits: Limits,
     /// (server's, client's), each made at the direction's first frame.
