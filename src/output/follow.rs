@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::text::hex_dump;
+use super::text::write_hex_dump;
 use crate::analyzer::Frame;
 use crate::fields::Context;
 use crate::ws::frame::{Opcode, close_body};
@@ -56,11 +56,7 @@ pub fn write_follow_message(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) ->
             let reason = String::from_utf8_lossy(reason.unwrap_or_default());
             writeln!(w, "{indent}close {code} {reason}")?;
         }
-        _ if !m.data.is_empty() => {
-            for line in hex_dump(m.data).lines() {
-                writeln!(w, "{indent}{line}")?;
-            }
-        }
+        _ if !m.data.is_empty() => write_hex_dump(w, m.data, indent)?,
         _ => {}
     }
     Ok(())

@@ -76,26 +76,24 @@ pub fn hex_label(bytes: &[u8]) -> String {
     out
 }
 
-/// tshark's hex dump: offset, 16 bytes in hex, and their ASCII.
-pub fn hex_dump(bytes: &[u8]) -> String {
-    let mut out = String::new();
+/// tshark's hex dump, written row by row after `indent`: offset (at least 4 hex digits), 16
+/// bytes in hex, and their ASCII. A row at a time, so that a large payload costs no more memory
+/// than a row.
+pub fn write_hex_dump(w: &mut impl std::io::Write, bytes: &[u8], indent: &str) -> std::io::Result<()> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, row) in bytes.chunks(16).enumerate() {
-        let _ = write!(out, "{:04x}  ", i * 16);
-        for j in 0..16 {
-            match row.get(j) {
-                Some(b) => {
-                    let _ = write!(out, "{b:02x} ");
-                }
-                None => out.push_str("   "),
-            }
+        // 16 * "xx " + "  " + 16 ASCII + "\n"
+        let mut line = [b' '; 48 + 2 + 16 + 1];
+        for (j, b) in row.iter().enumerate() {
+            line[3 * j] = HEX[usize::from(b >> 4)];
+            line[3 * j + 1] = HEX[usize::from(b & 0xf)];
+            line[50 + j] = if b.is_ascii_graphic() || *b == b' ' { *b } else { b'.' };
         }
-        out.push_str("  ");
-        for b in row {
-            out.push(if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' });
-        }
-        out.push('\n');
+        line[50 + row.len()] = b'\n';
+        write!(w, "{indent}{:04x}  ", i * 16)?;
+        w.write_all(&line[..=50 + row.len()])?;
     }
-    out
+    Ok(())
 }
 
 /// A short printable preview for the summary line, formatted as it is written.
@@ -222,7 +220,9 @@ mod tests {
 
     #[test]
     fn test_hex_dump_row() {
-        let d = hex_dump(b"ABCDEFGHIJKLMNOPQ");
+        let mut d = Vec::new();
+        write_hex_dump(&mut d, b"ABCDEFGHIJKLMNOPQ", "").unwrap();
+        let d = String::from_utf8(d).unwrap();
         let first = d.lines().next().unwrap();
         assert_eq!(first, "0000  41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f 50   ABCDEFGHIJKLMNOP");
         assert!(d.lines().nth(1).unwrap().starts_with("0010  51 "));

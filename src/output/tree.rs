@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::json_tree;
-use super::text::{format_text, hex_dump, hex_label, label, text_only_label};
+use super::text::{format_text, hex_label, label, text_only_label, write_hex_dump};
 use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{close_code, close_code_name};
 use crate::http::accept_key;
@@ -293,7 +293,7 @@ fn write_text_lines(w: &mut impl Write, text: &str) -> io::Result<()> {
 fn write_data(w: &mut impl Write, payload: &[u8], declared: u64) -> io::Result<()> {
     writeln!(w, "Data ({} bytes)", payload.len())?;
     writeln!(w)?;
-    w.write_all(hex_dump(payload).as_bytes())?;
+    write_hex_dump(w, payload, "")?;
     writeln!(w, "    Data: {}", hex_label(payload))?;
     writeln!(w, "    [Length: {}]", payload.len())?;
     if (payload.len() as u64) < declared {
