@@ -605,9 +605,7 @@ impl Transport {
             state.finish(dir, stats, out);
             stats.reassembly += conn.reasm[dir].stats();
         }
-        if conn.state.info_sent {
-            out.closed(conn.state.info.stream);
-        }
+        out.closed(conn.state.info.stream);
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
         conn.state.ws = [None, None];

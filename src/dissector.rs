@@ -242,7 +242,7 @@ impl<R: Read> Dissector<R> {
         R: Send,
     {
         /// Batches in flight: enough to keep both threads busy, few enough to bound memory.
-        const QUEUE: usize = 4;
+        const QUEUE: usize = 2;
         let Dissector { reader, analyzer, ctx, filter, .. } = self;
         let (transport, stage) = analyzer.halves();
         let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUE);
@@ -282,6 +282,7 @@ impl<R: Read> Dissector<R> {
             }
             // Unblocks the decoding side if the output stopped first.
             drop(full_rx);
+            drop(empty_tx);
             decoding.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
         self.finished = true;

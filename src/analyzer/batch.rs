@@ -17,6 +17,9 @@ use crate::ws::stream::{Cut, DecodedFrame};
 const BATCH_EVENTS: usize = 4096;
 /// ...or this many payload bytes.
 const BATCH_BYTES: usize = 1 << 20;
+/// Payload bytes sent and not yet given back, beyond which the sender waits (unless nothing is
+/// out: a frame larger than this still goes, alone).
+const IN_FLIGHT_BYTES: usize = 8 << 20;
 
 /// One report of the first half, owned.
 #[derive(Debug)]
@@ -53,6 +56,8 @@ struct FrameEvent {
 pub(crate) struct Batch {
     events: Vec<Event>,
     bytes: Vec<u8>,
+    /// Payload bytes it carried when sent.
+    sent: usize,
 }
 
 /// The first half's sink on its own thread: fills batches and sends them.
@@ -60,6 +65,10 @@ pub(crate) struct BatchSender {
     batch: Batch,
     full: SyncSender<Batch>,
     empty: Receiver<Batch>,
+    /// An emptied batch to fill next.
+    spare: Option<Batch>,
+    /// Payload bytes in batches sent and not yet given back.
+    in_flight: usize,
     /// The other side has stopped taking batches (its output is done).
     pub(crate) stopped: bool,
 }
@@ -67,7 +76,7 @@ pub(crate) struct BatchSender {
 impl BatchSender {
     /// Sends full batches on `full`, takes emptied ones back from `empty`.
     pub(crate) fn new(full: SyncSender<Batch>, empty: Receiver<Batch>) -> Self {
-        BatchSender { batch: Batch::default(), full, empty, stopped: false }
+        BatchSender { batch: Batch::default(), full, empty, spare: None, in_flight: 0, stopped: false }
     }
 
     /// The capture's first record was read at `ts_nanos`.
@@ -82,14 +91,39 @@ impl BatchSender {
         }
     }
 
-    /// Sends what the batch holds.
+    /// Sends what the batch holds, once the payload bytes out allow it.
     pub(crate) fn flush(&mut self) {
         if self.batch.events.is_empty() || self.stopped {
             return;
         }
-        let next = self.empty.try_recv().unwrap_or_default();
-        let batch = std::mem::replace(&mut self.batch, next);
+        while let Ok(batch) = self.empty.try_recv() {
+            self.reclaim(batch);
+        }
+        let size = self.batch.bytes.len();
+        while self.in_flight > 0 && self.in_flight + size > IN_FLIGHT_BYTES {
+            match self.empty.recv() {
+                Ok(batch) => self.reclaim(batch),
+                Err(_) => {
+                    self.stopped = true;
+                    return;
+                }
+            }
+        }
+        let next = self.spare.take().unwrap_or_default();
+        let mut batch = std::mem::replace(&mut self.batch, next);
+        batch.sent = size;
+        self.in_flight += size;
         self.stopped = self.full.send(batch).is_err();
+    }
+
+    /// A batch given back, emptied: its bytes are no longer out, and it may be filled again.
+    fn reclaim(&mut self, mut batch: Batch) {
+        self.in_flight -= batch.sent;
+        if self.spare.is_none() {
+            // One that carried a large payload does not keep its memory.
+            batch.bytes.shrink_to(BATCH_BYTES);
+            self.spare = Some(batch);
+        }
     }
 }
 
@@ -103,6 +137,11 @@ impl FrameSink for BatchSender {
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
+        // A large payload goes in a batch of its own, so that no batch holds much more than
+        // BATCH_BYTES beside it.
+        if self.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
+            self.flush();
+        }
         let start = self.batch.bytes.len();
         self.batch.bytes.extend_from_slice(f.payload);
         let frame = FrameEvent {
@@ -141,10 +180,11 @@ impl Replay {
                     self.connections.insert(info.stream, info);
                 }
                 Event::Handshake { stream, packet, expert } => {
-                    let connection = &self.connections[&stream];
+                    let Some(connection) = self.connection(stream) else { continue };
                     out.handshake(&HandshakeEvent { packet, connection, expert: &expert });
                 }
                 Event::Frame { stream, from_client, frame: f } => {
+                    let Some(connection) = self.connection(stream) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
                         payload: &batch.bytes[f.payload],
@@ -153,7 +193,7 @@ impl Replay {
                         meta: f.meta,
                         first: f.first,
                     };
-                    stage.frame(&self.connections[&stream], from_client, &decoded, out);
+                    stage.frame(connection, from_client, &decoded, out);
                 }
                 Event::Closed(stream) => {
                     self.connections.remove(&stream);
@@ -162,5 +202,12 @@ impl Replay {
             }
         }
         batch.bytes.clear();
+    }
+
+    /// The details of a connection, which the transport sends before anything else of it.
+    fn connection(&self, stream: u32) -> Option<&ConnectionInfo> {
+        let info = self.connections.get(&stream).map(|c| &**c);
+        debug_assert!(info.is_some(), "tcp.stream {stream} reported before its details");
+        info
     }
 }
