@@ -80,3 +80,60 @@ fn run_streams_without_copies_and_stops_when_done() {
     assert_eq!(out.0, [8, 9]);
     assert!(d.packets_read() < 20, "reading stopped early");
 }
+
+#[test]
+fn run_parallel_gives_what_run_gives() {
+    /// Every frame, owned, and the handshakes' packet numbers.
+    #[derive(Default)]
+    struct Collect(Vec<OwnedFrame>, Vec<u64>);
+    impl wsdissect::analyzer::Output for Collect {
+        fn frame(&mut self, f: &Frame<'_>) {
+            self.0.push(OwnedFrame::from_frame(f));
+        }
+        fn handshake(&mut self, h: &wsdissect::analyzer::HandshakeEvent<'_>) {
+            self.1.push(h.packet.number);
+        }
+    }
+    for (capture, filter) in [
+        ("real/python-deflate-context.pcap", None),
+        ("real/node-deflate.pcap", Some("websocket.message.compressed")),
+        ("crafted/fragments.pcap", None),
+        ("crafted/truncated.pcap", None),
+        ("crafted/tcp-oddities.pcap", None),
+    ] {
+        let bytes = std::fs::read(testdata().join(capture)).unwrap();
+        let open = || {
+            let d = Dissector::from_bytes(&bytes).unwrap();
+            match filter {
+                Some(f) => d.filter(f).unwrap(),
+                None => d,
+            }
+        };
+        let (mut one, mut two) = (Collect::default(), Collect::default());
+        let (mut d1, mut d2) = (open(), open());
+        let r1 = d1.run(&mut one).map_err(|e| e.to_string());
+        let r2 = d2.run_parallel(&mut two).map_err(|e| e.to_string());
+        assert!(!one.0.is_empty(), "{capture}");
+        assert_eq!(one.0, two.0, "{capture}");
+        assert_eq!(one.1, two.1, "{capture}");
+        assert_eq!(r1, r2, "{capture}");
+        assert_eq!(format!("{:?}", d1.stats()), format!("{:?}", d2.stats()), "{capture}");
+    }
+}
+
+#[test]
+fn run_parallel_stops_when_done() {
+    struct FirstTwo(Vec<u64>);
+    impl wsdissect::analyzer::Output for FirstTwo {
+        fn frame(&mut self, f: &Frame<'_>) {
+            self.0.push(f.packet.number);
+        }
+        fn done(&self) -> bool {
+            self.0.len() >= 2
+        }
+    }
+    let mut out = FirstTwo(Vec::new());
+    let mut d = Dissector::open(testdata().join("real/python-concurrent.pcap")).unwrap();
+    d.run_parallel(&mut out).unwrap();
+    assert_eq!(out.0.len(), 2);
+}
