@@ -1,5 +1,8 @@
-//! The pipeline from records to frames: decode TCP, find the connection, reassemble each
-//! direction, follow the HTTP upgrade, and decode WebSocket frames.
+//! The pipeline from records to frames and messages. Its first half (here) decodes TCP, finds
+//! the connection, reassembles each direction, follows the HTTP upgrade and decodes WebSocket
+//! frames; its second half (`analyzer::stage`) joins, inflates and checks messages and hands
+//! each frame to the [`Output`]. The halves run on one thread, or on two through
+//! `analyzer::batch` ([`Dissector::run_parallel`](crate::Dissector::run_parallel)).
 //!
 //! ```
 //! use wsdissect::analyzer::{Analyzer, Config};
@@ -686,10 +689,7 @@ impl ConnState {
             self.websocket_counted = true;
             stats.websocket_connections += 1;
         }
-        if !self.info_sent {
-            self.info_sent = true;
-            out.connection(&self.info);
-        }
+        report_info(&mut self.info_sent, &self.info, out);
         let mut emit = reporter(&self.info, from_client, stats, out);
         let decoder = &mut ws.decoder;
         match d {
@@ -827,21 +827,25 @@ impl ConnState {
         self.ws[client_dir] = Some(Box::new(WsDirection::new(true, client_seen, &self.info, self.limits)));
         let expert = [Expert::new(ExpertKind::WrongAccept, 0)];
         let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
-        self.info_sent = true;
-        out.connection(&self.info);
+        report_info(&mut self.info_sent, &self.info, out);
         out.handshake(&self.info, meta, expert);
     }
 
     /// The direction's stream has ended.
     fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl FrameSink) {
         if let Some(ws) = self.ws[dir].as_mut() {
-            if !self.info_sent {
-                self.info_sent = true;
-                out.connection(&self.info);
-            }
+            report_info(&mut self.info_sent, &self.info, out);
             ws.decoder.finish(&mut reporter(&self.info, ws.from_client, stats, out));
             stats.resync_skipped += ws.decoder.skipped_bytes;
         }
+    }
+}
+
+/// Gives `out` the connection's details unless it has them as they are (`sent`).
+fn report_info(sent: &mut bool, info: &ConnectionInfo, out: &mut impl FrameSink) {
+    if !*sent {
+        *sent = true;
+        out.connection(info);
     }
 }
 
