@@ -33,6 +33,8 @@ const VIEWS: &[&[&str]] = &[
     &["-c", "3"],
     &["--stats"],
     &["--connections"],
+    &["--follow", "0"],
+    &["-d", "tcp.port==8080,websocket"],
 ];
 
 #[test]
