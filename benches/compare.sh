@@ -24,11 +24,14 @@ generate small small 300000000
 generate large2 large 1000000000
 generate small2 small 600000000
 
-# measure COMMAND...: prints "seconds peak_kb" of the command (output discarded).
+# measure COMMAND...: prints "seconds peak_kb" of the command (output discarded); the time to
+# the millisecond (GNU time's own is to 10 ms, too coarse for runs under a tenth of a second).
 measure() {
-    local t
-    t=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null; } 2>&1 | tail -n 1)
-    echo "$t"
+    local start end peak
+    start=$(date +%s%N)
+    peak=$( { /usr/bin/time -f "%M" "$@" > /dev/null; } 2>&1 | tail -n 1)
+    end=$(date +%s%N)
+    echo "$(( (end - start) / 1000000 ))e-3 $peak" | awk '{ printf "%.3f %s\n", $1, $2 }'
 }
 # best COMMAND...: the fastest of three runs (wsdissect's runs are short enough for noise to
 # matter; tshark's are not, and run once).
@@ -52,7 +55,7 @@ for w in large small; do
     row() { # LABEL "seconds peak"
         read -r s m <<< "$2"
         awk -v w="$w" -v l="$1" -v s="$s" -v m="$m" -v b="$size" -v n="$n" \
-            'BEGIN { printf "%-8s %-28s %9.2f %10.0f %12.0f %10.1f\n", w, l, s, b/1e6/s, n/s, m/1024 }'
+            'BEGIN { printf "%-8s %-28s %9.3f %10.0f %12.0f %10.1f\n", w, l, s, b/1e6/s, n/s, m/1024 }'
     }
     ours=$(best "$bin" "${fields[@]}" "$f")
     theirs=$(measure tshark -r "$f" -Y websocket "${fields[@]}")
