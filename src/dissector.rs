@@ -20,7 +20,6 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-
 use std::sync::mpsc;
 
 use crate::analyzer::batch::{Batch, BatchSender, Replay};
