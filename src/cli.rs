@@ -468,7 +468,7 @@ impl<W: Write> Output for Sink<W> {
             Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
             Printer::MessageLines => output::messages::write_message_line(&mut self.out, &self.ctx, frame),
             Printer::FrameJson(json) => {
-                json.write(&mut self.out, &output::json::frame_value(&self.ctx, frame, self.bytes))
+                json.write(&mut self.out, &output::json::frame_record(&self.ctx, frame, self.bytes))
             }
             Printer::MessageJson(json) => match MessageRecord::of(frame, self.bytes) {
                 Some(record) => json.write(&mut self.out, &record),

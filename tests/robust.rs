@@ -28,7 +28,7 @@ fn analyse(bytes: &[u8]) -> usize {
         output::write_summary_line(&mut sink, &ctx, f).unwrap();
         output::tree::write_frame_tree(&mut sink, f, output::tree::TextAs::Json).unwrap();
         output::messages::write_message_line(&mut sink, &ctx, f).unwrap();
-        serde_json::to_writer(&mut sink, &output::json::frame_value(&ctx, f, output::json::BytesAs::Hex)).unwrap();
+        serde_json::to_writer(&mut sink, &output::json::frame_record(&ctx, f, output::json::BytesAs::Hex)).unwrap();
         serde_json::to_writer(&mut sink, &output::messages::MessageRecord::of(f, output::json::BytesAs::Base64))
             .unwrap();
         output::write_fields_line(&mut sink, &ctx, &all, f).unwrap();

@@ -4,12 +4,19 @@
 
 use std::io::{self, Write};
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use base64::display::Base64Display;
+use serde::{Serialize, Serializer};
+use serde_json::Number;
 
 use crate::analyzer::Frame;
 use crate::fields::{Context, close_code, text_of};
+use crate::http::Headers;
 use crate::ws::frame::{Opcode, close_body};
+use crate::ws::message::Fragment;
 
 /// How byte strings are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,178 +65,312 @@ pub fn rfc3339(nanos: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{frac}Z")
 }
 
-fn seconds(nanos: i64) -> Value {
-    // Exact decimal seconds, as a JSON number.
+/// Exact decimal seconds, as a JSON number.
+fn seconds(nanos: i64) -> Number {
     let sign = if nanos < 0 { "-" } else { "" };
     let abs = nanos.unsigned_abs();
     let text = format!("{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000);
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    serde_json::from_str(&text).expect("digits, a point and digits are a JSON number")
 }
 
-fn expert_list(f: &Frame<'_>) -> Value {
-    Value::Array(
-        f.expert
-            .iter()
-            .map(|e| {
-                json!({
-                    "severity": e.kind.severity().name(),
-                    "group": e.kind.group().name(),
-                    "field": e.kind.field(),
-                    "message": e.to_string(),
+/// Bytes as a JSON string, encoded as they are written.
+struct Encoded<'a>(&'a [u8], BytesAs);
+
+impl fmt::Display for Encoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            BytesAs::Hex => {
+                // In runs of 512 digits: the writer escapes what it is given, piece by piece.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut digits = [0u8; 512];
+                self.0.chunks(digits.len() / 2).try_for_each(|chunk| {
+                    for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
+                        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                    }
+                    f.write_str(std::str::from_utf8(&digits[..2 * chunk.len()]).expect("hex digits"))
                 })
-            })
-            .collect(),
-    )
+            }
+            BytesAs::Base64 => write!(f, "{}", Base64Display::new(self.0, &base64::engine::general_purpose::STANDARD)),
+        }
+    }
 }
 
-/// The frame as a JSON object.
-pub fn frame_value(ctx: &Context, f: &Frame<'_>, bytes: BytesAs) -> Value {
+impl Serialize for Encoded<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A masking key, always in hex.
+struct MaskingKey([u8; 4]);
+
+impl Serialize for MaskingKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Encoded(&self.0, BytesAs::Hex).serialize(serializer)
+    }
+}
+
+/// A frame as a JSON object: written field by field, nothing built in between. The order of
+/// the members is the schema's.
+#[derive(Serialize)]
+pub struct FrameRecord<'a> {
+    frame: FrameMembers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<IpMembers>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6: Option<IpMembers>,
+    tcp: TcpMembers,
+    websocket: WebSocketMembers<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpMembers<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    expert: Vec<ExpertMembers>,
+}
+
+#[derive(Serialize)]
+struct FrameMembers {
+    number: u64,
+    time: String,
+    time_epoch: Number,
+    time_relative: Number,
+    len: u32,
+    cap_len: u32,
+}
+
+#[derive(Serialize)]
+struct IpMembers {
+    src: std::net::IpAddr,
+    dst: std::net::IpAddr,
+}
+
+#[derive(Serialize)]
+struct TcpMembers {
+    srcport: u16,
+    dstport: u16,
+    stream: u32,
+    seq: u32,
+    ack: u32,
+    len: u32,
+}
+
+#[derive(Serialize)]
+struct WebSocketMembers<'a> {
+    fin: bool,
+    rsv: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pmc: Option<bool>,
+    opcode: u8,
+    opcode_name: &'static str,
+    mask: bool,
+    payload_length: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_length_ext_16: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_length_ext_64: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    masking_key: Option<MaskingKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<PayloadMembers<'a>>,
+    payload_captured: u64,
+    cut: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<MessageMembers<'a>>,
+}
+
+#[derive(Serialize)]
+struct PayloadMembers<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Encoded<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close: Option<CloseMembers<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ping: Option<Encoded<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pong: Option<Encoded<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<Cow<'a, str>>,
+}
+
+#[derive(Serialize)]
+struct CloseMembers<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Serialize)]
+struct MessageMembers<'a> {
+    opcode: u8,
+    opcode_name: &'static str,
+    length: u64,
+    wire_length: u64,
+    frames: usize,
+    #[serde(serialize_with = "packet_numbers")]
+    fragment: &'a [Fragment],
+    compressed: bool,
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Encoded<'a>>,
+}
+
+fn packet_numbers<S: Serializer>(fragments: &&[Fragment], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(fragments.iter().map(|x| x.packet))
+}
+
+#[derive(Serialize)]
+struct HttpMembers<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sec_websocket_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sec_websocket_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sec_websocket_accept: Option<&'a str>,
+    /// The request's value, then the response's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    upgrade: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sec_websocket_protocol: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sec_websocket_extensions: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<RequestMembers<'a>>,
+    response: ResponseMembers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accept_valid: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct RequestMembers<'a> {
+    method: &'a str,
+    uri: &'a str,
+}
+
+#[derive(Serialize)]
+struct ResponseMembers {
+    code: u16,
+}
+
+#[derive(Serialize)]
+struct ExpertMembers {
+    severity: &'static str,
+    group: &'static str,
+    field: &'static str,
+    message: String,
+}
+
+/// The frame as a JSON object (serialize it with serde_json).
+pub fn frame_record<'a>(ctx: &Context, f: &Frame<'a>, bytes: BytesAs) -> FrameRecord<'a> {
     let p = &f.packet;
     let (src, dst) = (f.src(), f.dst());
-    let mut root = Map::new();
-    root.insert(
-        "frame".into(),
-        json!({
-            "number": p.number,
-            "time": rfc3339(p.ts_nanos),
-            "time_epoch": seconds(p.ts_nanos),
-            "time_relative": seconds(p.ts_nanos - ctx.first_ts),
-            "len": p.len,
-            "cap_len": p.caplen,
-        }),
-    );
-    let ip = json!({ "src": src.ip.to_string(), "dst": dst.ip.to_string() });
-    root.insert(if src.ip.is_ipv4() { "ip" } else { "ipv6" }.into(), ip);
-    root.insert(
-        "tcp".into(),
-        json!({
-            "srcport": src.port,
-            "dstport": dst.port,
-            "stream": f.connection.stream,
-            "seq": f.relative_seq(),
-            "ack": f.relative_ack(),
-            "len": p.tcp_len,
-        }),
-    );
-    root.insert("websocket".into(), Value::Object(websocket(f, bytes)));
-    if let Some(http) = http(f) {
-        root.insert("http".into(), http);
+    let ip = IpMembers { src: src.ip, dst: dst.ip };
+    let (ip, ipv6) = if src.ip.is_ipv4() { (Some(ip), None) } else { (None, Some(ip)) };
+    FrameRecord {
+        frame: FrameMembers {
+            number: p.number,
+            time: rfc3339(p.ts_nanos),
+            time_epoch: seconds(p.ts_nanos),
+            time_relative: seconds(p.ts_nanos - ctx.first_ts),
+            len: p.len,
+            cap_len: p.caplen,
+        },
+        ip,
+        ipv6,
+        tcp: TcpMembers {
+            srcport: src.port,
+            dstport: dst.port,
+            stream: f.connection.stream,
+            seq: f.relative_seq(),
+            ack: f.relative_ack(),
+            len: p.tcp_len,
+        },
+        websocket: websocket(f, bytes),
+        http: http(f),
+        expert: f
+            .expert
+            .iter()
+            .map(|e| ExpertMembers {
+                severity: e.kind.severity().name(),
+                group: e.kind.group().name(),
+                field: e.kind.field(),
+                message: e.to_string(),
+            })
+            .collect(),
     }
-    if !f.expert.is_empty() {
-        root.insert("expert".into(), expert_list(f));
-    }
-    Value::Object(root)
 }
 
-fn websocket(f: &Frame<'_>, bytes: BytesAs) -> Map<String, Value> {
+fn websocket<'a>(f: &Frame<'a>, bytes: BytesAs) -> WebSocketMembers<'a> {
     let h = &f.header;
-    let mut ws = Map::new();
-    ws.insert("fin".into(), h.fin.into());
-    ws.insert("rsv".into(), h.rsv.into());
-    if f.connection.deflate.is_some() {
-        ws.insert("pmc".into(), h.rsv1().into());
+    let some_payload = h.payload_len > 0;
+    let control = |op: Opcode| (h.opcode == op && some_payload).then_some(Encoded(f.payload, bytes));
+    let close = (h.opcode == Opcode::CLOSE && some_payload).then(|| CloseMembers {
+        status_code: close_code(f),
+        reason: close_body(f.payload).1.map(String::from_utf8_lossy),
+    });
+    let payload = PayloadMembers {
+        data: some_payload.then_some(Encoded(f.payload, bytes)),
+        close,
+        ping: control(Opcode::PING),
+        pong: control(Opcode::PONG),
+        text: text_of(f),
+    };
+    let any = payload.data.is_some() || payload.close.is_some() || payload.text.is_some();
+    WebSocketMembers {
+        fin: h.fin,
+        rsv: h.rsv,
+        pmc: f.connection.deflate.is_some().then(|| h.rsv1()),
+        opcode: h.opcode.0,
+        opcode_name: h.opcode.name().unwrap_or("Unknown"),
+        mask: h.masked,
+        payload_length: h.len7,
+        payload_length_ext_16: h.ext_16(),
+        payload_length_ext_64: h.ext_64(),
+        masking_key: h.masking_key.map(MaskingKey),
+        payload: any.then_some(payload),
+        payload_captured: f.payload_seen,
+        cut: f.cut.is_some(),
+        message: f.message.map(|m| MessageMembers {
+            opcode: m.opcode.0,
+            opcode_name: m.opcode.name().unwrap_or("Unknown"),
+            length: m.length,
+            wire_length: m.wire_length,
+            frames: m.fragments.len(),
+            fragment: m.fragments,
+            compressed: m.compressed,
+            complete: m.complete,
+            data: (m.compressed || m.fragments.len() > 1).then_some(Encoded(m.data, bytes)),
+        }),
     }
-    ws.insert("opcode".into(), h.opcode.0.into());
-    ws.insert("opcode_name".into(), h.opcode.name().unwrap_or("Unknown").into());
-    ws.insert("mask".into(), h.masked.into());
-    ws.insert("payload_length".into(), h.len7.into());
-    if let Some(n) = h.ext_16() {
-        ws.insert("payload_length_ext_16".into(), n.into());
-    }
-    if let Some(n) = h.ext_64() {
-        ws.insert("payload_length_ext_64".into(), n.into());
-    }
-    if let Some(key) = h.masking_key {
-        ws.insert("masking_key".into(), BytesAs::Hex.encode(&key).into());
-    }
-    let mut payload = Map::new();
-    if h.payload_len > 0 {
-        payload.insert("data".into(), bytes.encode(f.payload).into());
-    }
-    match h.opcode {
-        Opcode::CLOSE if h.payload_len > 0 => {
-            let mut close = Map::new();
-            if let Some(code) = close_code(f) {
-                close.insert("status_code".into(), code.into());
-            }
-            if let (_, Some(reason)) = close_body(f.payload) {
-                close.insert("reason".into(), String::from_utf8_lossy(reason).into());
-            }
-            payload.insert("close".into(), Value::Object(close));
-        }
-        Opcode::PING if h.payload_len > 0 => {
-            payload.insert("ping".into(), bytes.encode(f.payload).into());
-        }
-        Opcode::PONG if h.payload_len > 0 => {
-            payload.insert("pong".into(), bytes.encode(f.payload).into());
-        }
-        _ => {}
-    }
-    if let Some(text) = text_of(f) {
-        payload.insert("text".into(), text.into_owned().into());
-    }
-    if !payload.is_empty() {
-        ws.insert("payload".into(), Value::Object(payload));
-    }
-    ws.insert("payload_captured".into(), f.payload_seen.into());
-    ws.insert("cut".into(), f.cut.is_some().into());
-    if let Some(m) = f.message {
-        let mut msg = Map::new();
-        msg.insert("opcode".into(), m.opcode.0.into());
-        msg.insert("opcode_name".into(), m.opcode.name().unwrap_or("Unknown").into());
-        msg.insert("length".into(), m.length.into());
-        msg.insert("wire_length".into(), m.wire_length.into());
-        msg.insert("frames".into(), m.fragments.len().into());
-        msg.insert("fragment".into(), m.fragments.iter().map(|x| x.packet).collect::<Vec<_>>().into());
-        msg.insert("compressed".into(), m.compressed.into());
-        msg.insert("complete".into(), m.complete.into());
-        if m.compressed || m.fragments.len() > 1 {
-            msg.insert("data".into(), bytes.encode(m.data).into());
-        }
-        ws.insert("message".into(), Value::Object(msg));
-    }
-    ws
 }
 
-fn http(f: &Frame<'_>) -> Option<Value> {
-    let hs = f.connection.handshake.as_ref()?;
-    let mut http = Map::new();
-    let mut put = |name: &str, value: &Option<String>| {
-        if let Some(v) = value {
-            http.insert(name.into(), v.clone().into());
-        }
-    };
+fn http<'a>(f: &Frame<'a>) -> Option<HttpMembers<'a>> {
+    let hs = f.connection.handshake.as_deref()?;
+    let req = hs.request.as_ref().map(|r| &r.headers);
     let resp = &hs.response.headers;
-    if let Some(req) = &hs.request {
-        let r = &req.headers;
-        put("host", &r.host);
-        put("user_agent", &r.user_agent);
-        put("origin", &r.origin);
-        put("sec_websocket_key", &r.sec_websocket_key);
-        put("sec_websocket_version", &r.sec_websocket_version);
-    }
-    put("sec_websocket_accept", &resp.sec_websocket_accept);
-    let both = |get: fn(&crate::http::Headers) -> &Option<String>| -> Vec<String> {
-        let request = hs.request.as_ref().and_then(|r| get(&r.headers).clone());
-        request.into_iter().chain(get(resp).clone()).collect()
+    let from_request = |get: fn(&Headers) -> &Option<String>| req.and_then(|r| get(r).as_deref());
+    let both = |get: fn(&Headers) -> &Option<String>| -> Vec<&'a str> {
+        from_request(get).into_iter().chain(get(resp).as_deref()).collect()
     };
-    for (name, values) in [
-        ("upgrade", both(|h| &h.upgrade)),
-        ("sec_websocket_protocol", both(|h| &h.sec_websocket_protocol)),
-        ("sec_websocket_extensions", both(|h| &h.sec_websocket_extensions)),
-    ] {
-        if !values.is_empty() {
-            http.insert(name.into(), values.into());
-        }
-    }
-    if let Some(req) = &hs.request {
-        http.insert("request".into(), json!({ "method": req.method, "uri": req.uri }));
-    }
-    http.insert("response".into(), json!({ "code": hs.response.code }));
-    if let Some(ok) = hs.accept_valid {
-        http.insert("accept_valid".into(), ok.into());
-    }
-    Some(Value::Object(http))
+    Some(HttpMembers {
+        host: from_request(|h| &h.host),
+        user_agent: from_request(|h| &h.user_agent),
+        origin: from_request(|h| &h.origin),
+        sec_websocket_key: from_request(|h| &h.sec_websocket_key),
+        sec_websocket_version: from_request(|h| &h.sec_websocket_version),
+        sec_websocket_accept: resp.sec_websocket_accept.as_deref(),
+        upgrade: both(|h| &h.upgrade),
+        sec_websocket_protocol: both(|h| &h.sec_websocket_protocol),
+        sec_websocket_extensions: both(|h| &h.sec_websocket_extensions),
+        request: hs.request.as_ref().map(|r| RequestMembers { method: &r.method, uri: &r.uri }),
+        response: ResponseMembers { code: hs.response.code },
+        accept_valid: hs.accept_valid,
+    })
 }
 
 /// Writes JSON records one per line (`-T jsonl`) or as the elements of one array (`-T json`),

@@ -16,7 +16,7 @@ impl Output for PrintAll {
         let _ = output::write_summary_line(&mut self.sink, &self.ctx, f);
         let _ = output::tree::write_frame_tree(&mut self.sink, f, TextAs::Json);
         let _ = output::write_fields_line(&mut self.sink, &self.ctx, &self.fields, f);
-        let _ = serde_json::to_writer(&mut self.sink, &output::json::frame_value(&self.ctx, f, BytesAs::Hex));
+        let _ = serde_json::to_writer(&mut self.sink, &output::json::frame_record(&self.ctx, f, BytesAs::Hex));
         self.sink.clear();
     }
 
