@@ -63,22 +63,30 @@ fn a_damaged_capture_gives_its_frames_then_the_error() {
     assert_eq!(items.len(), 2);
 }
 
+/// Takes the first two frames, then is done.
+struct FirstTwo(Vec<u64>);
+
+impl wsdissect::analyzer::Output for FirstTwo {
+    fn frame(&mut self, f: &Frame<'_>) {
+        self.0.push(f.packet.number);
+    }
+    fn done(&self) -> bool {
+        self.0.len() >= 2
+    }
+}
+
 #[test]
 fn run_streams_without_copies_and_stops_when_done() {
-    struct FirstTwo(Vec<u64>);
-    impl wsdissect::analyzer::Output for FirstTwo {
-        fn frame(&mut self, f: &Frame<'_>) {
-            self.0.push(f.packet.number);
-        }
-        fn done(&self) -> bool {
-            self.0.len() >= 2
-        }
-    }
     let mut out = FirstTwo(Vec::new());
     let mut d = Dissector::open(testdata().join("real/python-basic.pcap")).unwrap();
     d.run(&mut out).unwrap();
     assert_eq!(out.0, [8, 9]);
     assert!(d.packets_read() < 20, "reading stopped early");
+    // On two threads too: the reading side stops once the output is done.
+    let mut out = FirstTwo(Vec::new());
+    let mut d = Dissector::open(testdata().join("real/python-concurrent.pcap")).unwrap();
+    d.run_parallel(&mut out).unwrap();
+    assert_eq!(out.0.len(), 2);
 }
 
 #[test]
@@ -119,21 +127,4 @@ fn run_parallel_gives_what_run_gives() {
         assert_eq!(r1, r2, "{capture}");
         assert_eq!(format!("{:?}", d1.stats()), format!("{:?}", d2.stats()), "{capture}");
     }
-}
-
-#[test]
-fn run_parallel_stops_when_done() {
-    struct FirstTwo(Vec<u64>);
-    impl wsdissect::analyzer::Output for FirstTwo {
-        fn frame(&mut self, f: &Frame<'_>) {
-            self.0.push(f.packet.number);
-        }
-        fn done(&self) -> bool {
-            self.0.len() >= 2
-        }
-    }
-    let mut out = FirstTwo(Vec::new());
-    let mut d = Dissector::open(testdata().join("real/python-concurrent.pcap")).unwrap();
-    d.run_parallel(&mut out).unwrap();
-    assert_eq!(out.0.len(), 2);
 }

@@ -12,6 +12,7 @@ use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
 use serde_json::Number;
 
+use super::messages::ExpertRecord;
 use crate::analyzer::Frame;
 use crate::fields::{Context, close_code, text_of};
 use crate::http::Headers;
@@ -124,7 +125,7 @@ pub struct FrameRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<HttpMembers<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    expert: Vec<ExpertMembers>,
+    expert: Vec<ExpertRecord>,
 }
 
 #[derive(Serialize)]
@@ -257,14 +258,6 @@ struct ResponseMembers {
     code: u16,
 }
 
-#[derive(Serialize)]
-struct ExpertMembers {
-    severity: &'static str,
-    group: &'static str,
-    field: &'static str,
-    message: String,
-}
-
 /// The frame as a JSON object (serialize it with serde_json).
 pub fn frame_record<'a>(ctx: &Context, f: &Frame<'a>, bytes: BytesAs) -> FrameRecord<'a> {
     let p = &f.packet;
@@ -292,16 +285,7 @@ pub fn frame_record<'a>(ctx: &Context, f: &Frame<'a>, bytes: BytesAs) -> FrameRe
         },
         websocket: websocket(f, bytes),
         http: http(f),
-        expert: f
-            .expert
-            .iter()
-            .map(|e| ExpertMembers {
-                severity: e.kind.severity().name(),
-                group: e.kind.group().name(),
-                field: e.kind.field(),
-                message: e.to_string(),
-            })
-            .collect(),
+        expert: ExpertRecord::all_of(f),
     }
 }
 

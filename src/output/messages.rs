@@ -23,6 +23,21 @@ pub struct ExpertRecord {
     pub message: String,
 }
 
+impl ExpertRecord {
+    /// The frame's expert items.
+    pub fn all_of(f: &Frame<'_>) -> Vec<ExpertRecord> {
+        f.expert
+            .iter()
+            .map(|e| ExpertRecord {
+                severity: e.kind.severity().name(),
+                group: e.kind.group().name(),
+                field: e.kind.field(),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+}
+
 /// One message as a JSON Lines record.
 #[derive(Debug, Serialize)]
 pub struct MessageRecord {
@@ -99,16 +114,7 @@ impl MessageRecord {
             data,
             close_code,
             close_reason,
-            expert: f
-                .expert
-                .iter()
-                .map(|e| ExpertRecord {
-                    severity: e.kind.severity().name(),
-                    group: e.kind.group().name(),
-                    field: e.kind.field(),
-                    message: e.to_string(),
-                })
-                .collect(),
+            expert: ExpertRecord::all_of(f),
         })
     }
 }
