@@ -10,6 +10,20 @@ use std::path::{Path, PathBuf};
 use common::{run, testdata, tree_blocks};
 use serde_json::Value;
 
+/// Zeek's baselines ending in `suffix`: the capture's name (the file name without it) and the
+/// baseline's text.
+fn zeek_baselines(dir: &Path, suffix: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir.join("zeek")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Some(capture) = name.strip_suffix(suffix) {
+            found.push((capture.to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    found
+}
+
 fn shared() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures");
     if dir.is_dir() {
@@ -130,11 +144,7 @@ fn violations_in_public_captures_are_reported() {
 fn zeek_messages_and_close_codes_match_their_event_logs() {
     let Some(dir) = shared() else { return };
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir.join("zeek")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let Some(capture) = name.strip_suffix(".expected.events.out") else { continue };
-        let events = std::fs::read_to_string(&path).unwrap();
+    for (capture, events) in zeek_baselines(&dir, ".expected.events.out") {
         let mut want_messages = Vec::new();
         let mut want_closes = Vec::new();
         for line in events.lines() {
@@ -150,7 +160,7 @@ fn zeek_messages_and_close_codes_match_their_event_logs() {
                 _ => {}
             }
         }
-        let ms = messages(&dir.join("zeek").join(capture));
+        let ms = messages(&dir.join("zeek").join(&capture));
         let name_of = |op: u64| match op {
             0 => "continuation",
             1 => "text",
@@ -208,11 +218,7 @@ fn trees_of_compressed_and_fragmented_messages_match_tshark() {
 fn connections_agree_with_zeek_websocket_logs() {
     let Some(dir) = shared() else { return };
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir.join("zeek")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let Some(capture) = name.strip_suffix(".expected.websocket.log") else { continue };
-        let log = std::fs::read_to_string(&path).unwrap();
+    for (capture, log) in zeek_baselines(&dir, ".expected.websocket.log") {
         // The header is "ts ..." in btest baselines and "#fields ts ..." in full Zeek logs.
         let mut lines = log.lines().skip_while(|l| !l.starts_with("ts\t") && !l.starts_with("#fields\t"));
         let header: Vec<&str> = lines.next().unwrap().trim_start_matches("#fields\t").split('\t').collect();
@@ -221,7 +227,7 @@ fn connections_agree_with_zeek_websocket_logs() {
             "--connections".as_ref(),
             "-T".as_ref(),
             "jsonl".as_ref(),
-            dir.join("zeek").join(capture).as_os_str(),
+            dir.join("zeek").join(&capture).as_os_str(),
         ]);
         let ours: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         // Zeek writes lists split at commas and "-" for nothing.

@@ -7,12 +7,12 @@ use std::io::{self, Write};
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::Engine as _;
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
 use serde_json::Number;
 
 use super::messages::ExpertRecord;
+use super::text::hex_digits;
 use crate::analyzer::Frame;
 use crate::fields::{Context, close_code, text_of};
 use crate::http::Headers;
@@ -32,17 +32,7 @@ pub enum BytesAs {
 impl BytesAs {
     /// Encodes bytes.
     pub fn encode(self, bytes: &[u8]) -> String {
-        match self {
-            BytesAs::Hex => {
-                let mut s = String::with_capacity(bytes.len() * 2);
-                for b in bytes {
-                    s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-                    s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-                }
-                s
-            }
-            BytesAs::Base64 => base64::engine::general_purpose::STANDARD.encode(bytes),
-        }
+        Encoded(bytes, self).to_string()
     }
 }
 
@@ -82,11 +72,10 @@ impl fmt::Display for Encoded<'_> {
         match self.1 {
             BytesAs::Hex => {
                 // In runs of 512 digits: the writer escapes what it is given, piece by piece.
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 let mut digits = [0u8; 512];
                 self.0.chunks(digits.len() / 2).try_for_each(|chunk| {
                     for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
-                        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+                        pair.copy_from_slice(&hex_digits(*b));
                     }
                     f.write_str(std::str::from_utf8(&digits[..2 * chunk.len()]).expect("hex digits"))
                 })

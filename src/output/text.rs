@@ -76,17 +76,21 @@ pub fn hex_label(bytes: &[u8]) -> String {
     out
 }
 
+/// A byte's two lowercase hex digits.
+pub fn hex_digits(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+}
+
 /// tshark's hex dump, written row by row after `indent`: offset (at least 4 hex digits), 16
 /// bytes in hex, and their ASCII. A row at a time, so that a large payload costs no more memory
 /// than a row.
 pub fn write_hex_dump(w: &mut impl std::io::Write, bytes: &[u8], indent: &str) -> std::io::Result<()> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, row) in bytes.chunks(16).enumerate() {
         // 16 * "xx " + "  " + 16 ASCII + "\n"
         let mut line = [b' '; 48 + 2 + 16 + 1];
         for (j, b) in row.iter().enumerate() {
-            line[3 * j] = HEX[usize::from(b >> 4)];
-            line[3 * j + 1] = HEX[usize::from(b & 0xf)];
+            line[3 * j..3 * j + 2].copy_from_slice(&hex_digits(*b));
             line[50 + j] = if b.is_ascii_graphic() || *b == b' ' { *b } else { b'.' };
         }
         line[50 + row.len()] = b'\n';
