@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // A WebSocket server and client (node `ws`) talking over loopback, for recording.
 //
-// usage: NODE_PATH=DIR/node_modules node node_peer.js SCENARIO HOST PORT TRUTH.jsonl
+// usage: NODE_PATH=DIR/node_modules node node_peer.js SCENARIO HOST PORT TRUTH.jsonl [KEYLOG CERTDIR CIPHERS]
+//
+// With KEYLOG, both ends speak wss:// over node's https/tls: the server uses CERTDIR/cert.pem and
+// key.pem, allows only the TLS 1.3 suite(s) CIPHERS, and writes every secret of its connections
+// to KEYLOG (the 'keylog' event, NSS key log format).
 //
 // Writes every message either side sends to TRUTH.jsonl in python_peer.py's format. Scenarios:
 //   deflate: permessage-deflate with 11-bit server and 10-bit client windows, context kept,
@@ -9,9 +13,10 @@
 //            fragmented compressed messages sent with ws's {fin: false}.
 'use strict';
 const fs = require('fs');
+const https = require('https');
 const { WebSocket, WebSocketServer } = require('ws');
 
-const [scenario, host, port, truthPath] = process.argv.slice(2);
+const [scenario, host, port, truthPath, keylogPath, certDir, ciphers] = process.argv.slice(2);
 const truth = fs.openSync(truthPath, 'w');
 
 function record(conn, direction, opcode, payload) {
@@ -33,15 +38,36 @@ const deflate = {
   zlibDeflateOptions: { memLevel: 8, level: 6 },
 };
 
-const server = new WebSocketServer({ host, port: Number(port), perMessageDeflate: deflate });
+let listening;
+let server;
+if (keylogPath) {
+  const tls = https.createServer({
+    cert: fs.readFileSync(`${certDir}/cert.pem`),
+    key: fs.readFileSync(`${certDir}/key.pem`),
+    minVersion: 'TLSv1.3',
+    ciphers,
+  });
+  tls.on('keylog', (line) => fs.appendFileSync(keylogPath, line));
+  server = new WebSocketServer({ server: tls, perMessageDeflate: deflate });
+  listening = tls;
+  tls.listen(Number(port), host);
+} else {
+  server = new WebSocketServer({ host, port: Number(port), perMessageDeflate: deflate });
+  listening = server;
+}
 server.on('connection', (ws) => {
   // Echo each message back as it came (text as text, binary as binary), compressed by our rules.
   ws.on('message', (data, isBinary) => ws.send(isBinary ? data : data.toString()));
 });
 
-server.on('listening', () => {
-  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/node`;
-  const ws = new WebSocket(url, { perMessageDeflate: { clientMaxWindowBits: 10, serverMaxWindowBits: 11, threshold: 64 } });
+listening.on('listening', () => {
+  const scheme = keylogPath ? 'wss' : 'ws';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/node`;
+  const ws = new WebSocket(url, {
+    perMessageDeflate: { clientMaxWindowBits: 10, serverMaxWindowBits: 11, threshold: 64 },
+    rejectUnauthorized: false,
+    servername: 'wss.wsdissect.test',
+  });
   const plan = [];
   const word = 'node_ws_deflate_';
   plan.push([word.repeat(30)]);
@@ -71,6 +97,6 @@ server.on('listening', () => {
   });
   ws.on('close', () => {
     fs.closeSync(truth);
-    setTimeout(() => server.close(() => process.exit(0)), 200);
+    setTimeout(() => server.close(() => (keylogPath ? listening.close(() => process.exit(0)) : process.exit(0))), 200);
   });
 });

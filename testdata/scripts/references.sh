@@ -8,6 +8,8 @@ for cap in "$here"/../real/*.pcap "$here"/../real/*.pcapng "$here"/../crafted/*.
     args=()
     # Captures without a handshake need Decode As, as wsdissect does (see their .decode-as file).
     [ -e "$cap.decode-as" ] && args=(-d "$(cat "$cap.decode-as")")
+    # wss captures: decrypted with the key log beside them, as ws-conformance does.
+    [ -e "$cap.keys" ] && args=(-o "tls.keylog_file:$cap.keys")
     python3 "$here/tshark_tsv.py" "$cap" "${args[@]}" > "$cap.tshark.tsv"
     echo "$cap.tshark.tsv: $(grep -vc '^#' "$cap.tshark.tsv") frames"
 done
