@@ -22,6 +22,7 @@ fn bench(c: &mut Criterion) {
         deflate: None,
         isn: [Some(1000), Some(5000)],
         first_packet: 1,
+        tls: None,
         arrows: Default::default(),
     };
     let payload = b"{\"type\":\"log\",\"level\":\"info\",\"text\":\"all good, no error here\"}";
@@ -37,7 +38,8 @@ fn bench(c: &mut Criterion) {
         complete: true,
         inflate_failed: false,
     };
-    let packet = PacketMeta { number: 42, ts_nanos: 0, len: 120, caplen: 120, seq: 2000, ack: 6000, tcp_len: 70 };
+    let packet =
+        PacketMeta { number: 42, ts_nanos: 0, len: 120, caplen: 120, seq: 2000, ack: 6000, tcp_len: 70, record: None };
     let frame = Frame {
         packet,
         first_packet: 42,

@@ -1,6 +1,6 @@
 //! The pipeline from records to frames and messages. Its first half (here) decodes TCP, finds
-//! the connection, reassembles each direction, follows the HTTP upgrade and decodes WebSocket
-//! frames; its second half (`analyzer::stage`) joins, inflates and checks messages and hands
+//! the connection, reassembles each direction, decrypts TLS when the connection is TLS
+//! ([`crate::tls`]), follows the HTTP upgrade and decodes WebSocket frames; its second half (`analyzer::stage`) joins, inflates and checks messages and hands
 //! each frame to the [`Output`]. The halves run on one thread, or on two through
 //! `analyzer::batch` ([`Dissector::run_parallel`](crate::Dissector::run_parallel)).
 //!
@@ -26,6 +26,8 @@ use crate::capture::Record;
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
 use crate::http::{self, Head, Request, Response};
 use crate::net::{self, Skip, TcpSegment};
+use crate::tls::keylog::KeyLog;
+use crate::tls::{self, Problem, RecordMeta, TlsInfo, TlsSession, Upward};
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
@@ -55,6 +57,8 @@ pub struct Config {
     /// TCP connections followed at once; beyond, the least recently active are closed (their
     /// unfinished frames reported cut) and forgotten.
     pub max_connections: usize,
+    /// TLS secrets (`--keylog`); secrets found inside the capture are added as it is read.
+    pub keylog: KeyLog,
 }
 
 impl Config {
@@ -74,6 +78,7 @@ impl Default for Config {
             inflate_ratio: limits.max_ratio,
             decode_as_ports: Vec::new(),
             max_connections: 100_000,
+            keylog: KeyLog::default(),
         }
     }
 }
@@ -95,6 +100,9 @@ pub struct PacketMeta {
     pub ack: u32,
     /// TCP payload length (`tcp.len`).
     pub tcp_len: u32,
+    /// On a TLS connection: the record whose decrypted bytes these are (the one that ended in
+    /// this packet).
+    pub record: Option<RecordMeta>,
 }
 
 /// An address and port.
@@ -156,6 +164,8 @@ pub struct ConnectionInfo {
     pub isn: [Option<u32>; 2],
     /// `frame.number` of the connection's first packet.
     pub first_packet: u64,
+    /// TLS, when the connection is (boxed: most connections are not).
+    pub tls: Option<Box<TlsInfo>>,
     /// "client → server" and "server → client", formatted once for the summary lines.
     pub arrows: std::cell::OnceCell<[String; 2]>,
 }
@@ -302,6 +312,69 @@ pub struct Stats {
     pub resync_skipped: u64,
     /// Sum of every direction's reassembly counters.
     pub reassembly: ReassemblyStats,
+    /// TLS connections and how their decryption went.
+    pub tls: TlsStats,
+}
+
+/// TLS over the whole capture, for the summary at the end.
+#[derive(Debug, Default, Clone)]
+pub struct TlsStats {
+    /// Connections whose bytes are TLS records.
+    pub connections: u64,
+    /// Of them, those with at least one record decrypted.
+    pub decrypted: u64,
+    /// Records decrypted.
+    pub records_decrypted: u64,
+    /// Protected records not decrypted (no key, unsupported, failed).
+    pub records_undecrypted: u64,
+    /// Records that failed their integrity check.
+    pub failed_records: u64,
+    /// Connections that negotiated HTTP/2 by ALPN (their WebSockets are not read yet).
+    pub http2: u64,
+    /// Connections with records left undecrypted, by the reason, with the first few of each.
+    pub undecrypted: Vec<(Problem, u64, Vec<TlsConnectionSummary>)>,
+}
+
+/// Connections named per reason in [`TlsStats::undecrypted`].
+const NAMED_PER_PROBLEM: usize = 3;
+
+/// A TLS connection, as the end-of-run summary names it.
+#[derive(Debug, Clone)]
+pub struct TlsConnectionSummary {
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// The side that sent the ClientHello (or opened the TCP connection).
+    pub client: Endpoint,
+    /// The other side.
+    pub server: Endpoint,
+    /// The SNI of its ClientHello.
+    pub server_name: Option<String>,
+}
+
+impl TlsStats {
+    /// Counts a TLS connection that has ended.
+    fn add(&mut self, summary: TlsConnectionSummary, session: &TlsSession<PacketMeta>) {
+        let info = session.info();
+        self.connections += 1;
+        self.decrypted += u64::from(info.decrypted);
+        self.records_decrypted += session.records_decrypted;
+        self.records_undecrypted += session.records_undecrypted;
+        self.failed_records += info.failed_records;
+        self.http2 += u64::from(info.alpn.as_deref() == Some("h2"));
+        let problem = match session.problem() {
+            Some(p) if session.records_undecrypted > 0 => p,
+            _ => return,
+        };
+        match self.undecrypted.iter_mut().find(|(p, ..)| *p == problem) {
+            Some((_, n, named)) => {
+                *n += 1;
+                if named.len() < NAMED_PER_PROBLEM {
+                    named.push(summary);
+                }
+            }
+            None => self.undecrypted.push((problem, 1, vec![summary])),
+        }
+    }
 }
 
 /// One direction's HTTP head scanner, used until the upgrade.
@@ -379,9 +452,21 @@ fn allowed_rsv(info: &ConnectionInfo) -> u8 {
     }
 }
 
+/// What carries a connection's bytes up to HTTP and WebSocket.
+#[derive(Debug)]
+enum Carrier {
+    /// Nothing delivered yet: the first bytes tell.
+    Unknown,
+    /// Plain TCP.
+    Tcp,
+    /// TLS records, decrypted on the way up.
+    Tls(Box<TlsSession<PacketMeta>>),
+}
+
 #[derive(Debug)]
 struct Conn {
     state: ConnState,
+    carrier: Carrier,
     reasm: [Reassembler<PacketMeta>; 2],
     closed: bool,
     /// `frame.number` of its latest packet, to find the least recently active.
@@ -421,6 +506,12 @@ impl Analyzer {
         stats
     }
 
+    /// Adds TLS secrets (NSS key log text) found in the capture, for the connections still to
+    /// come and those whose keys were not known yet.
+    pub fn add_secrets(&mut self, text: &[u8]) {
+        self.transport.add_secrets(text);
+    }
+
     /// Analyses one record; calls `out` for each frame it completes.
     pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
         self.transport.packet(record, &mut Direct { stage: &mut self.messages, out });
@@ -446,11 +537,19 @@ pub(crate) struct Transport {
     next_stream: u32,
     first_ts: Option<i64>,
     stats: Stats,
+    /// TLS secrets: the config's, and those found in the capture.
+    keys: KeyLog,
 }
 
 impl Transport {
-    fn new(config: Config) -> Self {
-        Transport { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default() }
+    fn new(mut config: Config) -> Self {
+        let keys = std::mem::take(&mut config.keylog);
+        Transport { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default(), keys }
+    }
+
+    /// Adds TLS secrets found in the capture (a pcapng Decryption Secrets Block).
+    pub(crate) fn add_secrets(&mut self, text: &[u8]) {
+        self.keys.add_text(text);
     }
 
     /// Analyses one record; reports what it completes to `out`.
@@ -473,6 +572,7 @@ impl Transport {
             seq: seg.seq,
             ack: seg.ack,
             tcp_len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing),
+            record: None,
         };
         self.segment(&seg, meta, out);
     }
@@ -508,7 +608,7 @@ impl Transport {
         };
         if restart {
             if let Some(mut old) = self.flows.remove(&key) {
-                Self::close(&mut old, &mut self.stats, out);
+                Self::close(&mut old, &self.keys, &mut self.stats, out);
             }
             let conn = self.new_conn(src, dst, meta.number);
             self.flows.insert(key, Box::new(conn));
@@ -532,10 +632,10 @@ impl Transport {
             conn.state.isn[dir] = Some(seg.seq.wrapping_sub(1));
             conn.state.sync_isn();
         }
-        let state = &mut conn.state;
+        let (state, carrier, keys) = (&mut conn.state, &mut conn.carrier, &self.keys);
         let stats = &mut self.stats;
         conn.reasm[dir].segment_with_missing(seg.seq, seg.payload, u64::from(seg.missing), meta, &mut |d| {
-            state.deliver(dir, d, stats, out)
+            carry(carrier, keys, state, dir, d, stats, out)
         });
         if seg.flags.fin {
             let len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing);
@@ -546,7 +646,7 @@ impl Transport {
         let finished =
             |d: usize| conn.state.fin_seq[d].is_some_and(|fin| conn.reasm[d].next_seq().is_none_or(|next| next == fin));
         if seg.flags.rst || (finished(0) && finished(1)) {
-            Self::close(conn, &mut self.stats, out);
+            Self::close(conn, &self.keys, &mut self.stats, out);
         }
     }
 
@@ -567,6 +667,7 @@ impl Transport {
                 deflate: None,
                 isn: [None; 2],
                 first_packet,
+                tls: None,
                 arrows: Default::default(),
             },
             a,
@@ -590,6 +691,7 @@ impl Transport {
         }
         Conn {
             state,
+            carrier: Carrier::Unknown,
             reasm: [Reassembler::new(limit), Reassembler::new(limit)],
             closed: false,
             last_seen: first_packet,
@@ -597,20 +699,29 @@ impl Transport {
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
-    fn close(conn: &mut Conn, stats: &mut Stats, out: &mut impl FrameSink) {
+    fn close(conn: &mut Conn, keys: &KeyLog, stats: &mut Stats, out: &mut impl FrameSink) {
         if conn.closed {
             return;
         }
         conn.closed = true;
         for dir in 0..2 {
-            let state = &mut conn.state;
-            conn.reasm[dir].flush(&mut |d| state.deliver(dir, d, stats, out));
+            let (state, carrier) = (&mut conn.state, &mut conn.carrier);
+            conn.reasm[dir].flush(&mut |d| carry(carrier, keys, state, dir, d, stats, out));
             state.finish(dir, stats, out);
             stats.reassembly += conn.reasm[dir].stats();
+        }
+        if let Carrier::Tls(session) = &conn.carrier {
+            let (a, b) = (conn.state.a, conn.state.b);
+            let (client, server) = if session.client_dir() == Some(1) { (b, a) } else { (a, b) };
+            let server_name = session.info().server_name.clone();
+            stats
+                .tls
+                .add(TlsConnectionSummary { stream: conn.state.info.stream, client, server, server_name }, session);
         }
         out.closed(conn.state.info.stream);
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
+        conn.carrier = Carrier::Tcp;
         conn.state.ws = [None, None];
         conn.state.http = Default::default();
     }
@@ -628,7 +739,7 @@ impl Transport {
         ages.sort_unstable();
         for (_, key) in ages {
             if let Some(mut conn) = self.flows.remove(&key) {
-                Self::close(&mut conn, &mut self.stats, out);
+                Self::close(&mut conn, &self.keys, &mut self.stats, out);
                 self.stats.evicted += 1;
             }
         }
@@ -639,7 +750,7 @@ impl Transport {
         let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).map(|c| &mut **c).collect();
         open.sort_by_key(|c| c.state.info.stream);
         for conn in open {
-            Self::close(conn, &mut self.stats, out);
+            Self::close(conn, &self.keys, &mut self.stats, out);
         }
     }
 }
@@ -839,6 +950,39 @@ impl ConnState {
             stats.resync_skipped += ws.decoder.skipped_bytes;
         }
     }
+}
+
+/// Hands what TCP delivered in direction `dir` to the connection's carrier: straight up for
+/// plain TCP, through decryption for TLS. The first bytes tell which, before any HTTP.
+fn carry(
+    carrier: &mut Carrier,
+    keys: &KeyLog,
+    state: &mut ConnState,
+    dir: usize,
+    d: Delivery<'_, PacketMeta>,
+    stats: &mut Stats,
+    out: &mut impl FrameSink,
+) {
+    if let (Carrier::Unknown, Delivery::Data(bytes, _)) = (&*carrier, &d) {
+        *carrier = if state.mode == Mode::Http && tls::looks_like_record(bytes) {
+            state.info.tls = Some(Box::default());
+            Carrier::Tls(Box::default())
+        } else {
+            Carrier::Tcp
+        };
+    }
+    let Carrier::Tls(session) = carrier else { return state.deliver(dir, d, stats, out) };
+    session.feed(dir, d, keys, &mut |up| match up {
+        Upward::Data(dir, bytes, meta, record) => {
+            state.deliver(dir, Delivery::Data(bytes, PacketMeta { record: Some(record), ..meta }), stats, out)
+        }
+        // How much plaintext was lost is not known: what is above must find its footing again.
+        Upward::Gap(dir, meta) => state.deliver(dir, Delivery::Gap(u64::MAX, meta), stats, out),
+        Upward::Info(info) => {
+            state.info.tls = Some(Box::new(info.clone()));
+            state.info_sent = false;
+        }
+    });
 }
 
 /// Gives `out` the connection's details unless it has them as they are (`sent`).

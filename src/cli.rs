@@ -22,6 +22,7 @@ use wsdissect::output::json::{BytesAs, JsonWriter};
 use wsdissect::output::messages::MessageRecord;
 use wsdissect::output::overview::{ConnectionTable, StatsCollector};
 use wsdissect::output::tree::TextAs;
+use wsdissect::tls::keylog::KeyLog;
 
 /// Exit status: every packet was read and analysed.
 pub const EXIT_OK: u8 = 0;
@@ -37,6 +38,7 @@ Examples:
   wsdissect -r capture.pcap -T fields -e frame.number -e websocket.opcode -e websocket.payload.text
   tcpdump -i lo -w - port 8080 | wsdissect -r -   read a live capture from a pipe
   wsdissect -r midstream.pcap -d tcp.port==9000,websocket
+  wsdissect -r wss.pcapng --keylog keys.txt       decrypt wss:// with a key log (SSLKEYLOGFILE)
   wsdissect capture.pcap --messages -T jsonl      one JSON object per message (joined, inflated)
   wsdissect capture.pcap -Y 'websocket.opcode == 1 && websocket.payload.text contains \"error\"'
 
@@ -85,6 +87,15 @@ pub struct Args {
     /// Treat a port as WebSocket without a handshake: tcp.port==N,websocket (N is the server).
     #[arg(short = 'd', value_name = "tcp.port==N,websocket")]
     decode_as: Vec<String>,
+
+    /// TLS key log (NSS format: SSLKEYLOGFILE from browsers, curl, Python, node, OpenSSL) to
+    /// decrypt wss:// connections; repeat for several. Secrets inside a pcapng are used too.
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<String>,
+
+    /// A preference, as tshark's -o: tls.keylog_file:FILE is --keylog FILE.
+    #[arg(short = 'o', value_name = "NAME:VALUE")]
+    preferences: Vec<String>,
 
     /// List every field with its type and description, then exit.
     #[arg(long)]
@@ -261,6 +272,39 @@ fn write_selected(path: &str, out_path: &str, selection: &Selection) -> anyhow::
     Ok(written)
 }
 
+/// Preferences `-o` knows, as tshark names them.
+const PREFERENCES: &[&str] = &["tls.keylog_file"];
+
+/// The key log files named by `--keylog` and `-o tls.keylog_file:FILE` (or the older
+/// `ssl.keylog_file`), in order.
+fn keylog_files(args: &Args) -> anyhow::Result<Vec<String>> {
+    let mut files = args.keylog.clone();
+    for pref in &args.preferences {
+        let (name, value) = pref.split_once(':').ok_or_else(|| anyhow!("-o {pref:?}: expected NAME:VALUE"))?;
+        match name {
+            "tls.keylog_file" | "ssl.keylog_file" => files.push(value.to_string()),
+            _ => bail!("-o {pref:?}: unknown preference {name:?} (known: {})", PREFERENCES.join(", ")),
+        }
+    }
+    Ok(files)
+}
+
+/// Reads the key logs: a file that cannot be read or holds no secret is an error (exit 2);
+/// bad lines in a good file are counted in a warning.
+fn read_keylogs(files: &[String]) -> anyhow::Result<KeyLog> {
+    let mut keys = KeyLog::default();
+    for file in files {
+        let report = keys.add_file(file)?;
+        if let Some((line, why)) = &report.first_bad {
+            eprintln!(
+                "wsdissect: warning: {file}: {} lines not understood (first: line {line}: {why}); {} secrets read",
+                report.bad, report.valid
+            );
+        }
+    }
+    Ok(keys)
+}
+
 /// Parses `tcp.port==N,websocket` (spaces allowed, as tshark does).
 fn parse_decode_as(spec: &str) -> anyhow::Result<u16> {
     let compact: String = spec.chars().filter(|c| !c.is_whitespace()).collect();
@@ -331,6 +375,7 @@ pub fn run() -> anyhow::Result<u8> {
         None => None,
     };
     let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
+    let keylog = read_keylogs(&keylog_files(&args)?)?;
     let path = args
         .read_file
         .or(args.file)
@@ -368,6 +413,7 @@ pub fn run() -> anyhow::Result<u8> {
         inflate_ratio: args.inflate_ratio,
         decode_as_ports,
         max_connections: args.max_connections,
+        keylog,
     };
     let mut dissector = Dissector::from_reader(source).map_err(|e| anyhow!("{path}: {e}"))?.with_config(config);
 

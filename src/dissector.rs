@@ -24,7 +24,7 @@ use std::sync::mpsc;
 
 use crate::analyzer::batch::{Batch, BatchSender, Replay};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
-use crate::capture::{CaptureError, CaptureReader};
+use crate::capture::{Block, CaptureError, CaptureReader};
 use crate::fields::Context;
 use crate::filter::{Filter, FilterError};
 use crate::ws::expert::Expert;
@@ -253,13 +253,14 @@ impl<R: Read> Dissector<R> {
                     if sink.stopped {
                         break Ok(());
                     }
-                    match reader.next_record() {
-                        Ok(Some(record)) => {
+                    match reader.next_block() {
+                        Ok(Some(Block::Packet(record))) => {
                             if record.number == 1 {
                                 sink.start(record.ts_nanos);
                             }
                             transport.packet(&record, &mut sink);
                         }
+                        Ok(Some(Block::Secrets(text))) => transport.add_secrets(text),
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e),
                     }
@@ -291,7 +292,14 @@ impl<R: Read> Dissector<R> {
     /// Reads one record and hands what it completes to `out`; false at the end of the capture.
     fn step(&mut self, out: &mut impl Output) -> Result<bool, CaptureError> {
         let Dissector { reader, analyzer, ctx, filter, .. } = self;
-        let Some(record) = reader.next_record()? else { return Ok(false) };
+        let record = match reader.next_block()? {
+            Some(Block::Packet(record)) => record,
+            Some(Block::Secrets(text)) => {
+                analyzer.add_secrets(text);
+                return Ok(true);
+            }
+            None => return Ok(false),
+        };
         let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
         if record.number == 1 {
             sink.capture_start(&Context { first_ts: record.ts_nanos });

@@ -35,4 +35,5 @@ pub mod http;
 pub mod net;
 pub mod output;
 pub mod synth;
+pub mod tls;
 pub mod ws;

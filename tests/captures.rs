@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{run, testdata};
+use common::{keylog_args, run, testdata};
 
 /// The reference columns (see `testdata/scripts/tshark_tsv.py`).
 const COLUMNS: [&str; 15] = [
@@ -62,6 +62,7 @@ fn our_rows(capture: &Path, with_cut: bool) -> Vec<Vec<String>> {
     if with_cut {
         args.extend(["-e".to_string(), "websocket.cut".to_string()]);
     }
+    args.extend(keylog_args(capture));
     let decode_as = PathBuf::from(format!("{}.decode-as", capture.display()));
     if decode_as.exists() {
         args.extend(["-d".to_string(), std::fs::read_to_string(&decode_as).unwrap().trim().to_string()]);

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{run, testdata};
+use common::{keylog_args, run, testdata};
 use serde_json::Value;
 
 /// (direction, opcode, payload as text or hex) of one message.
@@ -23,7 +23,9 @@ fn payload(v: &Value) -> String {
 
 /// Our messages per tcp.stream; a close message's payload is its code and reason, as hex.
 fn ours(capture: &Path) -> BTreeMap<u64, Vec<Msg>> {
-    let out = run(&["--messages", "-T", "jsonl", &capture.display().to_string()]);
+    let mut args = vec!["--messages".to_string(), "-T".into(), "jsonl".into(), capture.display().to_string()];
+    args.extend(keylog_args(capture));
+    let out = run(&args);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let mut by_stream: BTreeMap<u64, Vec<Msg>> = BTreeMap::new();
     for line in out.stdout.lines() {

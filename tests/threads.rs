@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{run, testdata};
+use common::{keylog_args, run, testdata};
 
 /// Every capture under `dir`.
 fn captures(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -46,10 +46,12 @@ fn two_threads_show_what_one_shows() {
     let mut compared = 0;
     for file in &files {
         for view in VIEWS {
+            let keys = keylog_args(file);
             let args = |threads: &'static str| {
                 let mut args = vec!["--threads", threads];
                 args.extend_from_slice(view);
                 args.push(file.to_str().unwrap());
+                args.extend(keys.iter().map(String::as_str));
                 args
             };
             let (one, two) = (run(&args("1")), run(&args("2")));

@@ -30,6 +30,9 @@ const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
 const PCAPNG_EPB: u32 = 6;
 const PCAPNG_SPB: u32 = 3;
 const PCAPNG_OBSOLETE_PB: u32 = 2;
+/// Decryption Secrets Block, and its type for TLS key log text ("TLSK").
+const PCAPNG_DSB: u32 = 0x0A;
+const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
 const READ_CHUNK: usize = 256 * 1024;
 
 /// What can stop a capture from being read.
@@ -208,29 +211,54 @@ impl<R: Read> CaptureReader<R> {
     ///
     /// After an error the reader is finished: the caller reports it and stops.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, CaptureError> {
+        match self.advance(false)? {
+            Some((start, Item::Packet(loc))) => Ok(Some(self.record_at(start, &loc))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Returns the next packet or TLS key log text (a pcapng Decryption Secrets Block, as
+    /// `editcap --inject-secrets` writes), `None` at a clean end of the file.
+    pub fn next_block(&mut self) -> Result<Option<Block<'_>>, CaptureError> {
+        Ok(match self.advance(true)? {
+            Some((start, Item::Packet(loc))) => Some(Block::Packet(self.record_at(start, &loc))),
+            Some((start, Item::Secrets(at, len))) => {
+                Some(Block::Secrets(&self.input.buf[start + at..start + at + len]))
+            }
+            _ => None,
+        })
+    }
+
+    /// Steps to the next packet (or secrets, if wanted): where its block starts and what it is.
+    fn advance(&mut self, secrets: bool) -> Result<Option<(usize, Item)>, CaptureError> {
         loop {
-            let (used, located) = match self.locate_next()? {
-                Some(found) => found,
-                None => return Ok(None),
-            };
+            let Some((used, item)) = self.locate_next()? else { return Ok(None) };
             let start = self.input.start;
             self.input.start += used;
-            if let Some(loc) = located {
-                self.packets += 1;
-                self.last_ts = loc.ts_nanos.unwrap_or(self.last_ts);
-                return Ok(Some(Record {
-                    number: self.packets,
-                    ts_nanos: self.last_ts,
-                    orig_len: loc.orig_len,
-                    link_type: loc.link_type,
-                    data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
-                }));
+            match item {
+                Item::Packet(ref loc) => {
+                    self.packets += 1;
+                    self.last_ts = loc.ts_nanos.unwrap_or(self.last_ts);
+                    return Ok(Some((start, item)));
+                }
+                Item::Secrets(..) if secrets => return Ok(Some((start, item))),
+                _ => {}
             }
         }
     }
 
-    /// Finds the next block or record: the bytes it uses and, for packets, where the data is.
-    fn locate_next(&mut self) -> Result<Option<(usize, Option<Located>)>, CaptureError> {
+    fn record_at(&self, start: usize, loc: &Located) -> Record<'_> {
+        Record {
+            number: self.packets,
+            ts_nanos: self.last_ts,
+            orig_len: loc.orig_len,
+            link_type: loc.link_type,
+            data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
+        }
+    }
+
+    /// Finds the next block or record: the bytes it uses and what it holds.
+    fn locate_next(&mut self) -> Result<Option<(usize, Item)>, CaptureError> {
         loop {
             let input = self.input.available();
             if input.is_empty() && self.input.eof {
@@ -260,6 +288,24 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
+/// What [`CaptureReader::next_block`] returns.
+#[derive(Debug)]
+pub enum Block<'a> {
+    /// A packet.
+    Packet(Record<'a>),
+    /// TLS key log text from a Decryption Secrets Block.
+    Secrets(&'a [u8]),
+}
+
+/// What a block or record holds, placed inside the bytes `locate_*` looked at.
+enum Item {
+    Packet(Located),
+    /// TLS key log text: where it starts and how long it is.
+    Secrets(usize, usize),
+    /// A block of no interest here.
+    Other,
+}
+
 /// A packet's place inside the bytes `locate_*` looked at.
 struct Located {
     data_at: usize,
@@ -271,8 +317,8 @@ struct Located {
 }
 
 enum Step {
-    /// A block or record of this many bytes; `Some` if it is a packet.
-    Found(usize, Option<Located>),
+    /// A block or record of this many bytes, and what it holds.
+    Found(usize, Item),
     /// The record needs this many bytes in all.
     NeedBytes(usize),
 }
@@ -306,7 +352,7 @@ fn locate_pcap(
             let ts_nanos = i64::from(raw.ts_sec) * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
             Ok(Step::Found(
                 input.len() - rest.len(),
-                Some(Located {
+                Item::Packet(Located {
                     data_at: 16,
                     data_len: raw.data.len(),
                     orig_len: raw.orig_len.max(raw.incl_len),
@@ -358,6 +404,14 @@ fn locate_pcapng(
                     }
                     None
                 }
+                PCAPNG_DSB => {
+                    // Secrets type, length, then the secrets (a damaged one is skipped).
+                    if body.len() >= 8 && read_u32(body, big_endian) == SECRETS_TLS_KEY_LOG {
+                        let len = (read_u32(&body[4..], big_endian) as usize).min(body.len() - 8);
+                        return Ok(Step::Found(used, Item::Secrets(body_at + 8, len)));
+                    }
+                    None
+                }
                 PCAPNG_EPB | PCAPNG_OBSOLETE_PB => {
                     locate_packet_in_block(block.type_, body, interfaces, big_endian, after)?
                 }
@@ -378,7 +432,10 @@ fn locate_pcapng(
                 }
                 _ => None,
             };
-            Ok(Step::Found(used, located.map(|l| Located { data_at: body_at + l.data_at, ..l })))
+            Ok(Step::Found(
+                used,
+                located.map_or(Item::Other, |l| Item::Packet(Located { data_at: body_at + l.data_at, ..l })),
+            ))
         }
         Err(PcapError::IncompleteBuffer) => {
             let need = if input.len() >= 8 {

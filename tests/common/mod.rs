@@ -15,6 +15,13 @@ pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
 }
 
+/// `--keylog CAPTURE.keys` when a key log sits beside the capture (the wss captures), as
+/// `../shared/tools/ws-conformance` passes it.
+pub fn keylog_args(capture: &std::path::Path) -> Vec<String> {
+    let keys = PathBuf::from(format!("{}.keys", capture.display()));
+    if keys.exists() { vec!["--keylog".into(), keys.display().to_string()] } else { Vec::new() }
+}
+
 /// Runs `wsdissect` with `args`.
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     run_with_stdin(args, None)

@@ -1,0 +1,685 @@
+//! TLS (`wss://`): the record layer over a connection's two reassembled byte streams,
+//! decrypted with the secrets of a key log, handing on each direction's plaintext.
+//!
+//! [`TlsSession`] takes what TCP reassembly delivers, in each direction: bytes tagged with the
+//! packet that carried them, or gaps. It cuts records (split across segments or several in one),
+//! reads the ClientHello and ServerHello ([`hello`]), derives each direction's keys from the key
+//! log ([`keylog`], [`cipher`]) as the handshake goes (TLS 1.2's ChangeCipherSpec, TLS 1.3's
+//! handshake and application secrets, KeyUpdate), checks and decrypts every record, and hands
+//! the application data on as a byte stream of the same shape, each piece tagged with the packet
+//! that carried the last byte of its record and with the record's header ([`RecordMeta`]). What
+//! runs above (HTTP, WebSocket) does not know it was encrypted.
+//!
+//! A record that fails its check is counted and becomes a gap in the plaintext: nothing decoded
+//! from it is passed on. Without keys nothing is passed on at all, and [`TlsSession::problem`]
+//! says why.
+
+pub mod cipher;
+pub mod hello;
+pub mod keylog;
+
+use cipher::{RecordCipher, RecordError, Suite, next_traffic_secret};
+use hello::{ClientHello, ServerHello};
+use keylog::{KeyLog, Secret};
+
+use crate::flow::reassembler::Delivery;
+
+/// Record content types (RFC 8446 section 5.1).
+pub mod content_type {
+    /// change_cipher_spec.
+    pub const CHANGE_CIPHER_SPEC: u8 = 20;
+    /// alert.
+    pub const ALERT: u8 = 21;
+    /// handshake.
+    pub const HANDSHAKE: u8 = 22;
+    /// application_data.
+    pub const APPLICATION_DATA: u8 = 23;
+}
+use content_type::*;
+
+/// Handshake message types used here.
+mod handshake_type {
+    pub const CLIENT_HELLO: u8 = 1;
+    pub const SERVER_HELLO: u8 = 2;
+    pub const END_OF_EARLY_DATA: u8 = 5;
+    pub const FINISHED: u8 = 20;
+    pub const KEY_UPDATE: u8 = 24;
+}
+
+/// The largest record body TLS allows (2^14 plus 2048 of expansion, RFC 5246 section 6.2.3).
+pub const MAX_RECORD_BODY: usize = (1 << 14) + 2048;
+/// Handshake messages longer than this are stepped over, not buffered (only hellos, Finished,
+/// KeyUpdate and EndOfEarlyData are read, and they are short).
+const MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+/// Encrypted bytes a direction may hold while the other direction's ServerHello is still
+/// missing (a hole being filled), before they are given up.
+const MAX_HELD: usize = 256 * 1024;
+
+/// Whether `bytes` start like a TLS record (a plausible type, version 3.x and length).
+pub fn looks_like_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [20..=23, 3, 0..=4, hi, lo, ..] if usize::from(u16::from_be_bytes([*hi, *lo])) <= MAX_RECORD_BODY)
+}
+
+/// The whole length (header included) of the record `bytes` start with, if they start like one.
+fn record_len(bytes: &[u8]) -> Option<usize> {
+    looks_like_record(bytes).then(|| 5 + usize::from(u16::from_be_bytes([bytes[3], bytes[4]])))
+}
+
+/// The header of the record that carried a piece of plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// The type in the record header (always application_data in TLS 1.3).
+    pub opaque_type: u8,
+    /// The version in the record header.
+    pub version: u16,
+    /// The length in the record header (protected bytes).
+    pub length: u16,
+    /// The real content type, after decryption.
+    pub content_type: u8,
+    /// The protocol version of the connection (`tls.handshake.version` of the ServerHello).
+    pub protocol: u16,
+    /// Records of this direction before this one were lost to a gap or failed their check.
+    pub after_loss: bool,
+}
+
+/// What is known of a TLS connection, for fields, `--connections` and the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// The negotiated version (0x0303 TLS 1.2, 0x0304 TLS 1.3), once the ServerHello is seen.
+    pub version: Option<u16>,
+    /// The negotiated cipher suite.
+    pub cipher_suite: Option<u16>,
+    /// SNI from the ClientHello.
+    pub server_name: Option<String>,
+    /// ALPN protocols the client offered.
+    pub alpn_offered: Vec<String>,
+    /// The ALPN protocol the server chose.
+    pub alpn: Option<String>,
+    /// RFC 7366 encrypt-then-MAC was negotiated.
+    pub encrypt_then_mac: bool,
+    /// RFC 7627 extended master secret was negotiated.
+    pub extended_master_secret: bool,
+    /// At least one record was decrypted.
+    pub decrypted: bool,
+    /// Records that failed their check (tag, MAC or padding).
+    pub failed_records: u64,
+    /// TLS 1.3 KeyUpdates seen (both directions).
+    pub key_updates: u32,
+}
+
+impl TlsInfo {
+    /// The version's name as Wireshark writes it: `TLSv1.2`, `TLSv1.3`.
+    pub fn version_name(version: u16) -> &'static str {
+        match version {
+            0x0300 => "SSLv3",
+            0x0301 => "TLSv1",
+            0x0302 => "TLSv1.1",
+            0x0303 => "TLSv1.2",
+            0x0304 => "TLSv1.3",
+            _ => "TLS",
+        }
+    }
+}
+
+/// Why a TLS connection's application data was not (all) decrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The key log has no secret for the connection's client random.
+    NoKey,
+    /// The capture has no ClientHello for it: it started after the handshake.
+    NoHandshake,
+    /// A version other than TLS 1.2 and 1.3.
+    UnsupportedVersion(u16),
+    /// A cipher suite wsdissect cannot decrypt.
+    UnsupportedSuite(u16),
+    /// Records failed their check: wrong keys, or damaged records.
+    BadRecordMac,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::NoKey => f.write_str("no key for its client random"),
+            Problem::NoHandshake => f.write_str("the capture started after its TLS handshake"),
+            Problem::UnsupportedVersion(v) => write!(f, "{} ({v:#06x}) is not decrypted", TlsInfo::version_name(*v)),
+            Problem::UnsupportedSuite(s) => match Suite::name(*s) {
+                Some(name) => write!(f, "cipher suite {name} is not decrypted"),
+                None => write!(f, "cipher suite {s:#06x} is not decrypted"),
+            },
+            Problem::BadRecordMac => f.write_str("records failed their integrity check (wrong keys?)"),
+        }
+    }
+}
+
+/// What the session hands on.
+#[derive(Debug)]
+pub enum Upward<'a, M> {
+    /// Plaintext of direction `dir` (0 or 1, as fed), from one record.
+    Data(usize, &'a [u8], M, RecordMeta),
+    /// Plaintext of direction `dir` was lost (a TCP gap, or a record that failed its check); how
+    /// much is not known.
+    Gap(usize, M),
+    /// What is known of the connection changed.
+    Info(&'a TlsInfo),
+}
+
+/// Where a TLS 1.3 direction is in its key schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Early,
+    Handshake,
+    Application,
+}
+
+/// One direction of the connection.
+struct Direction<M> {
+    /// The start of a record not yet complete.
+    partial: Vec<u8>,
+    /// The start of a handshake message not yet complete.
+    handshake: Vec<u8>,
+    /// Handshake bytes still to step over (a long message that is not read).
+    skip_handshake: usize,
+    /// Records are protected from here on (TLS 1.2: after ChangeCipherSpec).
+    protected: bool,
+    cipher: Option<RecordCipher>,
+    /// Sequence number of the next protected record.
+    seq: u64,
+    /// TLS 1.3: the stage of `cipher`, and its traffic secret (for KeyUpdate).
+    stage: Stage,
+    secret: Vec<u8>,
+    /// Record boundaries were lost to a gap: nothing more is read in this direction.
+    lost: bool,
+    /// A record failed or was lost since the last plaintext handed on.
+    after_loss: bool,
+    /// Whole records waiting for the ServerHello, with the packet of their last byte.
+    held: Vec<(Vec<u8>, M)>,
+    held_bytes: usize,
+}
+
+impl<M> Default for Direction<M> {
+    fn default() -> Self {
+        Direction {
+            partial: Vec::new(),
+            handshake: Vec::new(),
+            skip_handshake: 0,
+            protected: false,
+            cipher: None,
+            seq: 0,
+            stage: Stage::Early,
+            secret: Vec::new(),
+            lost: false,
+            after_loss: false,
+            held: Vec::new(),
+            held_bytes: 0,
+        }
+    }
+}
+
+/// A TLS connection: both directions' record layers and the handshake state they share.
+pub struct TlsSession<M> {
+    dirs: [Direction<M>; 2],
+    info: TlsInfo,
+    /// The direction that sent the ClientHello.
+    client_dir: Option<usize>,
+    client_hello: Option<ClientHello>,
+    server_hello: Option<ServerHello>,
+    suite: Option<Suite>,
+    problem: Option<Problem>,
+    /// Decrypted records handed on, and protected records not decrypted.
+    pub records_decrypted: u64,
+    /// Protected records that could not be decrypted (no key, unsupported, failed).
+    pub records_undecrypted: u64,
+    /// Where records are decrypted (reused).
+    scratch: Vec<u8>,
+}
+
+impl<M> std::fmt::Debug for TlsSession<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSession").field("info", &self.info).field("problem", &self.problem).finish_non_exhaustive()
+    }
+}
+
+impl<M: Copy> Default for TlsSession<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Copy> TlsSession<M> {
+    /// A session that has seen nothing yet.
+    pub fn new() -> Self {
+        TlsSession {
+            dirs: [Direction::default(), Direction::default()],
+            info: TlsInfo::default(),
+            client_dir: None,
+            client_hello: None,
+            server_hello: None,
+            suite: None,
+            problem: None,
+            records_decrypted: 0,
+            records_undecrypted: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// What is known of the connection.
+    pub fn info(&self) -> &TlsInfo {
+        &self.info
+    }
+
+    /// Why application data was not (all) decrypted, if it was not.
+    pub fn problem(&self) -> Option<Problem> {
+        self.problem
+    }
+
+    /// The direction (as fed) that sent the ClientHello.
+    pub fn client_dir(&self) -> Option<usize> {
+        self.client_dir
+    }
+
+    /// Takes what TCP delivered in direction `dir` (0 or 1).
+    pub fn feed(&mut self, dir: usize, delivery: Delivery<'_, M>, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+        match delivery {
+            Delivery::Gap(_, meta) => {
+                let d = &mut self.dirs[dir];
+                d.partial.clear();
+                d.handshake.clear();
+                d.skip_handshake = 0;
+                if !d.lost {
+                    d.lost = true;
+                    d.after_loss = true;
+                    out(Upward::Gap(dir, meta));
+                }
+            }
+            Delivery::Data(mut bytes, meta) => {
+                while !bytes.is_empty() && !self.dirs[dir].lost {
+                    let partial = &mut self.dirs[dir].partial;
+                    if partial.is_empty() && bytes.len() >= 5 {
+                        let Some(len) = record_len(bytes) else {
+                            self.lose_framing(dir, meta, out);
+                            return;
+                        };
+                        if bytes.len() >= len {
+                            // A whole record in the delivered bytes: decrypted in the scratch
+                            // buffer, the only copy.
+                            let mut record = std::mem::take(&mut self.scratch);
+                            record.clear();
+                            record.extend_from_slice(&bytes[..len]);
+                            self.record(dir, &mut record, meta, keys, out);
+                            self.scratch = record;
+                            bytes = &bytes[len..];
+                            continue;
+                        }
+                    }
+                    // The start of a record: its header first, then as much body as it says.
+                    let need = if partial.len() < 5 { 5 } else { record_len(partial).unwrap_or(5) };
+                    let take = (need - partial.len()).min(bytes.len());
+                    partial.extend_from_slice(&bytes[..take]);
+                    bytes = &bytes[take..];
+                    if partial.len() < 5 {
+                        continue;
+                    }
+                    let Some(len) = record_len(partial) else {
+                        self.lose_framing(dir, meta, out);
+                        return;
+                    };
+                    if partial.len() == len {
+                        let mut record = std::mem::take(partial);
+                        self.record(dir, &mut record, meta, keys, out);
+                        record.clear();
+                        self.dirs[dir].partial = record;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bytes of direction `dir` are not TLS records (anymore): stop reading it.
+    fn lose_framing(&mut self, dir: usize, meta: M, out: &mut impl FnMut(Upward<'_, M>)) {
+        let d = &mut self.dirs[dir];
+        d.partial.clear();
+        if !d.lost {
+            d.lost = true;
+            d.after_loss = true;
+            out(Upward::Gap(dir, meta));
+        }
+    }
+
+    /// One whole record (header and body) of direction `dir`.
+    fn record(&mut self, dir: usize, record: &mut [u8], meta: M, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+        let header: [u8; 5] = record[..5].try_into().expect("a record has a header");
+        let opaque_type = header[0];
+        let tls13 = self.info.version == Some(0x0304);
+        if opaque_type == CHANGE_CIPHER_SPEC {
+            // TLS 1.3 sends one only for middleboxes; TLS 1.2 protects what follows.
+            if !tls13 && self.server_hello.is_some() {
+                self.start_tls12_protection(dir, keys);
+            }
+            return;
+        }
+        if self.server_hello.is_none() {
+            match opaque_type {
+                HANDSHAKE => self.handshake_bytes(dir, &record[5..], keys, out),
+                APPLICATION_DATA if self.client_hello.is_none() => {
+                    self.problem.get_or_insert(Problem::NoHandshake);
+                    self.records_undecrypted += 1;
+                }
+                APPLICATION_DATA if self.client_dir == Some(dir) => {
+                    // 0-RTT data, or records sent after a ServerHello not read yet (a hole in
+                    // the other direction): kept until the ServerHello names the suite.
+                    let d = &mut self.dirs[dir];
+                    if d.held_bytes + record.len() <= MAX_HELD {
+                        d.held_bytes += record.len();
+                        d.held.push((record.to_vec(), meta));
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        let protected = if tls13 { opaque_type == APPLICATION_DATA } else { self.dirs[dir].protected };
+        if !protected {
+            if opaque_type == HANDSHAKE {
+                self.handshake_bytes(dir, &record[5..], keys, out);
+            }
+            return;
+        }
+        if self.problem_blocks() {
+            self.records_undecrypted += 1;
+            return;
+        }
+        if tls13 {
+            self.ensure_tls13_cipher(dir, keys);
+        }
+        let body = &mut record[5..];
+        match self.open(dir, header, body, keys) {
+            Ok((plain, content_type)) => {
+                self.records_decrypted += 1;
+                if !self.info.decrypted {
+                    self.info.decrypted = true;
+                    out(Upward::Info(&self.info));
+                }
+                let plain = &body[plain];
+                match content_type {
+                    APPLICATION_DATA => {
+                        let d = &mut self.dirs[dir];
+                        let rec = RecordMeta {
+                            opaque_type,
+                            version: u16::from_be_bytes([header[1], header[2]]),
+                            length: u16::from_be_bytes([header[3], header[4]]),
+                            content_type,
+                            protocol: self.info.version.unwrap_or(0),
+                            after_loss: std::mem::take(&mut d.after_loss),
+                        };
+                        out(Upward::Data(dir, plain, meta, rec));
+                    }
+                    HANDSHAKE => {
+                        let plain = plain.to_vec();
+                        self.handshake_bytes(dir, &plain, keys, out);
+                    }
+                    // Alerts and heartbeats are not handed on.
+                    _ => {}
+                }
+            }
+            Err(_) => {
+                self.records_undecrypted += 1;
+                self.info.failed_records += 1;
+                if !self.info.decrypted {
+                    self.problem.get_or_insert(Problem::BadRecordMac);
+                }
+                out(Upward::Info(&self.info));
+                let d = &mut self.dirs[dir];
+                if !d.after_loss {
+                    d.after_loss = true;
+                    out(Upward::Gap(dir, meta));
+                }
+            }
+        }
+    }
+
+    /// Whether a problem found so far means protected records cannot be read at all.
+    fn problem_blocks(&self) -> bool {
+        matches!(
+            self.problem,
+            Some(Problem::NoHandshake | Problem::UnsupportedVersion(_) | Problem::UnsupportedSuite(_))
+        )
+    }
+
+    /// Decrypts one record with the direction's cipher; in TLS 1.3, a record that fails is
+    /// tried with the next stage's keys (0-RTT data the server refused, or a key log without
+    /// handshake secrets), and that stage is taken if it works.
+    fn open(
+        &mut self,
+        dir: usize,
+        header: [u8; 5],
+        body: &mut [u8],
+        keys: &KeyLog,
+    ) -> Result<(std::ops::Range<usize>, u8), RecordError> {
+        let d = &mut self.dirs[dir];
+        let Some(cipher) = d.cipher.as_ref() else {
+            self.problem.get_or_insert(Problem::NoKey);
+            d.seq += 1;
+            return Err(RecordError::BadRecordMac);
+        };
+        let original = (self.info.version == Some(0x0304) || d.stage != Stage::Application).then(|| body.to_vec());
+        let result = cipher.open(d.seq, header, body);
+        d.seq += 1;
+        if result.is_ok() || self.info.version != Some(0x0304) {
+            return result;
+        }
+        let Some(original) = original else { return result };
+        let from_client = self.client_dir == Some(dir);
+        let mut stage = self.dirs[dir].stage;
+        while stage < Stage::Application {
+            stage = if stage == Stage::Early { Stage::Handshake } else { Stage::Application };
+            let Some((cipher, secret)) = self.tls13_cipher(from_client, stage, keys) else { continue };
+            body.copy_from_slice(&original);
+            if let Ok(opened) = cipher.open(0, header, body) {
+                let d = &mut self.dirs[dir];
+                d.cipher = Some(cipher);
+                d.secret = secret;
+                d.stage = stage;
+                d.seq = 1;
+                return Ok(opened);
+            }
+        }
+        result
+    }
+
+    /// Reads handshake bytes (in the clear or decrypted): hellos, Finished, KeyUpdate.
+    fn handshake_bytes(&mut self, dir: usize, mut bytes: &[u8], keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+        loop {
+            let d = &mut self.dirs[dir];
+            let skip = d.skip_handshake.min(bytes.len());
+            d.skip_handshake -= skip;
+            bytes = &bytes[skip..];
+            if bytes.is_empty() {
+                return;
+            }
+            // A whole message without copying when the buffer is empty.
+            let buffered = !d.handshake.is_empty();
+            if buffered {
+                d.handshake.extend_from_slice(bytes);
+                bytes = &[];
+            }
+            let msg_bytes: &[u8] = if buffered { &d.handshake } else { bytes };
+            if msg_bytes.len() < 4 {
+                if !buffered {
+                    d.handshake.extend_from_slice(bytes);
+                }
+                return;
+            }
+            let len = usize::from(msg_bytes[1]) << 16 | usize::from(msg_bytes[2]) << 8 | usize::from(msg_bytes[3]);
+            if len > MAX_HANDSHAKE_MESSAGE {
+                // Step over a long message (certificates) without keeping it.
+                let have = msg_bytes.len() - 4;
+                d.skip_handshake = len.saturating_sub(have);
+                let used = (4 + len).min(msg_bytes.len());
+                if buffered {
+                    d.handshake.drain(..used);
+                    bytes = &[];
+                    if d.handshake.is_empty() {
+                        return;
+                    }
+                    continue;
+                }
+                bytes = &bytes[used..];
+                continue;
+            }
+            if msg_bytes.len() < 4 + len {
+                if !buffered {
+                    d.handshake.extend_from_slice(bytes);
+                }
+                return;
+            }
+            let message = msg_bytes[..4 + len].to_vec();
+            if buffered {
+                d.handshake.drain(..4 + len);
+            } else {
+                bytes = &bytes[4 + len..];
+            }
+            self.handshake_message(dir, message[0], &message[4..], keys, out);
+            if buffered && self.dirs[dir].handshake.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn handshake_message(
+        &mut self,
+        dir: usize,
+        kind: u8,
+        body: &[u8],
+        keys: &KeyLog,
+        out: &mut impl FnMut(Upward<'_, M>),
+    ) {
+        use handshake_type::*;
+        match kind {
+            CLIENT_HELLO if self.server_hello.is_none() => {
+                let Some(hello) = hello::client_hello(body) else { return };
+                self.client_dir = Some(dir);
+                self.info.server_name.clone_from(&hello.server_name);
+                self.info.alpn_offered.clone_from(&hello.alpn);
+                self.client_hello = Some(hello);
+                out(Upward::Info(&self.info));
+            }
+            SERVER_HELLO if self.client_dir.is_some_and(|c| c != dir) => {
+                let Some(hello) = hello::server_hello(body) else { return };
+                if hello.hello_retry {
+                    // Another ClientHello (same random) and ServerHello follow.
+                    return;
+                }
+                self.info.version = Some(hello.version);
+                self.info.cipher_suite = Some(hello.cipher_suite);
+                self.info.alpn.clone_from(&hello.alpn);
+                self.info.encrypt_then_mac = hello.encrypt_then_mac;
+                self.info.extended_master_secret = hello.extended_master_secret;
+                self.suite = Suite::from_id(hello.cipher_suite);
+                if !matches!(hello.version, 0x0303 | 0x0304) {
+                    self.problem = Some(Problem::UnsupportedVersion(hello.version));
+                } else if self.suite.is_none() {
+                    self.problem = Some(Problem::UnsupportedSuite(hello.cipher_suite));
+                }
+                self.server_hello = Some(hello);
+                out(Upward::Info(&self.info));
+                let client = self.client_dir.unwrap_or(0);
+                if self.info.version == Some(0x0304) {
+                    // 0-RTT data goes on with its own keys until EndOfEarlyData.
+                    let early = self.client_hello.as_ref().is_some_and(|c| c.early_data);
+                    self.dirs[client].stage = if early { Stage::Early } else { Stage::Handshake };
+                    self.dirs[1 - client].stage = Stage::Handshake;
+                }
+                // Records the client sent before this ServerHello was read, held until now.
+                let held = std::mem::take(&mut self.dirs[client].held);
+                self.dirs[client].held_bytes = 0;
+                for (mut record, meta) in held {
+                    self.record(client, &mut record, meta, keys, out);
+                }
+            }
+            END_OF_EARLY_DATA if self.client_dir == Some(dir) => self.next_stage(dir, Stage::Handshake, keys),
+            FINISHED if self.info.version == Some(0x0304) && self.dirs[dir].stage < Stage::Application => {
+                self.next_stage(dir, Stage::Application, keys)
+            }
+            KEY_UPDATE if self.info.version == Some(0x0304) => {
+                let Some(suite) = self.suite else { return };
+                let d = &mut self.dirs[dir];
+                if d.stage == Stage::Application && !d.secret.is_empty() {
+                    d.secret = next_traffic_secret(suite.prf, &d.secret);
+                    d.cipher = RecordCipher::tls13(suite, &d.secret);
+                    d.seq = 0;
+                    self.info.key_updates += 1;
+                    out(Upward::Info(&self.info));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// TLS 1.3: direction `dir` moves to `stage`'s keys.
+    fn next_stage(&mut self, dir: usize, stage: Stage, keys: &KeyLog) {
+        let from_client = self.client_dir == Some(dir);
+        let d = &mut self.dirs[dir];
+        d.stage = stage;
+        d.seq = 0;
+        d.cipher = None;
+        d.secret.clear();
+        if let Some((cipher, secret)) = self.tls13_cipher(from_client, stage, keys) {
+            let d = &mut self.dirs[dir];
+            d.cipher = Some(cipher);
+            d.secret = secret;
+        }
+    }
+
+    /// TLS 1.3: makes the direction's cipher for its stage if it has none yet (the key log may
+    /// have gained the secret since: a Decryption Secrets Block later in the capture).
+    fn ensure_tls13_cipher(&mut self, dir: usize, keys: &KeyLog) {
+        if self.dirs[dir].cipher.is_some() {
+            return;
+        }
+        let from_client = self.client_dir == Some(dir);
+        let stage = self.dirs[dir].stage;
+        if let Some((cipher, secret)) = self.tls13_cipher(from_client, stage, keys) {
+            let d = &mut self.dirs[dir];
+            d.cipher = Some(cipher);
+            d.secret = secret;
+        }
+    }
+
+    /// The TLS 1.3 cipher (and its secret) of one side at one stage, from the key log.
+    fn tls13_cipher(&self, from_client: bool, stage: Stage, keys: &KeyLog) -> Option<(RecordCipher, Vec<u8>)> {
+        let random = self.client_hello.as_ref()?.random;
+        let suite = self.suite?;
+        let kind = match (stage, from_client) {
+            (Stage::Early, true) => Secret::ClientEarly,
+            (Stage::Early, false) => return None,
+            (Stage::Handshake, true) => Secret::ClientHandshake,
+            (Stage::Handshake, false) => Secret::ServerHandshake,
+            (Stage::Application, true) => Secret::ClientApplication,
+            (Stage::Application, false) => Secret::ServerApplication,
+        };
+        let secret = keys.get(&random, kind)?;
+        Some((RecordCipher::tls13(suite, secret)?, secret.to_vec()))
+    }
+
+    /// TLS 1.2: direction `dir` sent ChangeCipherSpec; what follows is protected.
+    fn start_tls12_protection(&mut self, dir: usize, keys: &KeyLog) {
+        let d = &mut self.dirs[dir];
+        d.protected = true;
+        d.seq = 0;
+        d.cipher = None;
+        let (Some(suite), Some(client), Some(server)) = (self.suite, &self.client_hello, &self.server_hello) else {
+            return;
+        };
+        let Some(master) = keys.get(&client.random, Secret::Master) else {
+            self.problem.get_or_insert(Problem::NoKey);
+            return;
+        };
+        let Some([client_cipher, server_cipher]) =
+            RecordCipher::tls12_pair(suite, master, &client.random, &server.random, server.encrypt_then_mac)
+        else {
+            return;
+        };
+        let from_client = self.client_dir == Some(dir);
+        self.dirs[dir].cipher = Some(if from_client { client_cipher } else { server_cipher });
+    }
+}
