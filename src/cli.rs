@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::{HashMap, HashSet};
 
 use wsdissect::Dissector;
-use wsdissect::analyzer::{Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Output, Stats, flow_key};
+use wsdissect::analyzer::{
+    Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Output, Stats, TlsStats, flow_key,
+};
 use wsdissect::capture::CaptureReader;
 use wsdissect::capture::write::CaptureWriter;
 use wsdissect::fields::{self, Context, Field};
@@ -375,7 +377,9 @@ pub fn run() -> anyhow::Result<u8> {
         None => None,
     };
     let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
-    let keylog = read_keylogs(&keylog_files(&args)?)?;
+    let keylog_files = keylog_files(&args)?;
+    let keylog_given = !keylog_files.is_empty();
+    let keylog = read_keylogs(&keylog_files)?;
     let path = args
         .read_file
         .or(args.file)
@@ -446,11 +450,15 @@ pub fn run() -> anyhow::Result<u8> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    report_stats(&dissector.stats());
+    let stats = dissector.stats();
+    report_stats(&stats);
+    report_tls(&stats.tls, !keylog_given);
     if let Some(msg) = &damage {
         eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
     }
-    finish_output(flushed, if damage.is_some() { EXIT_DAMAGED } else { EXIT_OK })
+    // Records that fail their check are damage too: wrong keys, or altered bytes.
+    let damaged = damage.is_some() || stats.tls.failed_records > 0;
+    finish_output(flushed, if damaged { EXIT_DAMAGED } else { EXIT_OK })
 }
 
 /// Where frames go: the printer, the `-c` count and the first write error.
@@ -639,6 +647,41 @@ fn report_stats(stats: &Stats) {
             "wsdissect: TCP: {} gaps ({} bytes lost), {} conflicting overlaps, {} buffer-limit hits; \
              {} frames cut, {} bytes skipped to find frame boundaries",
             r.gaps, r.gap_bytes, r.conflicts, r.limit_hits, stats.cut_frames, stats.resync_skipped
+        );
+    }
+}
+
+/// Says which TLS connections were not decrypted and why, naming a few of each, and how to give
+/// keys when none were given.
+fn report_tls(tls: &TlsStats, no_keylog: bool) {
+    let undecrypted: u64 = tls.undecrypted.iter().map(|(_, n, _)| n).sum();
+    if undecrypted > 0 {
+        eprintln!("wsdissect: TLS: {} of {} connections with records not decrypted:", undecrypted, tls.connections);
+        for (problem, n, named) in &tls.undecrypted {
+            let names: Vec<String> = named
+                .iter()
+                .map(|c| {
+                    let sni = c.server_name.as_ref().map_or(String::new(), |s| format!(" (SNI {s})"));
+                    format!("stream {} {} → {}{sni}", c.stream, c.client, c.server)
+                })
+                .collect();
+            let more = if *n > named.len() as u64 { ", ..." } else { "" };
+            eprintln!("wsdissect:   {n}: {problem}: {}{more}", names.join(", "));
+        }
+    }
+    if tls.failed_records > 0 {
+        eprintln!("wsdissect: TLS: {} records failed their integrity check and were skipped", tls.failed_records);
+    }
+    if undecrypted > 0 && no_keylog {
+        eprintln!(
+            "wsdissect: TLS: give the secrets with --keylog FILE: browsers, curl, Python and node write them \
+             where SSLKEYLOGFILE says (see the README)"
+        );
+    }
+    if tls.http2 > 0 {
+        eprintln!(
+            "wsdissect: TLS: {} connections chose HTTP/2 (ALPN h2); WebSockets over HTTP/2 (RFC 8441) are not read yet",
+            tls.http2
         );
     }
 }

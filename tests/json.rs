@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{run, testdata};
+use common::{keylog_args, run, testdata};
 use serde_json::Value;
 
 const CAPTURES: &[&str] = &[
@@ -15,7 +15,19 @@ const CAPTURES: &[&str] = &[
     "crafted/gap.pcap",
     "crafted/violation-invalid_close_code.pcap",
     "crafted/violation-length_top_bit.pcap",
+    "real/wss-python-tls13-aes128.pcap",
+    "real/wss-python-tls12-cbc-sha384-mte.pcap",
+    "real/wss-chromium.pcap",
 ];
+
+/// `args`, then the capture and its key log, if it has one.
+fn with_capture(args: &[&str], capture: &str) -> Vec<String> {
+    let path = testdata().join(capture);
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.push(path.display().to_string());
+    all.extend(keylog_args(&path));
+    all
+}
 
 fn schema(name: &str) -> jsonschema::Validator {
     let text =
@@ -23,7 +35,7 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
-fn lines(args: &[&str]) -> Vec<Value> {
+fn lines(args: &[String]) -> Vec<Value> {
     let out = run(args);
     assert!(out.code <= 1, "{args:?}: {}", out.stderr);
     out.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
@@ -61,10 +73,13 @@ fn frames_follow_the_schema_and_agree_with_fields() {
         ("websocket.payload.ping", &["websocket", "payload", "ping"]),
         ("websocket.message.length", &["websocket", "message", "length"]),
         ("http.host", &["http", "host"]),
+        ("tls.record.content_type", &["tls", "record", "content_type"]),
+        ("tls.record.length", &["tls", "record", "length"]),
+        ("tls.decrypted", &["tls", "decrypted"]),
+        ("tls.handshake.extensions_server_name", &["tls", "handshake", "extensions_server_name"]),
     ];
     for capture in CAPTURES {
-        let path = testdata().join(capture).display().to_string();
-        let frames = lines(&["-T", "jsonl", &path]);
+        let frames = lines(&with_capture(&["-T", "jsonl"], capture));
         assert!(!frames.is_empty(), "{capture}");
         for f in &frames {
             if let Err(e) = validator.validate(f) {
@@ -75,8 +90,7 @@ fn frames_follow_the_schema_and_agree_with_fields() {
         for (name, _) in columns {
             args.extend(["-e", name]);
         }
-        args.push(&path);
-        let fields = run(&args).stdout;
+        let fields = run(&with_capture(&args, capture)).stdout;
         let rows: Vec<Vec<&str>> = fields.lines().map(|l| l.split('\t').collect()).collect();
         assert_eq!(rows.len(), frames.len(), "{capture}");
         for (row, f) in rows.iter().zip(&frames) {
@@ -86,7 +100,7 @@ fn frames_follow_the_schema_and_agree_with_fields() {
             }
         }
         // The array form holds the same records.
-        let array: Value = serde_json::from_str(&run(&["-T", "json", &path]).stdout).unwrap();
+        let array: Value = serde_json::from_str(&run(&with_capture(&["-T", "json"], capture)).stdout).unwrap();
         assert_eq!(array.as_array().unwrap(), &frames, "{capture}");
     }
 }
@@ -95,14 +109,15 @@ fn frames_follow_the_schema_and_agree_with_fields() {
 fn messages_follow_their_schema() {
     let validator = schema("message.schema.json");
     for capture in CAPTURES {
-        let path = testdata().join(capture).display().to_string();
-        let messages = lines(&["--messages", "-T", "jsonl", &path]);
+        let messages = lines(&with_capture(&["--messages", "-T", "jsonl"], capture));
         for m in &messages {
             if let Err(e) = validator.validate(m) {
                 panic!("{capture}: {e} in {m}");
             }
         }
-        let array: Value = serde_json::from_str(&run(&["--messages", "-T", "json", "--pretty", &path]).stdout).unwrap();
+        let array: Value =
+            serde_json::from_str(&run(&with_capture(&["--messages", "-T", "json", "--pretty"], capture)).stdout)
+                .unwrap();
         assert_eq!(array.as_array().unwrap(), &messages, "{capture}");
     }
 }
@@ -111,8 +126,8 @@ fn messages_follow_their_schema() {
 fn bytes_as_base64_are_the_same_bytes() {
     use base64::Engine as _;
     let path = testdata().join("crafted/fragments.pcap").display().to_string();
-    let hex = lines(&["-T", "jsonl", &path]);
-    let b64 = lines(&["-T", "jsonl", "--bytes", "base64", &path]);
+    let hex = lines(&with_capture(&["-T", "jsonl"], "crafted/fragments.pcap"));
+    let b64 = lines(&with_capture(&["-T", "jsonl", "--bytes", "base64"], "crafted/fragments.pcap"));
     let mut compared = 0;
     for (h, b) in hex.iter().zip(&b64) {
         if let (Some(Value::String(h)), Some(Value::String(b))) =

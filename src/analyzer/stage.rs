@@ -83,6 +83,9 @@ impl MessageStage {
         let truncated = f.cut.is_none() && (f.payload.len() as u64) < f.header.payload_len;
         counts.payload_limit_hits += u64::from(truncated && messages.keeps_content());
         let message = messages.frame(&f.header, f.payload, f.cut, f.meta.number, expert);
+        if f.meta.record.is_some_and(|r| r.after_loss) {
+            expert.push(Expert::new(ExpertKind::TlsRecordsLost, 0));
+        }
         counts.messages += u64::from(message.is_some());
         for e in expert.iter() {
             counts.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);

@@ -156,6 +156,14 @@ pub const CLOSE_CODE_NAMES: &[(u64, &str)] = &[
     (1015, "TLS handshake"),
 ];
 
+/// `tls.record.content_type` values by name (Wireshark's).
+pub const TLS_CONTENT_TYPE_NAMES: &[(u64, &str)] =
+    &[(20, "Change Cipher Spec"), (21, "Alert"), (22, "Handshake"), (23, "Application Data"), (24, "Heartbeat")];
+
+/// `tls.record.version` and `tls.handshake.version` values by name (Wireshark's).
+pub const TLS_VERSION_NAMES: &[(u64, &str)] =
+    &[(0x0300, "SSL 3.0"), (0x0301, "TLS 1.0"), (0x0302, "TLS 1.1"), (0x0303, "TLS 1.2"), (0x0304, "TLS 1.3")];
+
 const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0060_0000, "Warning")];
 const GROUP_NAMES: &[(u64, &str)] = &[(0x0700_0000, "Malformed"), (0x0900_0000, "Protocol")];
 
@@ -174,6 +182,17 @@ pub fn close_code(f: &Frame<'_>) -> Option<u16> {
 /// Wireshark.
 pub fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
     f.message.filter(|m| m.length > 0).and_then(|m| m.text())
+}
+
+/// A 16-bit value shown in hex with four digits (`0x0303`), as Wireshark shows TLS versions and
+/// cipher suites.
+const fn hex16(name: &'static str, description: &'static str, get: Getter) -> Field {
+    Field { hex_digits: Some(4), ..field(name, FieldType::UInt16, description, get) }
+}
+
+/// What is known of the frame's TLS connection (`tls.handshake.*`, on every frame of it).
+fn tls_of<'a>(f: &Frame<'a>) -> Option<&'a crate::tls::TlsInfo> {
+    f.connection.tls.as_deref()
 }
 
 /// A string header of the request, the response or both.
@@ -263,6 +282,120 @@ pub static FIELDS: &[Field] = &[
     field("tcp.len", FieldType::UInt32, "TCP payload length of the packet", |_, f, v| {
         v(Value::UInt(u64::from(f.packet.tcp_len)))
     }),
+    Field {
+        names: TLS_VERSION_NAMES,
+        ..hex16(
+            "tls.record.version",
+            "TLS: the version in the header of the record that carried the frame's end",
+            |_, f, v| {
+                if let Some(r) = f.packet.record {
+                    v(Value::UInt(u64::from(r.version)))
+                }
+            },
+        )
+    },
+    Field {
+        names: TLS_CONTENT_TYPE_NAMES,
+        ..field(
+            "tls.record.content_type",
+            FieldType::UInt8,
+            "TLS: the content type of that record (after decryption in TLS 1.3)",
+            |_, f, v| {
+                if let Some(r) = f.packet.record {
+                    v(Value::UInt(u64::from(r.content_type)))
+                }
+            },
+        )
+    },
+    Field {
+        names: TLS_CONTENT_TYPE_NAMES,
+        ..field(
+            "tls.record.opaque_type",
+            FieldType::UInt8,
+            "TLS 1.3: the record header's type (always 23)",
+            |_, f, v| {
+                if let Some(r) = f.packet.record.filter(|r| r.protocol == 0x0304) {
+                    v(Value::UInt(u64::from(r.opaque_type)))
+                }
+            },
+        )
+    },
+    field("tls.record.length", FieldType::UInt16, "TLS: the length of that record (protected bytes)", |_, f, v| {
+        if let Some(r) = f.packet.record {
+            v(Value::UInt(u64::from(r.length)))
+        }
+    }),
+    field(
+        "tls.decrypted",
+        FieldType::Bool,
+        "TLS: the frame was decrypted (present on TLS connections only)",
+        |_, f, v| {
+            if tls_of(f).is_some() {
+                v(Value::Bool(f.packet.record.is_some()))
+            }
+        },
+    ),
+    field(
+        "tls.handshake.type",
+        FieldType::UInt8,
+        "TLS: the connection's hello messages seen (1 ClientHello, 2 ServerHello), on every frame",
+        |_, f, v| {
+            if let Some(t) = tls_of(f) {
+                // Each is known only from its message.
+                if t.server_name.is_some() || !t.alpn_offered.is_empty() || t.server_hello_version.is_some() {
+                    v(Value::UInt(1));
+                }
+                if t.server_hello_version.is_some() {
+                    v(Value::UInt(2));
+                }
+            }
+        },
+    ),
+    Field {
+        names: TLS_VERSION_NAMES,
+        ..hex16("tls.handshake.version", "TLS: the ServerHello's version field (0x0303 for TLS 1.3 too)", |_, f, v| {
+            if let Some(version) = tls_of(f).and_then(|t| t.server_hello_version) {
+                v(Value::UInt(u64::from(version)))
+            }
+        })
+    },
+    Field {
+        names: TLS_VERSION_NAMES,
+        ..hex16(
+            "tls.handshake.extensions.supported_version",
+            "TLS: the version the ServerHello chose by supported_versions (TLS 1.3)",
+            |_, f, v| {
+                if let Some(t) = tls_of(f).filter(|t| t.version != t.server_hello_version) {
+                    t.version.into_iter().for_each(|version| v(Value::UInt(u64::from(version))));
+                }
+            },
+        )
+    },
+    hex16("tls.handshake.ciphersuite", "TLS: the cipher suite the ServerHello chose", |_, f, v| {
+        if let Some(suite) = tls_of(f).and_then(|t| t.cipher_suite) {
+            v(Value::UInt(u64::from(suite)))
+        }
+    }),
+    field(
+        "tls.handshake.extensions_server_name",
+        FieldType::String,
+        "TLS: the server name (SNI) of the ClientHello",
+        |_, f, v| {
+            if let Some(name) = tls_of(f).and_then(|t| t.server_name.as_deref()) {
+                v(Value::Str(Cow::Borrowed(name)))
+            }
+        },
+    ),
+    field(
+        "tls.handshake.extensions_alpn_str",
+        FieldType::String,
+        "TLS: ALPN protocols the ClientHello offered, then the one the ServerHello chose",
+        |_, f, v| {
+            if let Some(t) = tls_of(f) {
+                t.alpn_offered.iter().chain(&t.alpn).for_each(|p| v(Value::Str(Cow::Borrowed(p.as_str()))));
+            }
+        },
+    ),
     field("websocket", FieldType::None, "WebSocket frame", |_, _, v| v(Value::Present)),
     field("websocket.fin", FieldType::Bool, "Fin: the last frame of a message", |_, f, v| v(Value::Bool(f.header.fin))),
     Field {
@@ -567,7 +700,7 @@ macro_rules! expert_fields {
 }
 
 /// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
-pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21);
+pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22);
 
 /// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
 pub fn all() -> impl Iterator<Item = &'static Field> {

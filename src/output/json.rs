@@ -16,6 +16,8 @@ use super::text::hex_digits;
 use crate::analyzer::Frame;
 use crate::fields::{Context, close_code, text_of};
 use crate::http::Headers;
+use crate::tls::TlsInfo;
+use crate::tls::cipher::Suite;
 use crate::ws::frame::{Opcode, close_body};
 use crate::ws::message::Fragment;
 
@@ -110,6 +112,8 @@ pub struct FrameRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv6: Option<IpMembers>,
     tcp: TcpMembers,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsMembers<'a>>,
     websocket: WebSocketMembers<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<HttpMembers<'a>>,
@@ -141,6 +145,41 @@ struct TcpMembers {
     seq: u32,
     ack: u32,
     len: u32,
+}
+
+/// `tls.*`: the record that carried the frame's end, and the connection's handshake.
+#[derive(Serialize)]
+struct TlsMembers<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<RecordMembers>,
+    decrypted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_name: Option<&'static str>,
+    handshake: TlsHandshakeMembers<'a>,
+}
+
+#[derive(Serialize)]
+struct RecordMembers {
+    version: u16,
+    content_type: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opaque_type: Option<u8>,
+    length: u16,
+}
+
+#[derive(Serialize)]
+struct TlsHandshakeMembers<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ciphersuite: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ciphersuite_name: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions_server_name: Option<&'a str>,
+    /// Offered, then chosen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extensions_alpn_str: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -272,6 +311,7 @@ pub fn frame_record<'a>(ctx: &Context, f: &Frame<'a>, bytes: BytesAs) -> FrameRe
             ack: f.relative_ack(),
             len: p.tcp_len,
         },
+        tls: tls(f),
         websocket: websocket(f, bytes),
         http: http(f),
         expert: ExpertRecord::all_of(f),
@@ -320,6 +360,28 @@ fn websocket<'a>(f: &Frame<'a>, bytes: BytesAs) -> WebSocketMembers<'a> {
             data: (m.compressed || m.fragments.len() > 1).then_some(Encoded(m.data, bytes)),
         }),
     }
+}
+
+fn tls<'a>(f: &Frame<'a>) -> Option<TlsMembers<'a>> {
+    let t = f.connection.tls.as_deref()?;
+    let record = f.packet.record;
+    Some(TlsMembers {
+        record: record.map(|r| RecordMembers {
+            version: r.version,
+            content_type: r.content_type,
+            opaque_type: (r.protocol == 0x0304).then_some(r.opaque_type),
+            length: r.length,
+        }),
+        decrypted: record.is_some(),
+        version_name: t.version.map(TlsInfo::version_name),
+        handshake: TlsHandshakeMembers {
+            version: t.server_hello_version,
+            ciphersuite: t.cipher_suite,
+            ciphersuite_name: t.cipher_suite.and_then(Suite::name),
+            extensions_server_name: t.server_name.as_deref(),
+            extensions_alpn_str: t.alpn_offered.iter().chain(&t.alpn).map(String::as_str).collect(),
+        },
+    })
 }
 
 fn http<'a>(f: &Frame<'a>) -> Option<HttpMembers<'a>> {

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use super::json::rfc3339;
 use crate::analyzer::{Frame, HandshakeEvent};
+use crate::tls::TlsInfo;
+use crate::tls::cipher::Suite;
 use crate::ws::frame::{Opcode, close_body};
 
 /// Traffic in one direction of a connection.
@@ -69,10 +71,46 @@ pub struct ConnectionRow {
     pub closed_first: Option<&'static str>,
     /// Expert items reported on the connection.
     pub violations: u64,
+    /// TLS, on wss:// connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRow>,
     #[serde(skip)]
     first_ns: i64,
     #[serde(skip)]
     last_ns: i64,
+}
+
+/// The TLS of a wss:// connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsRow {
+    /// `TLSv1.2`, `TLSv1.3`.
+    pub version: Option<&'static str>,
+    /// The IANA name of the cipher suite (or its number in hex).
+    pub cipher_suite: Option<String>,
+    /// SNI.
+    pub server_name: Option<String>,
+    /// The protocol chosen by ALPN.
+    pub alpn: Option<String>,
+    /// Whether its records were decrypted.
+    pub decrypted: bool,
+    /// Records that failed their integrity check.
+    pub failed_records: u64,
+    /// TLS 1.3 KeyUpdates, both directions.
+    pub key_updates: u32,
+}
+
+impl TlsRow {
+    fn of(t: &TlsInfo) -> TlsRow {
+        TlsRow {
+            version: t.version.map(TlsInfo::version_name),
+            cipher_suite: t.cipher_suite.map(|s| Suite::name(s).map_or_else(|| format!("{s:#06x}"), str::to_string)),
+            server_name: t.server_name.clone(),
+            alpn: t.alpn.clone(),
+            decrypted: t.decrypted,
+            failed_records: t.failed_records,
+            key_updates: t.key_updates,
+        }
+    }
 }
 
 /// Collects [`ConnectionRow`]s from the analyzer's reports.
@@ -106,12 +144,19 @@ impl ConnectionTable {
                 server_to_client: DirectionTotals::default(),
                 closed_first: None,
                 violations: 0,
+                tls: None,
                 first_ns: ts,
                 last_ns: ts,
             }
         });
         row.first_ns = row.first_ns.min(ts);
         row.last_ns = row.last_ns.max(ts);
+        // The TLS details as they are now (records may fail later on).
+        if let Some(t) = f.tls.as_deref()
+            && row.tls.as_ref().is_none_or(|r| r.failed_records != t.failed_records || r.key_updates != t.key_updates)
+        {
+            row.tls = Some(TlsRow::of(t));
+        }
         row
     }
 
@@ -157,7 +202,8 @@ impl ConnectionTable {
             w,
             "stream\tclient\tserver\tfirst_time\tlast_time\thost\turi\tuser_agent\torigin\tclient_protocols\tsubprotocol\t\
              client_extensions\tserver_extensions\taccept\tc2s_frames\tc2s_messages\tc2s_wire_bytes\tc2s_bytes\t\
-             s2c_frames\ts2c_messages\ts2c_wire_bytes\ts2c_bytes\tc2s_close\ts2c_close\tclosed_first\tviolations"
+             s2c_frames\ts2c_messages\ts2c_wire_bytes\ts2c_bytes\tc2s_close\ts2c_close\tclosed_first\tviolations\t\
+             tls\tcipher_suite\tsni\talpn\tdecrypted"
         )?;
         let opt = |v: &Option<String>| v.as_deref().map_or("-".to_string(), |s| s.replace(['\t', '\n', '\r'], " "));
         // `-` without a close frame, the code (or `none`) and the reason with one.
@@ -172,9 +218,10 @@ impl ConnectionTable {
         };
         for r in self.rows() {
             let (c, s) = (&r.client_to_server, &r.server_to_client);
+            let tls = r.tls.as_ref();
             writeln!(
                 w,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.stream,
                 r.client,
                 r.server,
@@ -200,7 +247,12 @@ impl ConnectionTable {
                 close(c),
                 close(s),
                 r.closed_first.unwrap_or("-"),
-                r.violations
+                r.violations,
+                tls.and_then(|t| t.version).unwrap_or("-"),
+                opt(&tls.and_then(|t| t.cipher_suite.clone())),
+                opt(&tls.and_then(|t| t.server_name.clone())),
+                opt(&tls.and_then(|t| t.alpn.clone())),
+                tls.map_or("-", |t| if t.decrypted { "yes" } else { "no" }),
             )?;
         }
         Ok(())

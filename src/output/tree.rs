@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use super::json_tree;
 use super::text::{format_text, hex_label, label, text_only_label, write_hex_dump};
 use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
-use crate::fields::{close_code, close_code_name};
+use crate::fields::{TLS_CONTENT_TYPE_NAMES, TLS_VERSION_NAMES, close_code, close_code_name};
 use crate::http::accept_key;
+use crate::tls::TlsInfo;
 use crate::ws::expert::Expert;
 use crate::ws::frame::{Opcode, close_body};
 use crate::ws::message::Message;
@@ -62,9 +63,34 @@ fn write_packet_lines(
     )
 }
 
+/// The Transport Layer Security block of decrypted bytes: tshark's lines for the record that
+/// carried them (the frame's last byte).
+fn write_tls_record(w: &mut impl Write, p: &PacketMeta) -> io::Result<()> {
+    let Some(r) = p.record else { return Ok(()) };
+    let name =
+        |names: &[(u64, &'static str)], v: u64| names.iter().find(|(n, _)| *n == v).map_or("Unknown", |(_, s)| *s);
+    let content = name(TLS_CONTENT_TYPE_NAMES, u64::from(r.content_type));
+    writeln!(w, "Transport Layer Security")?;
+    writeln!(
+        w,
+        "    {} Record Layer: {content} Protocol: Hypertext Transfer Protocol",
+        TlsInfo::version_name(r.protocol)
+    )?;
+    let tls13 = r.protocol == 0x0304;
+    let (kind, kind_value) = if tls13 { ("Opaque Type", r.opaque_type) } else { ("Content Type", r.content_type) };
+    writeln!(w, "        {kind}: {} ({kind_value})", name(TLS_CONTENT_TYPE_NAMES, u64::from(kind_value)))?;
+    writeln!(w, "        Version: {} ({:#06x})", name(TLS_VERSION_NAMES, u64::from(r.version)), r.version)?;
+    writeln!(w, "        Length: {}", r.length)?;
+    if tls13 {
+        writeln!(w, "        [Content Type: {content} ({})]", r.content_type)?;
+    }
+    writeln!(w, "        [Application Data Protocol: Hypertext Transfer Protocol]")
+}
+
 /// Writes the tree of one frame, followed by a blank line.
 pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
     write_packet_lines(w, &f.packet, f.src(), f.dst(), (f.relative_seq(), f.relative_ack()))?;
+    write_tls_record(w, &f.packet)?;
     write_websocket_tree(w, f, text_as)?;
     writeln!(w)
 }
@@ -74,6 +100,7 @@ pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> i
 pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::Result<()> {
     let c = h.connection;
     write_packet_lines(w, &h.packet, c.server, c.client, c.relative(false, h.packet))?;
+    write_tls_record(w, &h.packet)?;
     writeln!(w, "WebSocket Handshake")?;
     let Some(hs) = c.handshake.as_ref() else { return writeln!(w) };
     let line = |w: &mut dyn Write, name: &str, value: &Option<String>| match value {

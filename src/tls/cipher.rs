@@ -166,6 +166,8 @@ pub enum RecordError {
     TooShort,
     /// The tag, the MAC or the padding is wrong: wrong keys, or the record was altered.
     BadRecordMac,
+    /// No key for the record (the key log lacks its secret).
+    NoKey,
 }
 
 /// One direction's record protection: its keys and how they are used.

@@ -34,6 +34,8 @@ pub struct ClientHello {
 pub struct ServerHello {
     /// The server random.
     pub random: [u8; 32],
+    /// The version field of the message (0x0303 in TLS 1.3 too).
+    pub legacy_version: u16,
     /// The version in effect: `supported_versions` (TLS 1.3) or the legacy field.
     pub version: u16,
     /// The cipher suite.
@@ -77,6 +79,7 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
     let random: [u8; 32] = hello.random.try_into().ok()?;
     let mut out = ServerHello {
         random,
+        legacy_version: hello.version.0,
         version: hello.version.0,
         cipher_suite: hello.cipher.0,
         alpn: None,
@@ -104,6 +107,15 @@ pub fn server_hello(body: &[u8]) -> Option<ServerHello> {
         }
     }
     Some(out)
+}
+
+/// The ALPN protocol a TLS 1.3 server chose, from its EncryptedExtensions body.
+pub fn encrypted_extensions_alpn(body: &[u8]) -> Option<String> {
+    let (_, extensions) = parse_tls_extensions(body.get(2..)?).ok()?;
+    extensions.iter().find_map(|ext| match ext {
+        TlsExtension::ALPN(protocols) => protocols.first().map(|p| String::from_utf8_lossy(p).into_owned()),
+        _ => None,
+    })
 }
 
 /// An extension's number on the wire. tls-parser 0.12 reads a ServerHello's type 21 (padding)
@@ -165,6 +177,15 @@ mod tests {
         assert_eq!((hello.version, hello.cipher_suite), (0x0303, 0xc013));
         assert!(hello.encrypt_then_mac && hello.extended_master_secret && !hello.hello_retry);
         assert_eq!(hello.alpn.as_deref(), Some("http/1.1"));
+    }
+
+    #[test]
+    fn test_encrypted_extensions_alpn() {
+        let alpn = [&[0, 3, 2][..], b"h2"].concat();
+        let mut body = vec![0, 4 + alpn.len() as u8, 0, 16, 0, alpn.len() as u8];
+        body.extend(alpn);
+        assert_eq!(encrypted_extensions_alpn(&body).as_deref(), Some("h2"));
+        assert_eq!(encrypted_extensions_alpn(&[0, 0]), None);
     }
 
     #[test]

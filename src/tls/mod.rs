@@ -42,6 +42,7 @@ mod handshake_type {
     pub const CLIENT_HELLO: u8 = 1;
     pub const SERVER_HELLO: u8 = 2;
     pub const END_OF_EARLY_DATA: u8 = 5;
+    pub const ENCRYPTED_EXTENSIONS: u8 = 8;
     pub const FINISHED: u8 = 20;
     pub const KEY_UPDATE: u8 = 24;
 }
@@ -87,6 +88,8 @@ pub struct RecordMeta {
 pub struct TlsInfo {
     /// The negotiated version (0x0303 TLS 1.2, 0x0304 TLS 1.3), once the ServerHello is seen.
     pub version: Option<u16>,
+    /// The ServerHello's own version field (0x0303 for TLS 1.3 too; `tls.handshake.version`).
+    pub server_hello_version: Option<u16>,
     /// The negotiated cipher suite.
     pub cipher_suite: Option<u16>,
     /// SNI from the ClientHello.
@@ -187,8 +190,16 @@ struct Direction<M> {
     /// TLS 1.3: the stage of `cipher`, and its traffic secret (for KeyUpdate).
     stage: Stage,
     secret: Vec<u8>,
-    /// Record boundaries were lost to a gap: nothing more is read in this direction.
+    /// Bytes to step over before the next record: the rest of a record cut by a gap.
+    skip: u64,
+    /// Looking for a record boundary after a gap.
+    search: Option<Search<M>>,
+    /// Record boundaries were lost where they cannot be found again (before any key):
+    /// nothing more is read in this direction.
     lost: bool,
+    /// Protected records read, and their bytes (for the average size a search assumes).
+    records_read: u64,
+    bytes_read: u64,
     /// A record failed or was lost since the last plaintext handed on.
     after_loss: bool,
     /// Whole records waiting for the ServerHello, with the packet of their last byte.
@@ -207,13 +218,40 @@ impl<M> Default for Direction<M> {
             seq: 0,
             stage: Stage::Early,
             secret: Vec::new(),
+            skip: 0,
+            search: None,
             lost: false,
+            records_read: 0,
+            bytes_read: 0,
             after_loss: false,
             held: Vec::new(),
             held_bytes: 0,
         }
     }
 }
+
+/// After a gap: the bytes received since, until a record in them passes its check (which also
+/// tells how many records the gap took, from their sequence numbers).
+struct Search<M> {
+    bytes: Vec<u8>,
+    /// Where each delivery ends in `bytes`, with its packet.
+    ends: Vec<(usize, M)>,
+    /// Bytes lost since the last record read (the gap, and what was thrown away).
+    lost_bytes: u64,
+    /// Offsets before this one are no record's start.
+    scanned: usize,
+}
+
+impl<M> Search<M> {
+    fn after(lost_bytes: u64) -> Self {
+        Search { bytes: Vec::new(), ends: Vec::new(), lost_bytes, scanned: 0 }
+    }
+}
+
+/// Bytes a search holds; beyond, the oldest half is thrown away.
+const SEARCH_LIMIT: usize = 4 * (5 + MAX_RECORD_BODY);
+/// Sequence numbers a search tries for one candidate record.
+const SEARCH_TRIES: u64 = 2048;
 
 /// A TLS connection: both directions' record layers and the handshake state they share.
 pub struct TlsSession<M> {
@@ -280,20 +318,32 @@ impl<M: Copy> TlsSession<M> {
     /// Takes what TCP delivered in direction `dir` (0 or 1).
     pub fn feed(&mut self, dir: usize, delivery: Delivery<'_, M>, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
         match delivery {
-            Delivery::Gap(_, meta) => {
+            Delivery::Gap(len, meta) => {
                 let d = &mut self.dirs[dir];
-                d.partial.clear();
                 d.handshake.clear();
                 d.skip_handshake = 0;
-                if !d.lost {
-                    d.lost = true;
+                if !d.after_loss {
                     d.after_loss = true;
                     out(Upward::Gap(dir, meta));
                 }
+                self.step_over_gap(dir, len);
             }
             Delivery::Data(mut bytes, meta) => {
                 while !bytes.is_empty() && !self.dirs[dir].lost {
-                    let partial = &mut self.dirs[dir].partial;
+                    let d = &mut self.dirs[dir];
+                    if d.skip > 0 {
+                        let n = d.skip.min(bytes.len() as u64);
+                        d.skip -= n;
+                        bytes = &bytes[n as usize..];
+                        continue;
+                    }
+                    if let Some(search) = d.search.as_mut() {
+                        search.bytes.extend_from_slice(bytes);
+                        search.ends.push((search.bytes.len(), meta));
+                        self.search(dir, keys, out);
+                        return;
+                    }
+                    let partial = &mut d.partial;
                     if partial.is_empty() && bytes.len() >= 5 {
                         let Some(len) = record_len(bytes) else {
                             self.lose_framing(dir, meta, out);
@@ -334,15 +384,147 @@ impl<M: Copy> TlsSession<M> {
         }
     }
 
-    /// The bytes of direction `dir` are not TLS records (anymore): stop reading it.
+    /// The bytes of direction `dir` do not start a record where one should start: look for the
+    /// next one, or give up on the direction if its records cannot be decrypted anyway.
     fn lose_framing(&mut self, dir: usize, meta: M, out: &mut impl FnMut(Upward<'_, M>)) {
         let d = &mut self.dirs[dir];
-        d.partial.clear();
-        if !d.lost {
-            d.lost = true;
+        let partial = std::mem::take(&mut d.partial);
+        if !d.after_loss {
             d.after_loss = true;
             out(Upward::Gap(dir, meta));
         }
+        self.step_over_gap(dir, partial.len() as u64);
+    }
+
+    /// Whether a direction's record boundaries, once lost, can be found again: only by
+    /// decrypting, so only where records are protected and the keys known.
+    fn can_search(&self, dir: usize) -> bool {
+        let d = &self.dirs[dir];
+        d.cipher.is_some() && (d.protected || self.info.version == Some(0x0304))
+    }
+
+    /// `len` bytes of direction `dir` are lost: the record they cut is stepped over when its
+    /// length is known and the gap ends inside it; otherwise a search for the next record starts.
+    fn step_over_gap(&mut self, dir: usize, len: u64) {
+        let searchable = self.can_search(dir);
+        let d = &mut self.dirs[dir];
+        if d.lost {
+            return;
+        }
+        if let Some(search) = d.search.as_mut() {
+            // What was held cannot run on across the gap.
+            search.lost_bytes += search.bytes.len() as u64 + len;
+            search.bytes.clear();
+            search.ends.clear();
+            search.scanned = 0;
+            return;
+        }
+        // Bytes from the gap's start to the next record boundary, when known.
+        let to_boundary = if d.skip > 0 {
+            Some(d.skip)
+        } else if d.partial.is_empty() {
+            Some(0)
+        } else {
+            record_len(&d.partial).map(|n| (n - d.partial.len()) as u64)
+        };
+        let cut_record = !d.partial.is_empty() || d.skip > 0;
+        let held = d.partial.len() as u64;
+        d.partial.clear();
+        d.skip = 0;
+        if !searchable {
+            d.lost = true;
+            return;
+        }
+        if cut_record {
+            // The record the gap cut counts in the sequence even though it is not read.
+            d.seq += 1;
+            self.records_undecrypted += 1;
+        }
+        match to_boundary {
+            Some(n) if len < n => self.dirs[dir].skip = n - len,
+            Some(n) if len == n => {}
+            Some(n) => self.dirs[dir].search = Some(Search::after(len - n)),
+            None => self.dirs[dir].search = Some(Search::after(len + held)),
+        }
+    }
+
+    /// Looks for a record in the bytes held since a gap: a plausible header whose record passes
+    /// its check under one of the sequence numbers the lost bytes allow. From there on the
+    /// direction is read as before.
+    fn search(&mut self, dir: usize, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+        let Some(search) = self.dirs[dir].search.as_ref() else { return };
+        let bytes = &search.bytes;
+        let mut found = None;
+        let mut at = search.scanned;
+        while at + 5 <= bytes.len() {
+            if bytes[at] == APPLICATION_DATA && bytes[at + 1] == 3 && looks_like_record(&bytes[at..]) {
+                let end = at + record_len(&bytes[at..]).unwrap_or(5);
+                if end > bytes.len() {
+                    // Not whole yet: wait for more bytes before looking further.
+                    break;
+                }
+                if let Some(seq) = self.try_sequence_numbers(dir, &bytes[at..end], search.lost_bytes + at as u64) {
+                    found = Some((at, seq));
+                    break;
+                }
+            }
+            at += 1;
+        }
+        let d = &mut self.dirs[dir];
+        let Some((at, seq)) = found else {
+            let search = d.search.as_mut().expect("searching");
+            search.scanned = at;
+            if search.bytes.len() > SEARCH_LIMIT {
+                let drop = search.bytes.len() - SEARCH_LIMIT / 2;
+                search.bytes.drain(..drop);
+                search.ends.retain_mut(|(end, _)| {
+                    *end = end.saturating_sub(drop);
+                    *end > 0
+                });
+                search.lost_bytes += drop as u64;
+                search.scanned = search.scanned.saturating_sub(drop);
+            }
+            return;
+        };
+        let search = d.search.take().expect("searching");
+        d.seq = seq;
+        // Read on from the record found, delivery by delivery.
+        let mut start = at;
+        for (end, meta) in search.ends {
+            if end > start {
+                self.feed(dir, Delivery::Data(&search.bytes[start..end], meta), keys, out);
+                start = end;
+            }
+        }
+    }
+
+    /// The sequence number under which `record` passes its check, trying first the number the
+    /// lost bytes suggest (at the average record size so far), then outwards from it.
+    fn try_sequence_numbers(&self, dir: usize, record: &[u8], lost_bytes: u64) -> Option<u64> {
+        let d = &self.dirs[dir];
+        let cipher = d.cipher.as_ref()?;
+        let header: [u8; 5] = record[..5].try_into().ok()?;
+        let average = (d.bytes_read / d.records_read.max(1)).max(22);
+        let guess = lost_bytes / average;
+        // Each lost record took at least 22 bytes (TLS 1.3: header, tag and type).
+        let most = lost_bytes / 22 + 1;
+        let mut body = Vec::with_capacity(record.len() - 5);
+        let mut tries = 0;
+        for distance in 0..=most {
+            for skipped in [guess.checked_add(distance), guess.checked_sub(distance).filter(|_| distance > 0)] {
+                let Some(skipped) = skipped.filter(|k| *k <= most) else { continue };
+                tries += 1;
+                if tries > SEARCH_TRIES {
+                    return None;
+                }
+                body.clear();
+                body.extend_from_slice(&record[5..]);
+                if cipher.open(d.seq + skipped, header, &mut body).is_ok() {
+                    return Some(d.seq + skipped);
+                }
+            }
+        }
+        None
     }
 
     /// One whole record (header and body) of direction `dir`.
@@ -395,6 +577,9 @@ impl<M: Copy> TlsSession<M> {
         match self.open(dir, header, body, keys) {
             Ok((plain, content_type)) => {
                 self.records_decrypted += 1;
+                let d = &mut self.dirs[dir];
+                d.records_read += 1;
+                d.bytes_read += 5 + body.len() as u64;
                 if !self.info.decrypted {
                     self.info.decrypted = true;
                     out(Upward::Info(&self.info));
@@ -421,13 +606,17 @@ impl<M: Copy> TlsSession<M> {
                     _ => {}
                 }
             }
-            Err(_) => {
+            Err(error) => {
                 self.records_undecrypted += 1;
-                self.info.failed_records += 1;
-                if !self.info.decrypted {
-                    self.problem.get_or_insert(Problem::BadRecordMac);
+                if error == RecordError::NoKey {
+                    self.problem.get_or_insert(Problem::NoKey);
+                } else {
+                    self.info.failed_records += 1;
+                    if !self.info.decrypted {
+                        self.problem.get_or_insert(Problem::BadRecordMac);
+                    }
+                    out(Upward::Info(&self.info));
                 }
-                out(Upward::Info(&self.info));
                 let d = &mut self.dirs[dir];
                 if !d.after_loss {
                     d.after_loss = true;
@@ -456,15 +645,11 @@ impl<M: Copy> TlsSession<M> {
         keys: &KeyLog,
     ) -> Result<(std::ops::Range<usize>, u8), RecordError> {
         let d = &mut self.dirs[dir];
-        let Some(cipher) = d.cipher.as_ref() else {
-            self.problem.get_or_insert(Problem::NoKey);
-            d.seq += 1;
-            return Err(RecordError::BadRecordMac);
-        };
-        let original = (self.info.version == Some(0x0304) || d.stage != Stage::Application).then(|| body.to_vec());
-        let result = cipher.open(d.seq, header, body);
+        let tls13 = self.info.version == Some(0x0304);
+        let original = (tls13 && d.stage != Stage::Application).then(|| body.to_vec());
+        let result = d.cipher.as_ref().map_or(Err(RecordError::NoKey), |c| c.open(d.seq, header, body));
         d.seq += 1;
-        if result.is_ok() || self.info.version != Some(0x0304) {
+        if result.is_ok() || !tls13 {
             return result;
         }
         let Some(original) = original else { return result };
@@ -570,6 +755,7 @@ impl<M: Copy> TlsSession<M> {
                     return;
                 }
                 self.info.version = Some(hello.version);
+                self.info.server_hello_version = Some(hello.legacy_version);
                 self.info.cipher_suite = Some(hello.cipher_suite);
                 self.info.alpn.clone_from(&hello.alpn);
                 self.info.encrypt_then_mac = hello.encrypt_then_mac;
@@ -594,6 +780,13 @@ impl<M: Copy> TlsSession<M> {
                 self.dirs[client].held_bytes = 0;
                 for (mut record, meta) in held {
                     self.record(client, &mut record, meta, keys, out);
+                }
+            }
+            ENCRYPTED_EXTENSIONS if self.client_dir.is_some_and(|c| c != dir) => {
+                // TLS 1.3 answers ALPN here, encrypted.
+                if let Some(alpn) = hello::encrypted_extensions_alpn(body) {
+                    self.info.alpn = Some(alpn);
+                    out(Upward::Info(&self.info));
                 }
             }
             END_OF_EARLY_DATA if self.client_dir == Some(dir) => self.next_stage(dir, Stage::Handshake, keys),

@@ -1,5 +1,6 @@
-//! Expert items: breaches of RFC 6455 and RFC 7692 and incomplete data, each reported on the
-//! frame (or handshake) where it is seen, in Wireshark's severity and group terms.
+//! Expert items: breaches of RFC 6455 and RFC 7692 and incomplete data (TLS records lost
+//! included), each reported on the frame (or handshake) where it is seen, in Wireshark's
+//! severity and group terms.
 //!
 //! Every kind has its own boolean field (`websocket.expert.<kind>`, listed by
 //! `wsdissect --list-fields`), so `-e`, the tree and filters name it the same way.
@@ -137,6 +138,8 @@ expert_kinds! {
         "A compressed message that inflates past --inflate-limit (inflating stops there)";
     InflateRatio => "websocket.expert.inflate_ratio", Warning / Malformed,
         "A compressed message that inflates more than --inflate-ratio times its size (a likely bomb)";
+    TlsRecordsLost => "tls.expert.records_lost", Warning / Malformed,
+        "TLS records before this frame's were lost to a gap or failed their integrity check: their bytes are missing";
 }
 
 /// One expert item: its kind and a number the message quotes (an opcode, a length, a close code
@@ -186,6 +189,9 @@ impl fmt::Display for Expert {
             ExpertKind::DecompressionFailed => f.write_str("Decompression failed"),
             ExpertKind::InflateLimit => write!(f, "Inflated message over {v} bytes: inflating stopped there"),
             ExpertKind::InflateRatio => write!(f, "Message inflates more than {v} times its size: inflating stopped"),
+            ExpertKind::TlsRecordsLost => {
+                f.write_str("TLS records before this one were lost or failed their integrity check (bytes missing)")
+            }
         }
     }
 }

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Damaged wss captures, made from a real one (testdata/real/wss-python-tls13-aes128.pcap), for
+what real peers do not do: a record altered in flight, a capture that starts after the TLS
+handshake, a TCP gap in the middle of the TLS stream.
+
+usage: tls_damage.py        (writes into testdata/crafted/)
+
+Each capture gets the source's key log beside it (CAPTURE.keys) and CAPTURE.expected.tsv: the
+frames tshark shows for the undamaged source (its .tshark.tsv), less those the damage takes,
+with a `cut` column as craft.py writes it.
+"""
+import os, struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REAL = os.path.join(HERE, "..", "real")
+OUT = os.path.join(HERE, "..", "crafted")
+SOURCE = "wss-python-tls13-aes128.pcap"
+
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    header, records, at = data[:24], [], 24
+    while at < len(data):
+        incl = struct.unpack("<I", data[at + 8:at + 12])[0]
+        records.append(bytearray(data[at:at + 16 + incl]))
+        at += 16 + incl
+    return header, records
+
+
+def write_pcap(name, header, records):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(header)
+        for r in records:
+            f.write(r)
+
+
+def tcp_payload_at(record):
+    """Offset of the TCP payload inside a record (Ethernet, IPv4, TCP)."""
+    ip = 16 + 14
+    ihl = (record[ip] & 0x0F) * 4
+    tcp = ip + ihl
+    return tcp + (record[tcp + 12] >> 4) * 4
+
+
+def expected(name, drop_packets=(), removed=None):
+    """The source's frames (tshark's view), without those in `drop_packets`; packets after a
+    `removed` one move up by one."""
+    rows = []
+    with open(os.path.join(REAL, SOURCE + ".tshark.tsv")) as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            cols = line.rstrip("\n").split("\t")
+            number = int(cols[0])
+            if number in drop_packets:
+                continue
+            if removed is not None and number > removed:
+                cols[0] = str(number - 1)
+            rows.append(cols[:15] + ["0"])
+    with open(os.path.join(OUT, name + ".expected.tsv"), "w") as out:
+        out.write(f"# expected frames: tshark's view of {SOURCE}, less what the damage takes (tls_damage.py)\n")
+        out.write("# frame.number\t...tshark_tsv.py columns...\tcut\n")
+        for cols in rows:
+            out.write("\t".join(cols) + "\n")
+
+
+def keys(name):
+    with open(os.path.join(REAL, SOURCE + ".keys"), "rb") as src, open(os.path.join(OUT, name + ".keys"), "wb") as dst:
+        dst.write(src.read())
+
+
+def main():
+    header, records = read_pcap(os.path.join(REAL, SOURCE))
+
+    # One byte of the server's record in packet 17 (a 1-byte text frame) flipped: that record
+    # fails its tag; the server's next frame (packet 19) says records were lost before it.
+    name = "violation-tls_records_lost.pcap"
+    damaged = [bytearray(r) for r in records]
+    damaged[16][-1] ^= 0x01
+    write_pcap(name, header, damaged)
+    keys(name)
+    expected(name, drop_packets={17})
+    with open(os.path.join(OUT, name + ".expert.tsv"), "w") as out:
+        out.write("# packet\texpert field: exactly what wsdissect must report (written by tls_damage.py)\n")
+        out.write("19\ttls.expert.records_lost\n")
+
+    # The capture starts after the handshake (at the first WebSocket frame, packet 14): without
+    # a ClientHello no key can be found, and nothing is shown.
+    name = "wss-after-handshake.pcap"
+    write_pcap(name, header, records[13:])
+    keys(name)
+    with open(os.path.join(OUT, name + ".expected.tsv"), "w") as out:
+        out.write("# expected frames: none, the TLS handshake is not in the capture (tls_damage.py)\n")
+
+    # Packet 25 (the server's 125-byte echo) missing: the server's direction has a hole; what
+    # follows it is found again (the client's frames are untouched).
+    name = "wss-gap.pcap"
+    write_pcap(name, header, records[:24] + records[25:])
+    keys(name)
+    expected(name, drop_packets={25}, removed=25)
+
+
+main()
