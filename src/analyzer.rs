@@ -512,6 +512,11 @@ impl Analyzer {
         self.transport.add_secrets(text);
     }
 
+    /// The TLS secrets: those given, and those found in the capture so far.
+    pub fn keylog(&self) -> &KeyLog {
+        &self.transport.keys
+    }
+
     /// Analyses one record; calls `out` for each frame it completes.
     pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
         self.transport.packet(record, &mut Direct { stage: &mut self.messages, out });

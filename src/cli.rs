@@ -224,6 +224,8 @@ struct Selection {
     ranges: HashMap<FlowKey, Vec<(u64, u64)>>,
     with_handshake: bool,
     handshakes_added: HashSet<u32>,
+    /// Client randoms of the TLS connections written, whose secrets go with them.
+    tls_randoms: HashSet<[u8; 32]>,
 }
 
 impl Selection {
@@ -243,8 +245,13 @@ impl Selection {
             self.add(c, c.first_packet, end);
         }
         // A compressed message may refer to every earlier one of its direction (context
-        // takeover): then all of the connection up to it is needed to inflate it again.
-        let needs_history = c.deflate.is_some_and(|p| !p.sender(f.from_client).0);
+        // takeover), and a TLS record needs the handshake and every record before it: then all
+        // of the connection up to the frame is needed to read it again.
+        let tls = c.tls.as_deref();
+        if let Some(random) = tls.and_then(|t| t.client_random) {
+            self.tls_randoms.insert(random);
+        }
+        let needs_history = c.deflate.is_some_and(|p| !p.sender(f.from_client).0) || tls.is_some();
         let first = if needs_history { c.first_packet } else { f.first_packet.min(f.packet.number) };
         self.add(c, first, f.packet.number);
     }
@@ -255,12 +262,19 @@ impl Selection {
     }
 }
 
-/// The second pass of `-w`: copies the selected packets of `path` to `out_path`.
-fn write_selected(path: &str, out_path: &str, selection: &Selection) -> anyhow::Result<u64> {
+/// The second pass of `-w`: copies the selected packets of `path` to `out_path`, and into a
+/// pcapng the secrets of the TLS connections copied.
+fn write_selected(path: &str, out_path: &str, selection: &Selection, keys: &KeyLog) -> anyhow::Result<u64> {
     let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
     let mut reader = CaptureReader::new(file).map_err(|e| anyhow!("{path}: {e}"))?;
     let out = File::create(out_path).with_context(|| format!("cannot create {out_path}"))?;
     let mut writer = CaptureWriter::new(BufWriter::new(out), reader.is_pcapng());
+    let secrets: String = selection.tls_randoms.iter().map(|r| keys.lines_for(r)).collect();
+    if !secrets.is_empty()
+        && !writer.write_secrets(secrets.as_bytes()).with_context(|| format!("writing {out_path}"))?
+    {
+        eprintln!("wsdissect: {out_path} is pcap, which cannot hold TLS secrets: read it with the same --keylog");
+    }
     let mut written = 0;
     let mut link_type = 1;
     while let Ok(Some(record)) = reader.next_record() {
@@ -443,7 +457,7 @@ pub fn run() -> anyhow::Result<u8> {
     let damage = damage.err().map(|e| format!("{path}: {e}"));
     sink.finish();
     if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
-        let written = write_selected(&path, out_path, selection)?;
+        let written = write_selected(&path, out_path, selection, dissector.keylog())?;
         eprintln!("wsdissect: wrote {written} packets to {out_path}");
     }
     let flushed = sink.result.and_then(|_| sink.out.flush());

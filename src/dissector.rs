@@ -325,6 +325,11 @@ impl<R: Read> Dissector<R> {
         self.reader.is_pcapng()
     }
 
+    /// The TLS secrets: those of the config, and those found in the capture so far.
+    pub fn keylog(&self) -> &crate::tls::keylog::KeyLog {
+        self.analyzer.keylog()
+    }
+
     /// The analyzer's counters so far (packets skipped, gaps, frames...).
     pub fn stats(&self) -> crate::analyzer::Stats {
         self.analyzer.stats()

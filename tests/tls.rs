@@ -215,3 +215,24 @@ fn what_a_decrypted_frame_shows() {
     // k (the client's), K (the client's, and the server's it asks for), K again.
     assert_eq!(row["tls"]["key_updates"], 5, "{row}");
 }
+
+#[test]
+fn written_tls_connections_can_be_read_again() {
+    // -w keeps each selected frame's connection from its first packet (the handshake and every
+    // record before the frame are needed) and, in a pcapng, the connection's secrets.
+    let out_path = std::env::temp_dir().join(format!("wsdissect-tls-{}-written.pcapng", std::process::id()));
+    let out_path = out_path.display().to_string();
+    let source = real("wss-secrets-injected.pcapng");
+    let select = "websocket.payload_length_ext_16 >= 16384";
+    let wrote = run(&[&source, "-Y", select, "-w", &out_path]);
+    assert_eq!(wrote.code, 0, "{}", wrote.stderr);
+    let fields = ["-T", "fields", "-e", "frame.number", "-e", "websocket.payload.text"];
+    let again = run(&[&[out_path.as_str(), "-Y", select][..], &fields].concat());
+    let _ = std::fs::remove_file(&out_path);
+    let want = run(&[&[source.as_str(), "-Y", select][..], &fields].concat());
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout.lines().count(), 4, "{}", again.stdout);
+    // The same frames and texts (the packet numbers are the written file's own).
+    let texts = |s: &str| s.lines().map(|l| l.split_once('\t').unwrap().1.to_string()).collect::<Vec<_>>();
+    assert_eq!(texts(&again.stdout), texts(&want.stdout));
+}

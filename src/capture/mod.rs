@@ -31,8 +31,8 @@ const PCAPNG_EPB: u32 = 6;
 const PCAPNG_SPB: u32 = 3;
 const PCAPNG_OBSOLETE_PB: u32 = 2;
 /// Decryption Secrets Block, and its type for TLS key log text ("TLSK").
-const PCAPNG_DSB: u32 = 0x0A;
-const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+pub(crate) const PCAPNG_DSB: u32 = 0x0A;
+pub(crate) const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
 const READ_CHUNK: usize = 256 * 1024;
 
 /// What can stop a capture from being read.

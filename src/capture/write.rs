@@ -40,6 +40,24 @@ impl<W: Write> CaptureWriter<W> {
         if self.pcapng { self.write_epb(r) } else { self.write_pcap_record(r) }
     }
 
+    /// Writes TLS key log text into the file (a pcapng Decryption Secrets Block, as
+    /// `editcap --inject-secrets` does), so that it can be decrypted without a key log. A pcap
+    /// file cannot hold it: there, nothing is written and `false` returned.
+    pub fn write_secrets(&mut self, key_log: &[u8]) -> io::Result<bool> {
+        if !self.pcapng {
+            return Ok(false);
+        }
+        if !self.started {
+            self.write_shb()?;
+        }
+        let mut body = Vec::with_capacity(8 + key_log.len());
+        body.extend_from_slice(&super::SECRETS_TLS_KEY_LOG.to_le_bytes());
+        body.extend_from_slice(&(key_log.len() as u32).to_le_bytes());
+        body.extend_from_slice(key_log);
+        self.block(super::PCAPNG_DSB, &body)?;
+        Ok(true)
+    }
+
     /// Writes the file header when nothing was written (an empty but valid capture).
     pub fn finish(mut self, default_link_type: u32) -> io::Result<W> {
         if !self.started {

@@ -181,6 +181,20 @@ impl KeyLog {
         self.secrets.get(client_random)?[kind as usize].as_deref()
     }
 
+    /// The key log lines of the connection with this client random (empty if none is known),
+    /// for writing beside or into a capture.
+    pub fn lines_for(&self, client_random: &[u8; 32]) -> String {
+        let Some(secrets) = self.secrets.get(client_random) else { return String::new() };
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        Secret::ALL
+            .iter()
+            .zip(secrets)
+            .filter_map(|(kind, secret)| {
+                secret.as_ref().map(|s| format!("{} {} {}\n", kind.label(), hex(client_random), hex(s)))
+            })
+            .collect()
+    }
+
     /// Whether any secret is known for the connection with this client random.
     pub fn knows(&self, client_random: &[u8; 32]) -> bool {
         self.secrets.contains_key(client_random)
@@ -263,6 +277,16 @@ mod tests {
         let b: [u8; 32] = decode_hex(other.as_bytes()).unwrap().try_into().unwrap();
         assert_eq!(log.get(&a, Secret::Master).unwrap()[0], 0xab);
         assert_eq!(log.get(&b, Secret::Master).unwrap()[0], 0x11);
+    }
+
+    #[test]
+    fn test_lines_for_read_back() {
+        let mut log = KeyLog::default();
+        let text = format!("{}{}", line("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 32), line("SERVER_TRAFFIC_SECRET_0", 48));
+        log.add_text(text.as_bytes());
+        let random: [u8; 32] = decode_hex(RANDOM.as_bytes()).unwrap().try_into().unwrap();
+        assert_eq!(log.lines_for(&random), text);
+        assert_eq!(log.lines_for(&[0; 32]), "");
     }
 
     #[test]

@@ -92,6 +92,8 @@ pub struct TlsInfo {
     pub server_hello_version: Option<u16>,
     /// The negotiated cipher suite.
     pub cipher_suite: Option<u16>,
+    /// The ClientHello's random: the key log's index for the connection.
+    pub client_random: Option<[u8; 32]>,
     /// SNI from the ClientHello.
     pub server_name: Option<String>,
     /// ALPN protocols the client offered.
@@ -743,6 +745,7 @@ impl<M: Copy> TlsSession<M> {
             CLIENT_HELLO if self.server_hello.is_none() => {
                 let Some(hello) = hello::client_hello(body) else { return };
                 self.client_dir = Some(dir);
+                self.info.client_random = Some(hello.random);
                 self.info.server_name.clone_from(&hello.server_name);
                 self.info.alpn_offered.clone_from(&hello.alpn);
                 self.client_hello = Some(hello);

@@ -6,8 +6,9 @@ usage: python_peer.py SCENARIO HOST PORT TRUTH.jsonl [TLS KEYLOG CERTDIR]
 Both ends run in one process. With TLS (wss://), the client writes its secrets to KEYLOG in the
 NSS key log format and the server uses CERTDIR/cert.pem, key.pem and dh.pem. TLS is VERSION
 (1.2 or 1.3), then optionally :CIPHERS (an OpenSSL TLS 1.2 cipher list) and :no-etm (turns
-encrypt-then-MAC off, which OpenSSL otherwise uses for CBC suites). TLS 1.3 suites are chosen
-with OPENSSL_CONF (see record.sh). Every message either side sends is written to TRUTH.jsonl as
+encrypt-then-MAC off, which OpenSSL otherwise uses for CBC suites) and :hello-retry (the server
+takes only P-256 key shares, so the client's first X25519 share earns a HelloRetryRequest).
+TLS 1.3 suites are chosen with OPENSSL_CONF (see record_wss.sh). Every message either side sends is written to TRUTH.jsonl as
 {"conn": i, "direction": "client-to-server"|"server-to-client", "opcode": n, "text"|"hex": ...}
 so tests can compare what wsdissect shows with what was really sent.
 """
@@ -26,7 +27,7 @@ OP_NO_ENCRYPT_THEN_MAC = 1 << 19
 
 
 def tls_contexts(spec, keylog, certdir):
-    """(server, client) contexts for a TLS spec: VERSION[:CIPHERS][:no-etm]."""
+    """(server, client) contexts for a TLS spec: VERSION[:CIPHERS][:no-etm][:hello-retry]."""
     version, *rest = spec.split(":")
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(f"{certdir}/cert.pem", f"{certdir}/key.pem")
@@ -42,6 +43,9 @@ def tls_contexts(spec, keylog, certdir):
         for item in rest:
             if item == "no-etm":
                 ctx.options |= OP_NO_ENCRYPT_THEN_MAC
+            elif item == "hello-retry":
+                if ctx is server:
+                    ctx.set_ecdh_curve("prime256v1")
             else:
                 ctx.set_ciphers(item)
     return server, client
