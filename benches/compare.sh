@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# wsdissect against tshark on the two workloads of the performance issue, side by side:
+# wsdissect against tshark on the workloads of the performance issues, side by side:
 #   large: ~500 MB of large messages (payloads 64 B - 64 KiB, segments up to 16 KiB)
 #   small: ~300 MB of small messages (40-byte frames, one per packet)
+#   wss:   the large messages inside TLS 1.3 (AES-128-GCM), decrypted with their key log
 # For each: the -T fields run of both tools (frame counts must agree), wsdissect's default
 # summary output and a simple -Y filter (with the default two threads, then with one), and a
 # capture twice the size for peak memory.
@@ -23,6 +24,8 @@ generate large large 500000000
 generate small small 300000000
 generate large2 large 1000000000
 generate small2 small 600000000
+generate wss large-tls 500000000
+generate wss2 large-tls 1000000000
 
 # measure COMMAND...: prints "seconds peak_kb" of the command (output discarded); the time to
 # the millisecond (GNU time's own is to 10 ms, too coarse for runs under a tenth of a second).
@@ -41,13 +44,19 @@ best() {
 packets() { capinfos -c -M "$1" 2>/dev/null | awk '/Number of packets/ {print $NF}'; }
 
 printf '%-8s %-28s %9s %10s %12s %10s\n' workload run seconds "MB/s" "packets/s" "peak MB"
-for w in large small; do
+for w in large small wss; do
     f="$dir/$w.pcap"
+    # The wss captures' secrets, for both tools.
+    keys=() tshark_keys=()
+    if [ -e "$f.keys" ]; then
+        keys=(--keylog "$f.keys")
+        tshark_keys=(-o "tls.keylog_file:$f.keys")
+    fi
     size=$(stat -c %s "$f")
     n=$(packets "$f")
     cat "$f" > /dev/null   # page cache, for both tools alike
-    ours_frames=$("$bin" "${fields[@]}" "$f" | wc -l)
-    theirs_frames=$(tshark -r "$f" -Y websocket "${fields[@]}" 2>/dev/null | cut -f2 | tr ',' '\n' | grep -c .)
+    ours_frames=$("$bin" "${keys[@]}" "${fields[@]}" "$f" | wc -l)
+    theirs_frames=$(tshark -r "$f" "${tshark_keys[@]}" -Y websocket "${fields[@]}" 2>/dev/null | cut -f2 | tr ',' '\n' | grep -c .)
     if [ "$ours_frames" != "$theirs_frames" ]; then
         echo "$w: frame counts differ: wsdissect $ours_frames, tshark $theirs_frames" >&2
         exit 1
@@ -57,19 +66,21 @@ for w in large small; do
         awk -v w="$w" -v l="$1" -v s="$s" -v m="$m" -v b="$size" -v n="$n" \
             'BEGIN { printf "%-8s %-28s %9.3f %10.0f %12.0f %10.1f\n", w, l, s, b/1e6/s, n/s, m/1024 }'
     }
-    ours=$(best "$bin" "${fields[@]}" "$f")
-    theirs=$(measure tshark -r "$f" -Y websocket "${fields[@]}")
+    ours=$(best "$bin" "${keys[@]}" "${fields[@]}" "$f")
+    theirs=$(measure tshark -r "$f" "${tshark_keys[@]}" -Y websocket "${fields[@]}")
     row "wsdissect -T fields" "$ours"
     row "tshark -T fields" "$theirs"
-    summary=$(best "$bin" "$f")
-    filtered=$(best "$bin" -Y 'websocket.opcode == 1' "${fields[@]}" "$f")
+    summary=$(best "$bin" "${keys[@]}" "$f")
+    filtered=$(best "$bin" "${keys[@]}" -Y 'websocket.opcode == 1' "${fields[@]}" "$f")
     row "wsdissect (summary lines)" "$summary"
     row "wsdissect -Y opcode==1" "$filtered"
     # The same three on one thread, to show what the second one brings.
-    row "  one thread: -T fields" "$(best "$bin" --threads 1 "${fields[@]}" "$f")"
-    row "  one thread: summary" "$(best "$bin" --threads 1 "$f")"
-    row "  one thread: -Y" "$(best "$bin" --threads 1 -Y 'websocket.opcode == 1' "${fields[@]}" "$f")"
-    ours2=$(best "$bin" "${fields[@]}" "$dir/${w}2.pcap")
+    row "  one thread: -T fields" "$(best "$bin" "${keys[@]}" --threads 1 "${fields[@]}" "$f")"
+    row "  one thread: summary" "$(best "$bin" "${keys[@]}" --threads 1 "$f")"
+    row "  one thread: -Y" "$(best "$bin" "${keys[@]}" --threads 1 -Y 'websocket.opcode == 1' "${fields[@]}" "$f")"
+    keys2=()
+    [ -e "$dir/${w}2.pcap.keys" ] && keys2=(--keylog "$dir/${w}2.pcap.keys")
+    ours2=$(best "$bin" "${keys2[@]}" "${fields[@]}" "$dir/${w}2.pcap")
     echo "$w: $ours_frames frames in $n packets, both tools; wsdissect is $(awk -v a="${ours%% *}" -v b="${theirs%% *}" 'BEGIN { printf "%.0f", b/a }')x faster;" \
          "peak memory on the capture twice the size: $(awk -v m="${ours2##* }" 'BEGIN { printf "%.1f", m/1024 }') MB;" \
          "summary lines $(awk -v a="${summary%% *}" -v b="${ours%% *}" 'BEGIN { printf "%.2f", a/b }')x" \

@@ -3,27 +3,29 @@
 //! ```sh
 //! cargo run --release --example gen_capture -- large 500000000 /tmp/large.pcap
 //! cargo run --release --example gen_capture -- small 300000000 /tmp/small.pcap
+//! cargo run --release --example gen_capture -- large-tls 500000000 /tmp/wss.pcap   # and /tmp/wss.pcap.keys
 //! ```
 
 use std::io::BufWriter;
 use std::process::ExitCode;
 
-use wsdissect::synth::{Profile, write_capture};
+use wsdissect::synth::{Profile, key_log, write_capture};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (profile, size, path, seed) = match args.as_slice() {
         [p, size, path, rest @ ..] => (p, size, path, rest.first().and_then(|s| s.parse().ok()).unwrap_or(1)),
         _ => {
-            eprintln!("usage: gen_capture large|small BYTES OUT.pcap [SEED]");
+            eprintln!("usage: gen_capture large|small|large-tls BYTES OUT.pcap [SEED]");
             return ExitCode::from(2);
         }
     };
     let profile = match profile.as_str() {
         "large" => Profile::large(),
         "small" => Profile::small(),
+        "large-tls" => Profile::large_tls(),
         other => {
-            eprintln!("gen_capture: unknown profile {other:?} (large or small)");
+            eprintln!("gen_capture: unknown profile {other:?} (large, small or large-tls)");
             return ExitCode::from(2);
         }
     };
@@ -38,6 +40,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let keys = key_log(&profile, seed);
+    if !keys.is_empty() {
+        let keys_path = format!("{path}.keys");
+        if let Err(e) = std::fs::write(&keys_path, keys) {
+            eprintln!("gen_capture: cannot write {keys_path}: {e}");
+            return ExitCode::from(1);
+        }
+    }
     match write_capture(file, &profile, size, seed) {
         Ok(s) => {
             println!("{path}: {} bytes, {} packets, {} frames", s.bytes, s.packets, s.frames);

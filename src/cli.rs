@@ -1,7 +1,7 @@
 //! Command-line flags, resolved once into what to read, how to analyse and how to print.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Seek, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -14,8 +14,8 @@ use wsdissect::Dissector;
 use wsdissect::analyzer::{
     Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Output, Stats, TlsStats, flow_key,
 };
-use wsdissect::capture::CaptureReader;
 use wsdissect::capture::write::CaptureWriter;
+use wsdissect::capture::{self, CaptureReader};
 use wsdissect::fields::{self, Context, Field};
 use wsdissect::filter::Filter;
 use wsdissect::net::{self, TcpSegment};
@@ -393,7 +393,7 @@ pub fn run() -> anyhow::Result<u8> {
     let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
     let keylog_files = keylog_files(&args)?;
     let keylog_given = !keylog_files.is_empty();
-    let keylog = read_keylogs(&keylog_files)?;
+    let mut keylog = read_keylogs(&keylog_files)?;
     let path = args
         .read_file
         .or(args.file)
@@ -405,7 +405,12 @@ pub fn run() -> anyhow::Result<u8> {
     let source: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
-        let file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
+        let mut file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
+        // Secrets inside a pcapng may follow the records they decrypt: gather them first.
+        for secrets in capture::scan_secrets(&mut file).with_context(|| format!("reading {path}"))? {
+            keylog.add_text(&secrets);
+        }
+        file.rewind().with_context(|| format!("reading {path}"))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         match progress_bar(size) {
             Some(bar) => {

@@ -1,7 +1,9 @@
 //! Synthetic WebSocket captures for benchmarks: many interleaved connections over Ethernet and
 //! IPv4, each with a real handshake, masked client frames, unmasked server frames, mixed message
-//! sizes, some connections with permessage-deflate, and a closing handshake. The bytes are valid
-//! enough that tshark reads them the same way (`benches/compare.sh` checks the frame counts).
+//! sizes, some connections with permessage-deflate, and a closing handshake; optionally all of
+//! it inside TLS 1.3 (TLS_AES_128_GCM_SHA256), with the secrets in a key log ([`key_log`]). The
+//! bytes are valid enough that tshark reads them the same way (`benches/compare.sh` checks the
+//! frame counts).
 //!
 //! ```
 //! use wsdissect::synth::{Profile, write_capture};
@@ -18,6 +20,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use crate::capture::Record;
 use crate::capture::write::CaptureWriter;
 use crate::http::accept_key;
+use crate::tls::cipher::{RecordCipher, Suite};
 
 /// The shape of the traffic.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,17 +35,31 @@ pub struct Profile {
     pub deflate_every: u32,
     /// Largest TCP payload of a packet.
     pub segment: usize,
+    /// Every connection is wss:// (TLS 1.3), its secrets in [`key_log`].
+    pub tls: bool,
 }
 
 impl Profile {
     /// Large messages: payloads from 64 bytes to 64 KiB, segments up to 16 KiB.
     pub fn large() -> Self {
-        Profile { connections: 64, min_payload: 64, max_payload: 64 * 1024, deflate_every: 8, segment: 16 * 1024 }
+        Profile {
+            connections: 64,
+            min_payload: 64,
+            max_payload: 64 * 1024,
+            deflate_every: 8,
+            segment: 16 * 1024,
+            tls: false,
+        }
+    }
+
+    /// Large messages, as [`large`](Self::large), over TLS 1.3.
+    pub fn large_tls() -> Self {
+        Profile { tls: true, ..Self::large() }
     }
 
     /// Small messages: 40-byte frames (34-byte masked client payloads, 38-byte server ones).
     pub fn small() -> Self {
-        Profile { connections: 256, min_payload: 34, max_payload: 34, deflate_every: 0, segment: 1460 }
+        Profile { connections: 256, min_payload: 34, max_payload: 34, deflate_every: 0, segment: 1460, tls: false }
     }
 }
 
@@ -78,23 +95,75 @@ struct Conn {
     client_port: u16,
     seq: [u32; 2],
     deflate: Option<Compress>,
+    /// wss://: each direction's application traffic cipher and record number.
+    tls: Option<[(RecordCipher, u64); 2]>,
+}
+
+/// The TLS 1.3 suite of wss:// connections.
+const TLS_SUITE: u16 = 0x1301;
+
+/// A wss:// connection's client random and traffic secrets (client and server handshake, then
+/// application), made from the seed and the connection's index alone.
+fn tls_material(seed: u64, index: u32) -> ([u8; 32], [[u8; 32]; 4]) {
+    let mut rng = Rng((seed ^ 0x7f4a_7c15).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(index).wrapping_mul(31) | 1);
+    let mut bytes = || {
+        let mut b = [0u8; 32];
+        b.chunks_mut(8).for_each(|c| c.copy_from_slice(&rng.next().to_be_bytes()));
+        b
+    };
+    (bytes(), [bytes(), bytes(), bytes(), bytes()])
+}
+
+/// The key log (NSS format) of the wss:// connections [`write_capture`] writes with this
+/// profile and seed: empty without TLS.
+pub fn key_log(profile: &Profile, seed: u64) -> String {
+    if !profile.tls {
+        return String::new();
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let labels = [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+    ];
+    (0..profile.connections)
+        .flat_map(|i| {
+            let (random, secrets) = tls_material(seed, i);
+            labels
+                .iter()
+                .zip(secrets)
+                .map(move |(label, s)| format!("{label} {} {}\n", hex(&random), hex(&s)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 const SERVER_IP: [u8; 4] = [10, 0, 0, 1];
+/// The server's port: 8080, or 443 for wss:// (where tshark looks for TLS).
 const SERVER_PORT: u16 = 8080;
+const SERVER_PORT_TLS: u16 = 443;
 
 struct Writer<W: Write> {
     out: CaptureWriter<W>,
     ts: i64,
     summary: Summary,
     packet: Vec<u8>,
+    /// TLS records being sent (reused).
+    records: Vec<u8>,
+    /// Connections are wss://.
+    tls: bool,
 }
+
+/// The most plaintext a TLS record holds.
+const MAX_RECORD_PLAINTEXT: usize = 16 * 1024;
 
 impl<W: Write> Writer<W> {
     /// One TCP segment from the client (`dir` 0) or the server.
     fn segment(&mut self, c: &mut Conn, dir: usize, flags: u8, payload: &[u8]) -> io::Result<()> {
         let (src, dst) = if dir == 0 { (c.client_ip, SERVER_IP) } else { (SERVER_IP, c.client_ip) };
-        let (sport, dport) = if dir == 0 { (c.client_port, SERVER_PORT) } else { (SERVER_PORT, c.client_port) };
+        let server_port = if c.tls.is_some() || self.tls { SERVER_PORT_TLS } else { SERVER_PORT };
+        let (sport, dport) = if dir == 0 { (c.client_port, server_port) } else { (server_port, c.client_port) };
         let p = &mut self.packet;
         p.clear();
         p.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
@@ -122,11 +191,34 @@ impl<W: Write> Writer<W> {
         self.out.write(&record)
     }
 
-    /// Bytes from one side, cut into segments.
+    /// Bytes from one side as they are, in segments of up to 1460 bytes.
+    fn send_raw(&mut self, c: &mut Conn, dir: usize, bytes: &[u8]) -> io::Result<()> {
+        for chunk in bytes.chunks(1460) {
+            self.segment(c, dir, PSH | ACK, chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes from one side (in TLS application records on wss:// connections), cut into
+    /// segments.
     fn send(&mut self, c: &mut Conn, dir: usize, bytes: &[u8], segment: usize) -> io::Result<()> {
+        let mut records = std::mem::take(&mut self.records);
+        let bytes = match c.tls.as_mut() {
+            Some(ciphers) => {
+                let (cipher, seq) = &mut ciphers[dir];
+                records.clear();
+                for chunk in bytes.chunks(MAX_RECORD_PLAINTEXT) {
+                    cipher.seal_tls13(*seq, 23, chunk, &mut records).ok_or_else(|| io::Error::other("TLS record"))?;
+                    *seq += 1;
+                }
+                &records[..]
+            }
+            None => bytes,
+        };
         for chunk in bytes.chunks(segment.max(1)) {
             self.segment(c, dir, PSH | ACK, chunk)?;
         }
+        self.records = records;
         Ok(())
     }
 }
@@ -200,6 +292,8 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
         ts: 1_700_000_000_000_000_000,
         summary: Summary::default(),
         packet: Vec::new(),
+        records: Vec::new(),
+        tls: profile.tls,
     };
     w.summary.bytes = 24;
     let mut conns: Vec<Conn> = (0..profile.connections)
@@ -209,9 +303,13 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
             seq: [rng.next() as u32, rng.next() as u32],
             deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0)
                 .then(|| Compress::new(Compression::fast(), false)),
+            tls: None,
         })
         .collect();
-    for c in &mut conns {
+    for (i, c) in conns.iter_mut().enumerate() {
+        if profile.tls {
+            tls_handshake(&mut w, c, seed, i as u32)?;
+        }
         handshake(&mut w, c, &mut rng)?;
     }
     let (mut text, mut payload, mut framed) = (Vec::new(), Vec::new(), Vec::new());
@@ -261,10 +359,57 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
     Ok(w.summary)
 }
 
-fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng) -> io::Result<()> {
+/// A handshake message: type, 24-bit length, body.
+fn handshake_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = (body.len() as u32).to_be_bytes();
+    [&[kind, len[1], len[2], len[3]][..], body].concat()
+}
+
+/// A plaintext record.
+fn plain_record(content_type: u8, body: &[u8]) -> Vec<u8> {
+    [&[content_type, 3, 3][..], &(body.len() as u16).to_be_bytes(), body].concat()
+}
+
+/// The TCP open and a TLS 1.3 handshake: ClientHello and ServerHello in the clear, then each
+/// side's Finished (the server's after its EncryptedExtensions) under its handshake secret. From
+/// here on, what the connection sends goes in application records.
+fn tls_handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, seed: u64, index: u32) -> io::Result<()> {
+    let (random, secrets) = tls_material(seed, index);
+    let suite = Suite::from_id(TLS_SUITE).expect("a suite wsdissect decrypts");
+    let cipher = |secret: &[u8; 32]| RecordCipher::tls13(suite, secret).ok_or_else(|| io::Error::other("TLS keys"));
+    tcp_open(w, c)?;
+    let mut hello = vec![3, 3];
+    hello.extend_from_slice(&random);
+    hello.extend_from_slice(&[0, 0, 2, (TLS_SUITE >> 8) as u8, TLS_SUITE as u8, 1, 0]);
+    // supported_versions: TLS 1.3.
+    hello.extend_from_slice(&[0, 7, 0, 43, 0, 3, 2, 3, 4]);
+    w.send_raw(c, 0, &plain_record(22, &handshake_message(1, &hello)))?;
+    let mut hello = vec![3, 3];
+    hello.extend_from_slice(&secrets[0][..16]);
+    hello.extend_from_slice(&secrets[1][..16]);
+    hello.extend_from_slice(&[0, (TLS_SUITE >> 8) as u8, TLS_SUITE as u8, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
+    let mut flight = plain_record(22, &handshake_message(2, &hello));
+    let messages = [handshake_message(8, &[0, 0]), handshake_message(20, &[0x5a; 32])].concat();
+    cipher(&secrets[1])?.seal_tls13(0, 22, &messages, &mut flight).ok_or_else(|| io::Error::other("TLS record"))?;
+    w.send_raw(c, 1, &flight)?;
+    let mut finished = Vec::new();
+    cipher(&secrets[0])?.seal_tls13(0, 22, &handshake_message(20, &[0xa5; 32]), &mut finished);
+    w.send_raw(c, 0, &finished)?;
+    c.tls = Some([(cipher(&secrets[2])?, 0), (cipher(&secrets[3])?, 0)]);
+    Ok(())
+}
+
+/// SYN, SYN-ACK, ACK.
+fn tcp_open<W: Write>(w: &mut Writer<W>, c: &mut Conn) -> io::Result<()> {
     w.segment(c, 0, SYN, &[])?;
     w.segment(c, 1, SYN | ACK, &[])?;
-    w.segment(c, 0, ACK, &[])?;
+    w.segment(c, 0, ACK, &[])
+}
+
+fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng) -> io::Result<()> {
+    if c.tls.is_none() {
+        tcp_open(w, c)?;
+    }
     let nonce = [rng.next().to_be_bytes(), rng.next().to_be_bytes()].concat();
     let key = crate::output::json::BytesAs::Base64.encode(&nonce);
     let deflate = if c.deflate.is_some() {

@@ -288,6 +288,51 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
+/// The TLS key log text of every Decryption Secrets Block in a pcapng file, found by stepping
+/// from block header to block header (packets are not read). Secrets may sit anywhere in a file,
+/// after the records they decrypt too, so a file's are gathered before it is analysed. Not a
+/// pcapng, or damaged: what was found before (the reader reports the damage itself).
+pub fn scan_secrets(file: impl Read + std::io::Seek) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut secrets = Vec::new();
+    let mut header = [0u8; 12];
+    let mut big_endian = false;
+    let mut first = true;
+    loop {
+        match input.read_exact(&mut header[..8]) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(secrets),
+            Err(e) => return Err(e),
+        }
+        let section = read_u32(&header, false) == PCAPNG_SHB;
+        if first && !section {
+            return Ok(secrets);
+        }
+        first = false;
+        let mut read = 8;
+        if section {
+            // The section's own byte-order magic says how to read its blocks.
+            input.read_exact(&mut header[8..12])?;
+            read = 12;
+            big_endian = header[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+        }
+        let len = read_u32(&header[4..], big_endian) as usize;
+        if len < 12 || !len.is_multiple_of(4) || len > MAX_RECORD_LEN + 64 {
+            return Ok(secrets);
+        }
+        if read_u32(&header, big_endian) == PCAPNG_DSB {
+            let mut body = vec![0; len - 8];
+            input.read_exact(&mut body)?;
+            if body.len() >= 12 && read_u32(&body, big_endian) == SECRETS_TLS_KEY_LOG {
+                let n = (read_u32(&body[4..], big_endian) as usize).min(body.len() - 12);
+                secrets.push(body[8..8 + n].to_vec());
+            }
+        } else {
+            input.seek_relative((len - read) as i64)?;
+        }
+    }
+}
+
 /// What [`CaptureReader::next_block`] returns.
 #[derive(Debug)]
 pub enum Block<'a> {

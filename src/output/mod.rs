@@ -194,6 +194,13 @@ pub fn write_handshake_line(w: &mut impl Write, ctx: &Context, h: &HandshakeEven
     if let Some(e) = &r.sec_websocket_extensions {
         write!(w, " extensions=\"{}\"", text::format_text(e))?;
     }
+    if let Some(t) = c.tls.as_deref() {
+        write!(w, " [{}", t.version.map_or("TLS", crate::tls::TlsInfo::version_name))?;
+        if let Some(sni) = &t.server_name {
+            write!(w, ", SNI {}", text::format_text(sni))?;
+        }
+        w.write_all(b"]")?;
+    }
     for e in h.expert {
         write!(w, " [{}: {e}]", e.kind.severity().name())?;
     }

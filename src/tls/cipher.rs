@@ -317,6 +317,31 @@ impl RecordCipher {
     }
 }
 
+impl RecordCipher {
+    /// TLS 1.3: protects `content` of type `content_type` as record number `seq`, appending the
+    /// whole record (header included) to `out`. The inverse of [`open`](Self::open), for
+    /// synthetic captures and tests; `None` for a TLS 1.2 cipher.
+    pub fn seal_tls13(&self, seq: u64, content_type: u8, content: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        let Protection::Aead { key, iv, .. } = &self.kind else { return None };
+        if !self.tls13 {
+            return None;
+        }
+        let mut nonce = *iv;
+        nonce[4..].iter_mut().zip(seq.to_be_bytes()).for_each(|(n, s)| *n ^= s);
+        let length = u16::try_from(content.len() + 1 + TAG_LEN).ok()?;
+        let header = [23, 3, 3, (length >> 8) as u8, length as u8];
+        let start = out.len();
+        out.extend_from_slice(&header);
+        out.extend_from_slice(content);
+        out.push(content_type);
+        let mut body = out.split_off(start + 5);
+        key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce), aead::Aad::from(header), &mut body)
+            .ok()?;
+        out.extend_from_slice(&body);
+        Some(())
+    }
+}
+
 /// Checks the HMAC of `data` as record `seq` (the length in the MAC input is `data`'s).
 fn verify_mac(mac: &hmac::Key, seq: u64, header: [u8; 5], data: &[u8], tag: &[u8]) -> Result<(), RecordError> {
     let mut ctx = hmac::Context::with_key(mac);
@@ -447,6 +472,17 @@ mod tests {
             hkdf_expand_label(Hash::Sha256, &hex(secret), b"iv", &mut i);
             assert_eq!((k.to_vec(), i.to_vec()), (hex(key), hex(iv)), "{secret}");
         }
+    }
+
+    #[test]
+    fn test_seal_then_open() {
+        let cipher = RecordCipher::tls13(Suite::from_id(0x1301).unwrap(), &[7; 32]).unwrap();
+        let mut record = Vec::new();
+        cipher.seal_tls13(5, 23, b"hello", &mut record).unwrap();
+        assert_eq!(record.len(), 5 + 5 + 1 + 16);
+        let header: [u8; 5] = record[..5].try_into().unwrap();
+        let (plain, kind) = cipher.open(5, header, &mut record[5..]).unwrap();
+        assert_eq!((&record[5..][plain], kind), (&b"hello"[..], 23));
     }
 
     /// RFC 8448 section 3: the client's first application record (sequence 0) and the server's

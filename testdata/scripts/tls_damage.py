@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Damaged wss captures, made from a real one (testdata/real/wss-python-tls13-aes128.pcap), for
 what real peers do not do: a record altered in flight, a capture that starts after the TLS
-handshake, a TCP gap in the middle of the TLS stream.
+handshake, a TCP gap in the middle of the TLS stream; and the pcapng with secrets injected
+(wss-secrets-injected.pcapng) with its Decryption Secrets Block moved to the end of the file.
 
 usage: tls_damage.py        (writes into testdata/crafted/)
 
@@ -101,4 +102,23 @@ def main():
     expected(name, drop_packets={25}, removed=25)
 
 
+def secrets_at_end():
+    """wss-secrets-injected.pcapng with its Decryption Secrets Block after the last packet."""
+    with open(os.path.join(REAL, "wss-secrets-injected.pcapng"), "rb") as f:
+        data = f.read()
+    blocks, at = [], 0
+    while at < len(data):
+        length = struct.unpack("<I", data[at + 4:at + 8])[0]
+        blocks.append(data[at:at + length])
+        at += length
+    secrets = [b for b in blocks if struct.unpack("<I", b[:4])[0] == 0x0A]
+    rest = [b for b in blocks if struct.unpack("<I", b[:4])[0] != 0x0A]
+    assert len(secrets) == 1
+    name = "wss-secrets-at-end.pcapng"
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(b"".join(rest + secrets))
+    expected(name)
+
+
 main()
+secrets_at_end()
