@@ -958,8 +958,26 @@ impl ConnState {
 }
 
 /// Hands what TCP delivered in direction `dir` to the connection's carrier: straight up for
-/// plain TCP, through decryption for TLS. The first bytes tell which, before any HTTP.
+/// plain TCP (kept cheap: it is every delivery of most captures), through decryption for TLS.
+#[inline]
 fn carry(
+    carrier: &mut Carrier,
+    keys: &KeyLog,
+    state: &mut ConnState,
+    dir: usize,
+    d: Delivery<'_, PacketMeta>,
+    stats: &mut Stats,
+    out: &mut impl FrameSink,
+) {
+    match carrier {
+        Carrier::Tcp => state.deliver(dir, d, stats, out),
+        _ => carry_first_or_tls(carrier, keys, state, dir, d, stats, out),
+    }
+}
+
+/// [`carry`] for a connection that is TLS, or whose first bytes are still to tell which it is.
+#[inline(never)]
+fn carry_first_or_tls(
     carrier: &mut Carrier,
     keys: &KeyLog,
     state: &mut ConnState,

@@ -288,8 +288,8 @@ pub static FIELDS: &[Field] = &[
             "tls.record.version",
             "TLS: the version in the header of the record that carried the frame's end",
             |_, f, v| {
-                if let Some(r) = f.packet.record {
-                    v(Value::UInt(u64::from(r.version)))
+                if let Some(version) = f.packet.record.and(tls_of(f).and_then(|t| t.record_version)) {
+                    v(Value::UInt(u64::from(version)))
                 }
             },
         )
@@ -314,8 +314,9 @@ pub static FIELDS: &[Field] = &[
             FieldType::UInt8,
             "TLS 1.3: the record header's type (always 23)",
             |_, f, v| {
-                if let Some(r) = f.packet.record.filter(|r| r.protocol == 0x0304) {
-                    v(Value::UInt(u64::from(r.opaque_type)))
+                // Every protected TLS 1.3 record says application_data outside.
+                if f.packet.record.is_some() && tls_of(f).is_some_and(|t| t.version == Some(0x0304)) {
+                    v(Value::UInt(u64::from(crate::tls::content_type::APPLICATION_DATA)))
                 }
             },
         )

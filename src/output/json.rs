@@ -18,6 +18,7 @@ use crate::fields::{Context, close_code, text_of};
 use crate::http::Headers;
 use crate::tls::TlsInfo;
 use crate::tls::cipher::Suite;
+use crate::tls::content_type::APPLICATION_DATA;
 use crate::ws::frame::{Opcode, close_body};
 use crate::ws::message::Fragment;
 
@@ -367,9 +368,9 @@ fn tls<'a>(f: &Frame<'a>) -> Option<TlsMembers<'a>> {
     let record = f.packet.record;
     Some(TlsMembers {
         record: record.map(|r| RecordMembers {
-            version: r.version,
+            version: t.record_version.unwrap_or_default(),
             content_type: r.content_type,
-            opaque_type: (r.protocol == 0x0304).then_some(r.opaque_type),
+            opaque_type: (t.version == Some(0x0304)).then_some(APPLICATION_DATA),
             length: r.length,
         }),
         decrypted: record.is_some(),

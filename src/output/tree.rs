@@ -10,6 +10,7 @@ use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{TLS_CONTENT_TYPE_NAMES, TLS_VERSION_NAMES, close_code, close_code_name};
 use crate::http::accept_key;
 use crate::tls::TlsInfo;
+use crate::tls::content_type::APPLICATION_DATA;
 use crate::ws::expert::Expert;
 use crate::ws::frame::{Opcode, close_body};
 use crate::ws::message::Message;
@@ -65,21 +66,27 @@ fn write_packet_lines(
 
 /// The Transport Layer Security block of decrypted bytes: tshark's lines for the record that
 /// carried them (the frame's last byte).
-fn write_tls_record(w: &mut impl Write, p: &PacketMeta) -> io::Result<()> {
-    let Some(r) = p.record else { return Ok(()) };
+fn write_tls_record(w: &mut impl Write, p: &PacketMeta, tls: Option<&TlsInfo>) -> io::Result<()> {
+    let (Some(r), Some(t)) = (p.record, tls) else { return Ok(()) };
     let name =
         |names: &[(u64, &'static str)], v: u64| names.iter().find(|(n, _)| *n == v).map_or("Unknown", |(_, s)| *s);
     let content = name(TLS_CONTENT_TYPE_NAMES, u64::from(r.content_type));
+    let version = t.version.unwrap_or_default();
     writeln!(w, "Transport Layer Security")?;
     writeln!(
         w,
         "    {} Record Layer: {content} Protocol: Hypertext Transfer Protocol",
-        TlsInfo::version_name(r.protocol)
+        TlsInfo::version_name(version)
     )?;
-    let tls13 = r.protocol == 0x0304;
-    let (kind, kind_value) = if tls13 { ("Opaque Type", r.opaque_type) } else { ("Content Type", r.content_type) };
-    writeln!(w, "        {kind}: {} ({kind_value})", name(TLS_CONTENT_TYPE_NAMES, u64::from(kind_value)))?;
-    writeln!(w, "        Version: {} ({:#06x})", name(TLS_VERSION_NAMES, u64::from(r.version)), r.version)?;
+    let tls13 = version == 0x0304;
+    if tls13 {
+        // The header says application_data; the real type is inside.
+        writeln!(w, "        Opaque Type: Application Data ({APPLICATION_DATA})")?;
+    } else {
+        writeln!(w, "        Content Type: {content} ({})", r.content_type)?;
+    }
+    let record_version = t.record_version.unwrap_or_default();
+    writeln!(w, "        Version: {} ({record_version:#06x})", name(TLS_VERSION_NAMES, u64::from(record_version)))?;
     writeln!(w, "        Length: {}", r.length)?;
     if tls13 {
         writeln!(w, "        [Content Type: {content} ({})]", r.content_type)?;
@@ -90,7 +97,7 @@ fn write_tls_record(w: &mut impl Write, p: &PacketMeta) -> io::Result<()> {
 /// Writes the tree of one frame, followed by a blank line.
 pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
     write_packet_lines(w, &f.packet, f.src(), f.dst(), (f.relative_seq(), f.relative_ack()))?;
-    write_tls_record(w, &f.packet)?;
+    write_tls_record(w, &f.packet, f.connection.tls.as_deref())?;
     write_websocket_tree(w, f, text_as)?;
     writeln!(w)
 }
@@ -100,7 +107,7 @@ pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> i
 pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::Result<()> {
     let c = h.connection;
     write_packet_lines(w, &h.packet, c.server, c.client, c.relative(false, h.packet))?;
-    write_tls_record(w, &h.packet)?;
+    write_tls_record(w, &h.packet, c.tls.as_deref())?;
     writeln!(w, "WebSocket Handshake")?;
     let Some(hs) = c.handshake.as_ref() else { return writeln!(w) };
     let line = |w: &mut dyn Write, name: &str, value: &Option<String>| match value {

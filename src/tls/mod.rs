@@ -66,19 +66,15 @@ fn record_len(bytes: &[u8]) -> Option<usize> {
     looks_like_record(bytes).then(|| 5 + usize::from(u16::from_be_bytes([bytes[3], bytes[4]])))
 }
 
-/// The header of the record that carried a piece of plaintext.
+/// The record that carried a piece of plaintext (its header's version, and TLS 1.3's outer
+/// type, are the connection's: [`TlsInfo::record_version`]). Small, as it rides along with
+/// every packet's details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordMeta {
-    /// The type in the record header (always application_data in TLS 1.3).
-    pub opaque_type: u8,
-    /// The version in the record header.
-    pub version: u16,
     /// The length in the record header (protected bytes).
     pub length: u16,
     /// The real content type, after decryption.
     pub content_type: u8,
-    /// The protocol version of the connection (`tls.handshake.version` of the ServerHello).
-    pub protocol: u16,
     /// Records of this direction before this one were lost to a gap or failed their check.
     pub after_loss: bool,
 }
@@ -90,6 +86,8 @@ pub struct TlsInfo {
     pub version: Option<u16>,
     /// The ServerHello's own version field (0x0303 for TLS 1.3 too; `tls.handshake.version`).
     pub server_hello_version: Option<u16>,
+    /// The version in the headers of the protected records (`tls.record.version`).
+    pub record_version: Option<u16>,
     /// The negotiated cipher suite.
     pub cipher_suite: Option<u16>,
     /// The ClientHello's random: the key log's index for the connection.
@@ -584,6 +582,7 @@ impl<M: Copy> TlsSession<M> {
                 d.bytes_read += 5 + body.len() as u64;
                 if !self.info.decrypted {
                     self.info.decrypted = true;
+                    self.info.record_version = Some(u16::from_be_bytes([header[1], header[2]]));
                     out(Upward::Info(&self.info));
                 }
                 let plain = &body[plain];
@@ -591,11 +590,8 @@ impl<M: Copy> TlsSession<M> {
                     APPLICATION_DATA => {
                         let d = &mut self.dirs[dir];
                         let rec = RecordMeta {
-                            opaque_type,
-                            version: u16::from_be_bytes([header[1], header[2]]),
                             length: u16::from_be_bytes([header[3], header[4]]),
                             content_type,
-                            protocol: self.info.version.unwrap_or(0),
                             after_loss: std::mem::take(&mut d.after_loss),
                         };
                         out(Upward::Data(dir, plain, meta, rec));
@@ -877,5 +873,152 @@ impl<M: Copy> TlsSession<M> {
         };
         let from_client = self.client_dir == Some(dir);
         self.dirs[dir].cipher = Some(if from_client { client_cipher } else { server_cipher });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUITE: u16 = 0x1301;
+
+    fn handshake(kind: u8, body: &[u8]) -> Vec<u8> {
+        let len = (body.len() as u32).to_be_bytes();
+        [&[kind, len[1], len[2], len[3]][..], body].concat()
+    }
+
+    fn plain(content_type: u8, body: &[u8]) -> Vec<u8> {
+        [&[content_type, 3, 3][..], &(body.len() as u16).to_be_bytes(), body].concat()
+    }
+
+    fn sealed(secret: &[u8; 32], seq: u64, content_type: u8, content: &[u8]) -> Vec<u8> {
+        let cipher = RecordCipher::tls13(Suite::from_id(SUITE).unwrap(), secret).unwrap();
+        let mut out = Vec::new();
+        cipher.seal_tls13(seq, content_type, content, &mut out).unwrap();
+        out
+    }
+
+    /// Feeds (direction, bytes) in order; returns each direction's plaintext, record by record.
+    fn run(session: &mut TlsSession<u64>, keys: &KeyLog, flights: &[(usize, Vec<u8>)]) -> [Vec<Vec<u8>>; 2] {
+        let mut got: [Vec<Vec<u8>>; 2] = Default::default();
+        for (n, (dir, bytes)) in flights.iter().enumerate() {
+            session.feed(*dir, Delivery::Data(bytes, n as u64), keys, &mut |up| {
+                if let Upward::Data(d, plain, _, _) = up {
+                    got[d].push(plain.to_vec());
+                }
+            });
+        }
+        got
+    }
+
+    fn client_hello(random: [u8; 32], early_data: bool) -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend(random);
+        body.extend([0, 0, 2, (SUITE >> 8) as u8, SUITE as u8, 1, 0]);
+        let mut ext = vec![0, 43, 0, 3, 2, 3, 4];
+        if early_data {
+            ext.extend([0, 42, 0, 0]);
+        }
+        body.extend((ext.len() as u16).to_be_bytes());
+        body.extend(ext);
+        plain(HANDSHAKE, &handshake(1, &body))
+    }
+
+    fn server_hello() -> Vec<u8> {
+        let mut body = vec![3, 3];
+        body.extend([9; 32]);
+        body.extend([0, (SUITE >> 8) as u8, SUITE as u8, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
+        plain(HANDSHAKE, &handshake(2, &body))
+    }
+
+    fn keys(random: [u8; 32], labels: &[(&str, [u8; 32])]) -> KeyLog {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let text: String = labels.iter().map(|(l, s)| format!("{l} {} {}\n", hex(&random), hex(s))).collect();
+        let mut log = KeyLog::default();
+        log.add_text(text.as_bytes());
+        log
+    }
+
+    /// 0-RTT data under the early secret (held until the ServerHello names the suite), then
+    /// EndOfEarlyData, both Finished messages, application data, and a server KeyUpdate.
+    #[test]
+    fn test_early_data_handshake_application_and_key_update() {
+        let random = [1; 32];
+        let (early, chs, shs, cap, sap) = ([2; 32], [3; 32], [4; 32], [5; 32], [6; 32]);
+        let log = keys(
+            random,
+            &[
+                ("CLIENT_EARLY_TRAFFIC_SECRET", early),
+                ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", chs),
+                ("SERVER_HANDSHAKE_TRAFFIC_SECRET", shs),
+                ("CLIENT_TRAFFIC_SECRET_0", cap),
+                ("SERVER_TRAFFIC_SECRET_0", sap),
+            ],
+        );
+        let next = next_traffic_secret(cipher::Hash::Sha256, &sap);
+        let next: [u8; 32] = next.try_into().unwrap();
+        let flights = [
+            (0, [client_hello(random, true), sealed(&early, 0, APPLICATION_DATA, b"GET /early")].concat()),
+            (0, sealed(&early, 1, HANDSHAKE, &handshake(5, &[]))),
+            (
+                1,
+                [
+                    server_hello(),
+                    sealed(&shs, 0, HANDSHAKE, &[handshake(8, &[0, 0]), handshake(20, &[7; 32])].concat()),
+                ]
+                .concat(),
+            ),
+            (0, sealed(&chs, 0, HANDSHAKE, &handshake(20, &[8; 32]))),
+            (0, sealed(&cap, 0, APPLICATION_DATA, b"after the handshake")),
+            (1, sealed(&sap, 0, APPLICATION_DATA, b"server says")),
+            (1, sealed(&sap, 1, HANDSHAKE, &handshake(24, &[0]))),
+            (1, sealed(&next, 0, APPLICATION_DATA, b"after a key update")),
+        ];
+        let mut session = TlsSession::new();
+        let got = run(&mut session, &log, &flights);
+        assert_eq!(got[0], [&b"GET /early"[..], b"after the handshake"]);
+        assert_eq!(got[1], [&b"server says"[..], b"after a key update"]);
+        assert_eq!((session.info().key_updates, session.info().failed_records, session.problem()), (1, 0, None));
+    }
+
+    /// A key log with only the application secrets: the handshake records cannot be read, and
+    /// the application records are still found by trying the next stage's keys.
+    #[test]
+    fn test_application_secrets_only() {
+        let random = [1; 32];
+        let (chs, shs, cap, sap) = ([3; 32], [4; 32], [5; 32], [6; 32]);
+        let log = keys(random, &[("CLIENT_TRAFFIC_SECRET_0", cap), ("SERVER_TRAFFIC_SECRET_0", sap)]);
+        let flights = [
+            (0, client_hello(random, false)),
+            (1, [server_hello(), sealed(&shs, 0, HANDSHAKE, &handshake(20, &[7; 32]))].concat()),
+            (0, sealed(&chs, 0, HANDSHAKE, &handshake(20, &[8; 32]))),
+            (0, sealed(&cap, 0, APPLICATION_DATA, b"hello")),
+            (1, sealed(&sap, 0, APPLICATION_DATA, b"world")),
+            (1, sealed(&sap, 1, APPLICATION_DATA, b"again")),
+        ];
+        let got = run(&mut TlsSession::new(), &log, &flights);
+        assert_eq!(got[0], [b"hello"]);
+        assert_eq!(got[1], [&b"world"[..], b"again"]);
+    }
+
+    /// Records split at every byte and several in one delivery read the same.
+    #[test]
+    fn test_records_split_and_joined() {
+        let random = [1; 32];
+        let (shs, sap) = ([4; 32], [6; 32]);
+        let log = keys(random, &[("SERVER_HANDSHAKE_TRAFFIC_SECRET", shs), ("SERVER_TRAFFIC_SECRET_0", sap)]);
+        let server = [
+            server_hello(),
+            sealed(&shs, 0, HANDSHAKE, &handshake(20, &[7; 32])),
+            sealed(&sap, 0, APPLICATION_DATA, b"one"),
+            sealed(&sap, 1, APPLICATION_DATA, b"two"),
+        ]
+        .concat();
+        let mut flights = vec![(0, client_hello(random, false))];
+        flights.extend(server.iter().map(|b| (1, vec![*b])));
+        let got = run(&mut TlsSession::new(), &log, &flights);
+        assert_eq!(got[1], [b"one", b"two"]);
+        let whole = run(&mut TlsSession::new(), &log, &[(0, client_hello(random, false)), (1, server)]);
+        assert_eq!(whole[1], [b"one", b"two"]);
     }
 }
