@@ -24,7 +24,8 @@ use std::net::IpAddr;
 
 use crate::capture::Record;
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
-use crate::http::{self, Head, Request, Response};
+use crate::http::upgrade::{Upgrade, UpgradeScanner};
+use crate::http::{self, Request, Response};
 use crate::net::{self, Skip, TcpSegment};
 use crate::tls::keylog::KeyLog;
 use crate::tls::{self, Problem, RecordMeta, TlsInfo, TlsSession, Upward};
@@ -377,17 +378,6 @@ impl TlsStats {
     }
 }
 
-/// One direction's HTTP head scanner, used until the upgrade.
-#[derive(Debug, Default)]
-struct HeadScanner {
-    buf: Vec<u8>,
-    /// Body bytes of the last message still to step over.
-    skip_body: u64,
-    /// Set after a WebSocket upgrade request: bytes wait here for the response.
-    pending: Option<Vec<(Vec<u8>, PacketMeta)>>,
-    pending_bytes: usize,
-}
-
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 enum Mode {
     Http,
@@ -404,8 +394,8 @@ struct ConnState {
     /// Direction (0 = from `a`) of the client, once known.
     client_dir: Option<usize>,
     mode: Mode,
-    http: [HeadScanner; 2],
-    request: Option<Box<Request>>,
+    /// HTTP, until the upgrade.
+    http: UpgradeScanner<PacketMeta>,
     /// Frames and messages of each direction, once WebSocket.
     ws: [Option<Box<WsDirection>>; 2],
     syn_seen: [bool; 2],
@@ -679,8 +669,7 @@ impl Transport {
             b,
             client_dir: None,
             mode: Mode::Http,
-            http: Default::default(),
-            request: None,
+            http: UpgradeScanner::default(),
             ws: [None, None],
             syn_seen: [false; 2],
             isn: [None; 2],
@@ -760,9 +749,6 @@ impl Transport {
     }
 }
 
-/// Bytes a client may send after its upgrade request before the response is seen.
-const MAX_PENDING: usize = 1024 * 1024;
-
 impl ConnState {
     /// Direction index of a side of the connection.
     fn dir_of(&self, e: Endpoint) -> usize {
@@ -781,16 +767,12 @@ impl ConnState {
         match self.mode {
             Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
             Mode::Http => match d {
-                Delivery::Data(bytes, meta) => self.http_data(dir, bytes, meta, stats, out),
-                Delivery::Gap(..) => {
-                    // A head cut by a hole cannot be trusted: look for the next one.
-                    let scanner = &mut self.http[dir];
-                    scanner.buf.clear();
-                    scanner.skip_body = 0;
-                    if let Some(pending) = scanner.pending.as_mut() {
-                        pending.clear();
+                Delivery::Data(bytes, meta) => {
+                    if let Some(upgrade) = self.http.data(dir, bytes, meta) {
+                        self.switch(upgrade, stats, out);
                     }
                 }
+                Delivery::Gap(..) => self.http.gap(dir),
             },
         }
     }
@@ -814,118 +796,16 @@ impl ConnState {
         }
     }
 
-    /// Scans HTTP heads in one direction until the connection switches to WebSocket.
-    fn http_data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta, stats: &mut Stats, out: &mut impl FrameSink) {
-        let scanner = &mut self.http[dir];
-        if let Some(pending) = scanner.pending.as_mut() {
-            if scanner.pending_bytes + bytes.len() <= MAX_PENDING {
-                scanner.pending_bytes += bytes.len();
-                pending.push((bytes.to_vec(), meta));
-            }
-            return;
-        }
-        let mut bytes = bytes;
-        if scanner.skip_body > 0 {
-            let n = (bytes.len() as u64).min(scanner.skip_body) as usize;
-            scanner.skip_body -= n as u64;
-            bytes = &bytes[n..];
-        }
-        scanner.buf.extend_from_slice(bytes);
-        loop {
-            let scanner = &mut self.http[dir];
-            let Some(start) = http::find_head_start(&scanner.buf) else {
-                // Keep a tail in case a head start is split across segments.
-                let keep = scanner.buf.len().min(16);
-                scanner.buf.drain(..scanner.buf.len() - keep);
-                return;
-            };
-            scanner.buf.drain(..start);
-            match http::parse_head(&scanner.buf) {
-                Ok(None) => {
-                    if scanner.buf.len() > http::MAX_HEAD_LEN {
-                        scanner.buf.drain(..1);
-                        continue;
-                    }
-                    return;
-                }
-                Err(()) => {
-                    scanner.buf.drain(..1);
-                }
-                Ok(Some((used, head))) => {
-                    let rest = scanner.buf.split_off(used);
-                    scanner.buf.clear();
-                    match head {
-                        Head::Request(req) => {
-                            let body = req.headers.content_length.unwrap_or(0);
-                            if req.wants_websocket() {
-                                self.request = Some(Box::new(req));
-                                self.client_dir = Some(dir);
-                                let scanner = &mut self.http[dir];
-                                scanner.pending = Some(Vec::new());
-                                scanner.pending_bytes = 0;
-                                if !rest.is_empty() {
-                                    self.http_data(dir, &rest, meta, stats, out);
-                                }
-                                return;
-                            }
-                            self.http[dir].buf = self.skip(dir, rest, body);
-                        }
-                        Head::Response(resp) if resp.is_websocket_switch() => {
-                            self.switch(dir, resp, meta, out);
-                            if !rest.is_empty() {
-                                self.feed_decoder(dir, Delivery::Data(&rest, meta), stats, out);
-                            }
-                            let client = 1 - dir;
-                            if let Some(pending) = self.http[client].pending.take() {
-                                for (bytes, m) in pending {
-                                    self.feed_decoder(client, Delivery::Data(&bytes, m), stats, out);
-                                }
-                            }
-                            self.http = Default::default();
-                            return;
-                        }
-                        Head::Response(resp) => {
-                            let other = 1 - dir;
-                            if resp.code >= 200 {
-                                // A refused upgrade: what the client sent since is plain HTTP again.
-                                if let Some(pending) = self.http[other].pending.take() {
-                                    for (bytes, m) in pending {
-                                        self.http_data(other, &bytes, m, stats, out);
-                                    }
-                                }
-                            }
-                            let body = if resp.code < 200 || resp.code == 204 || resp.code == 304 {
-                                0
-                            } else {
-                                resp.headers.content_length.unwrap_or(0)
-                            };
-                            self.http[dir].buf = self.skip(dir, rest, body);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Steps over `body` bytes of `rest`; what follows the body stays to be scanned.
-    fn skip(&mut self, dir: usize, rest: Vec<u8>, body: u64) -> Vec<u8> {
-        if (rest.len() as u64) >= body {
-            rest[body as usize..].to_vec()
-        } else {
-            self.http[dir].skip_body = body - rest.len() as u64;
-            Vec::new()
-        }
-    }
-
-    /// The server in direction `server_dir` accepted the upgrade.
-    fn switch(&mut self, server_dir: usize, response: Response, meta: PacketMeta, out: &mut impl FrameSink) {
+    /// The server accepted the upgrade: the connection is WebSocket from here, starting with
+    /// what followed the `101` on each side.
+    fn switch(&mut self, upgrade: Upgrade<PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
+        let Upgrade { server_dir, request, response, meta, server_rest, client_pending } = upgrade;
         let client_dir = 1 - server_dir;
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
         self.info.server = server;
         self.client_dir = Some(client_dir);
         self.sync_isn();
-        let request = self.request.take();
         let accept_valid = match (&request, &response.headers.sec_websocket_accept) {
             (Some(req), Some(accept)) => {
                 req.headers.sec_websocket_key.as_deref().map(|key| http::accept_key(key) == accept.trim())
@@ -934,7 +814,6 @@ impl ConnState {
         };
         self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
-        let request = request.map(|r| *r);
         self.info.handshake =
             Some(Box::new(Handshake { request, response, response_packet: meta.number, accept_valid }));
         self.mode = Mode::WebSocket;
@@ -945,6 +824,12 @@ impl ConnState {
         let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
         report_info(&mut self.info_sent, &self.info, out);
         out.handshake(&self.info, meta, expert);
+        if !server_rest.is_empty() {
+            self.feed_decoder(server_dir, Delivery::Data(&server_rest, meta), stats, out);
+        }
+        for (bytes, m) in client_pending {
+            self.feed_decoder(client_dir, Delivery::Data(&bytes, m), stats, out);
+        }
     }
 
     /// The direction's stream has ended.

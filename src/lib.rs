@@ -14,8 +14,9 @@
 //! ```
 //!
 //! Underneath, records come out of a pcap or pcapng file ([`capture`]), are decoded down to TCP
-//! ([`net`]), put back into byte streams per connection and direction ([`flow`]), followed
-//! through the HTTP upgrade ([`http`]), cut into RFC 6455 frames and joined (and inflated) into
+//! ([`net`]), put back into byte streams per connection and direction ([`flow`]), decrypted
+//! when they are TLS and the key log has their secrets ([`tls`]), followed through the HTTP
+//! upgrade ([`http`]), cut into RFC 6455 frames and joined (and inflated) into
 //! messages ([`ws`]). [`analyzer`] ties these together and reports each [`analyzer::Frame`] to an
 //! [`analyzer::Output`] without copying; [`fields`] names every value the way Wireshark does,
 //! [`filter`] selects frames with Wireshark's display-filter language, and [`output`] prints

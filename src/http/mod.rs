@@ -14,6 +14,8 @@
 //! assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 //! ```
 
+pub mod upgrade;
+
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
