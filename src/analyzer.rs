@@ -382,6 +382,8 @@ impl TlsStats {
 enum Mode {
     Http,
     WebSocket,
+    /// HTTP/2 (ALPN `h2` on a decrypted connection): not read yet, nothing is looked for.
+    Http2,
 }
 
 /// Connection state apart from the reassemblers, so both can be borrowed at once.
@@ -766,6 +768,7 @@ impl ConnState {
     fn deliver(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         match self.mode {
             Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
+            Mode::Http2 => {}
             Mode::Http => match d {
                 Delivery::Data(bytes, meta) => {
                     if let Some(upgrade) = self.http.data(dir, bytes, meta) {
@@ -887,6 +890,10 @@ fn carry_first_or_tls(
         // How much plaintext was lost is not known: what is above must find its footing again.
         Upward::Gap(dir, meta) => state.deliver(dir, Delivery::Gap(u64::MAX, meta), stats, out),
         Upward::Info(info) => {
+            // ALPN says what runs on top: HTTP/1.1 (or nothing said) goes on to the upgrade.
+            if info.alpn.as_deref() == Some("h2") && state.mode == Mode::Http {
+                state.mode = Mode::Http2;
+            }
             state.info.tls = Some(Box::new(info.clone()));
             state.info_sent = false;
         }

@@ -236,3 +236,15 @@ fn written_tls_connections_can_be_read_again() {
     let texts = |s: &str| s.lines().map(|l| l.split_once('\t').unwrap().1.to_string()).collect::<Vec<_>>();
     assert_eq!(texts(&again.stdout), texts(&want.stdout));
 }
+
+#[test]
+fn alpn_h2_is_decrypted_and_not_read_as_http_1() {
+    // node's http2 over TLS: two GETs, no WebSocket. The connection is decrypted, then ALPN h2
+    // keeps it away from the HTTP/1.1 upgrade follower; the summary says so.
+    let capture = real("tls-node-h2.pcap");
+    let out = run(&[&capture, "--keylog", &format!("{capture}.keys")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("1 connections chose HTTP/2 (ALPN h2)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("not decrypted"), "{}", out.stderr);
+}

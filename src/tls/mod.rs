@@ -1001,7 +1001,8 @@ mod tests {
         assert_eq!(got[1], [&b"world"[..], b"again"]);
     }
 
-    /// Records split at every byte and several in one delivery read the same.
+    /// Records split at every byte, several in one delivery, and a handshake message split over
+    /// records, read the same.
     #[test]
     fn test_records_split_and_joined() {
         let random = [1; 32];
@@ -1014,7 +1015,10 @@ mod tests {
             sealed(&sap, 1, APPLICATION_DATA, b"two"),
         ]
         .concat();
-        let mut flights = vec![(0, client_hello(random, false))];
+        // The ClientHello's message split over two records.
+        let hello = client_hello(random, false);
+        let (first, second) = hello[5..].split_at(20);
+        let mut flights = vec![(0, [plain(HANDSHAKE, first), plain(HANDSHAKE, second)].concat())];
         flights.extend(server.iter().map(|b| (1, vec![*b])));
         let got = run(&mut TlsSession::new(), &log, &flights);
         assert_eq!(got[1], [b"one", b"two"]);

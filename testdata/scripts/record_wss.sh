@@ -76,6 +76,9 @@ record wss-python-tls13-deflate.pcap netns 18102 bash -c 'py deflate-context 181
 record wss-node-tls13-chacha.pcap netns 18103 env NODE_PATH="$node_modules" \
     bash -c 'node "$here/node_peer.js" deflate 127.0.0.1 18103 "$TRUTH" "$KEYS" "$work" TLS_CHACHA20_POLY1305_SHA256'
 record wss-python-concurrent.pcap host 18104 bash -c 'py concurrent 18104 1.3'
+# HTTP/2 over TLS (ALPN h2), no WebSocket: reported, not read (until RFC 8441 support).
+record tls-node-h2.pcap host 18106 env NODE_PATH="$node_modules" \
+    bash -c 'node "$here/node_peer.js" h2 127.0.0.1 18106 "$TRUTH" "$KEYS" "$work"'
 # A HelloRetryRequest: a second ClientHello (same random) and the real ServerHello follow.
 record wss-python-tls13-hello-retry.pcap host 18105 bash -c 'py small 18105 1.3:hello-retry'
 # TLS 1.2: AEAD suites with each key exchange and both PRF hashes.
