@@ -7,7 +7,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use wsdissect::Dissector;
 use wsdissect::analyzer::{Config, Frame};
 use wsdissect::flow::reassembler::{Delivery, Reassembler};
-use wsdissect::synth::{Profile, write_capture};
+use wsdissect::synth::{Profile, key_log, write_capture};
+use wsdissect::tls::keylog::KeyLog;
 use wsdissect::ws::frame::{parse_header, unmask};
 
 fn frame_parser(c: &mut Criterion) {
@@ -62,11 +63,16 @@ fn reassembler(c: &mut Criterion) {
 fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(20);
-    for (name, profile, size) in
-        [("small_messages", Profile::small(), 8 << 20), ("large_messages", Profile::large(), 32 << 20)]
-    {
+    for (name, profile, size) in [
+        ("small_messages", Profile::small(), 8 << 20),
+        ("large_messages", Profile::large(), 32 << 20),
+        ("wss_large_messages", Profile::large_tls(), 32 << 20),
+    ] {
         let mut pcap = Vec::new();
-        write_capture(&mut pcap, &profile, size, 7).unwrap();
+        let written = write_capture(&mut pcap, &profile, size, 7).unwrap();
+        // The wss capture's secrets (none for the others).
+        let mut keylog = KeyLog::default();
+        keylog.add_text(key_log(&profile, 7).as_bytes());
         g.throughput(Throughput::Bytes(pcap.len() as u64));
         // "payloads": messages joined, checked and inflated; "two_threads": the same with the
         // message stage on a second thread (`run_parallel`).
@@ -77,10 +83,12 @@ fn pipeline(c: &mut Criterion) {
             g.bench_function(format!("{name}/{mode}"), |b| {
                 b.iter(|| {
                     let mut frames = 0u64;
-                    let config = Config { payload_cap, ..Config::default() };
+                    let config = Config { payload_cap, keylog: keylog.clone(), ..Config::default() };
                     let mut d = Dissector::from_bytes(&pcap).unwrap().with_config(config);
-                    let mut count = |f: &Frame<'_>| frames += f.header.payload_len;
+                    let mut count = |_: &Frame<'_>| frames += 1;
                     if parallel { d.run_parallel(&mut count) } else { d.run(&mut count) }.unwrap();
+                    // Every frame, decrypted or not: a broken build cannot bench an empty loop.
+                    assert_eq!(frames, written.frames);
                     frames
                 })
             });
