@@ -28,7 +28,7 @@ use crate::http::upgrade::{Upgrade, UpgradeScanner};
 use crate::http::{self, Request, Response};
 use crate::net::{self, Skip, TcpSegment};
 use crate::tls::keylog::KeyLog;
-use crate::tls::{self, Problem, RecordMeta, TlsInfo, TlsSession, Upward};
+use crate::tls::{self, Problem, RecordMeta, TlsContext, TlsInfo, TlsSession, Upward};
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
@@ -506,7 +506,7 @@ impl Analyzer {
 
     /// The TLS secrets: those given, and those found in the capture so far.
     pub fn keylog(&self) -> &KeyLog {
-        &self.transport.keys
+        &self.transport.tls.keys
     }
 
     /// Analyses one record; calls `out` for each frame it completes.
@@ -534,19 +534,19 @@ pub(crate) struct Transport {
     next_stream: u32,
     first_ts: Option<i64>,
     stats: Stats,
-    /// TLS secrets: the config's, and those found in the capture.
-    keys: KeyLog,
+    /// TLS secrets (the config's, and those found in the capture) and the decryption buffer.
+    tls: TlsContext,
 }
 
 impl Transport {
     fn new(mut config: Config) -> Self {
-        let keys = std::mem::take(&mut config.keylog);
-        Transport { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default(), keys }
+        let tls = TlsContext::new(std::mem::take(&mut config.keylog));
+        Transport { config, flows: HashMap::default(), next_stream: 0, first_ts: None, stats: Stats::default(), tls }
     }
 
     /// Adds TLS secrets found in the capture (a pcapng Decryption Secrets Block).
     pub(crate) fn add_secrets(&mut self, text: &[u8]) {
-        self.keys.add_text(text);
+        self.tls.keys.add_text(text);
     }
 
     /// Analyses one record; reports what it completes to `out`.
@@ -605,7 +605,7 @@ impl Transport {
         };
         if restart {
             if let Some(mut old) = self.flows.remove(&key) {
-                Self::close(&mut old, &self.keys, &mut self.stats, out);
+                Self::close(&mut old, &mut self.tls, &mut self.stats, out);
             }
             let conn = self.new_conn(src, dst, meta.number);
             self.flows.insert(key, Box::new(conn));
@@ -629,10 +629,10 @@ impl Transport {
             conn.state.isn[dir] = Some(seg.seq.wrapping_sub(1));
             conn.state.sync_isn();
         }
-        let (state, carrier, keys) = (&mut conn.state, &mut conn.carrier, &self.keys);
+        let (state, carrier, tls) = (&mut conn.state, &mut conn.carrier, &mut self.tls);
         let stats = &mut self.stats;
         conn.reasm[dir].segment_with_missing(seg.seq, seg.payload, u64::from(seg.missing), meta, &mut |d| {
-            carry(carrier, keys, state, dir, d, stats, out)
+            carry(carrier, tls, state, dir, d, stats, out)
         });
         if seg.flags.fin {
             let len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing);
@@ -643,7 +643,7 @@ impl Transport {
         let finished =
             |d: usize| conn.state.fin_seq[d].is_some_and(|fin| conn.reasm[d].next_seq().is_none_or(|next| next == fin));
         if seg.flags.rst || (finished(0) && finished(1)) {
-            Self::close(conn, &self.keys, &mut self.stats, out);
+            Self::close(conn, &mut self.tls, &mut self.stats, out);
         }
     }
 
@@ -695,14 +695,14 @@ impl Transport {
     }
 
     /// Ends a connection: gives up its holes and reports frames left unfinished.
-    fn close(conn: &mut Conn, keys: &KeyLog, stats: &mut Stats, out: &mut impl FrameSink) {
+    fn close(conn: &mut Conn, tls: &mut TlsContext, stats: &mut Stats, out: &mut impl FrameSink) {
         if conn.closed {
             return;
         }
         conn.closed = true;
         for dir in 0..2 {
             let (state, carrier) = (&mut conn.state, &mut conn.carrier);
-            conn.reasm[dir].flush(&mut |d| carry(carrier, keys, state, dir, d, stats, out));
+            conn.reasm[dir].flush(&mut |d| carry(carrier, tls, state, dir, d, stats, out));
             state.finish(dir, stats, out);
             stats.reassembly += conn.reasm[dir].stats();
         }
@@ -735,7 +735,7 @@ impl Transport {
         ages.sort_unstable();
         for (_, key) in ages {
             if let Some(mut conn) = self.flows.remove(&key) {
-                Self::close(&mut conn, &self.keys, &mut self.stats, out);
+                Self::close(&mut conn, &mut self.tls, &mut self.stats, out);
                 self.stats.evicted += 1;
             }
         }
@@ -746,7 +746,7 @@ impl Transport {
         let mut open: Vec<&mut Conn> = self.flows.values_mut().filter(|c| !c.closed).map(|c| &mut **c).collect();
         open.sort_by_key(|c| c.state.info.stream);
         for conn in open {
-            Self::close(conn, &self.keys, &mut self.stats, out);
+            Self::close(conn, &mut self.tls, &mut self.stats, out);
         }
     }
 }
@@ -850,7 +850,7 @@ impl ConnState {
 #[inline]
 fn carry(
     carrier: &mut Carrier,
-    keys: &KeyLog,
+    tls: &mut TlsContext,
     state: &mut ConnState,
     dir: usize,
     d: Delivery<'_, PacketMeta>,
@@ -859,7 +859,7 @@ fn carry(
 ) {
     match carrier {
         Carrier::Tcp => state.deliver(dir, d, stats, out),
-        _ => carry_first_or_tls(carrier, keys, state, dir, d, stats, out),
+        _ => carry_first_or_tls(carrier, tls, state, dir, d, stats, out),
     }
 }
 
@@ -867,7 +867,7 @@ fn carry(
 #[inline(never)]
 fn carry_first_or_tls(
     carrier: &mut Carrier,
-    keys: &KeyLog,
+    tls: &mut TlsContext,
     state: &mut ConnState,
     dir: usize,
     d: Delivery<'_, PacketMeta>,
@@ -883,7 +883,7 @@ fn carry_first_or_tls(
         };
     }
     let Carrier::Tls(session) = carrier else { return state.deliver(dir, d, stats, out) };
-    session.feed(dir, d, keys, &mut |up| match up {
+    session.feed(dir, d, tls, &mut |up| match up {
         Upward::Data(dir, bytes, meta, record) => {
             state.deliver(dir, Delivery::Data(bytes, PacketMeta { record: Some(record), ..meta }), stats, out)
         }

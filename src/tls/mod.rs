@@ -253,6 +253,22 @@ const SEARCH_LIMIT: usize = 4 * (5 + MAX_RECORD_BODY);
 /// Sequence numbers a search tries for one candidate record.
 const SEARCH_TRIES: u64 = 2048;
 
+/// What all the TLS sessions of a capture share: the secrets, and the buffer whole records are
+/// decrypted in (one for all, so that a session that is not decrypting holds no record).
+#[derive(Debug, Default)]
+pub struct TlsContext {
+    /// Secrets by client random.
+    pub keys: KeyLog,
+    scratch: Vec<u8>,
+}
+
+impl TlsContext {
+    /// A context with these secrets.
+    pub fn new(keys: KeyLog) -> Self {
+        TlsContext { keys, scratch: Vec::new() }
+    }
+}
+
 /// A TLS connection: both directions' record layers and the handshake state they share.
 pub struct TlsSession<M> {
     dirs: [Direction<M>; 2],
@@ -267,8 +283,6 @@ pub struct TlsSession<M> {
     pub records_decrypted: u64,
     /// Protected records that could not be decrypted (no key, unsupported, failed).
     pub records_undecrypted: u64,
-    /// Where records are decrypted (reused).
-    scratch: Vec<u8>,
 }
 
 impl<M> std::fmt::Debug for TlsSession<M> {
@@ -296,7 +310,6 @@ impl<M: Copy> TlsSession<M> {
             problem: None,
             records_decrypted: 0,
             records_undecrypted: 0,
-            scratch: Vec::new(),
         }
     }
 
@@ -316,7 +329,25 @@ impl<M: Copy> TlsSession<M> {
     }
 
     /// Takes what TCP delivered in direction `dir` (0 or 1).
-    pub fn feed(&mut self, dir: usize, delivery: Delivery<'_, M>, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+    pub fn feed(
+        &mut self,
+        dir: usize,
+        delivery: Delivery<'_, M>,
+        ctx: &mut TlsContext,
+        out: &mut impl FnMut(Upward<'_, M>),
+    ) {
+        let TlsContext { keys, scratch } = ctx;
+        self.take(dir, delivery, keys, scratch, out);
+    }
+
+    fn take(
+        &mut self,
+        dir: usize,
+        delivery: Delivery<'_, M>,
+        keys: &KeyLog,
+        scratch: &mut Vec<u8>,
+        out: &mut impl FnMut(Upward<'_, M>),
+    ) {
         match delivery {
             Delivery::Gap(len, meta) => {
                 let d = &mut self.dirs[dir];
@@ -340,7 +371,7 @@ impl<M: Copy> TlsSession<M> {
                     if let Some(search) = d.search.as_mut() {
                         search.bytes.extend_from_slice(bytes);
                         search.ends.push((search.bytes.len(), meta));
-                        self.search(dir, keys, out);
+                        self.search(dir, keys, scratch, out);
                         return;
                     }
                     let partial = &mut d.partial;
@@ -350,13 +381,11 @@ impl<M: Copy> TlsSession<M> {
                             return;
                         };
                         if bytes.len() >= len {
-                            // A whole record in the delivered bytes: decrypted in the scratch
+                            // A whole record in the delivered bytes: decrypted in the shared
                             // buffer, the only copy.
-                            let mut record = std::mem::take(&mut self.scratch);
-                            record.clear();
-                            record.extend_from_slice(&bytes[..len]);
-                            self.record(dir, &mut record, meta, keys, out);
-                            self.scratch = record;
+                            scratch.clear();
+                            scratch.extend_from_slice(&bytes[..len]);
+                            self.record(dir, scratch, meta, keys, out);
                             bytes = &bytes[len..];
                             continue;
                         }
@@ -373,11 +402,11 @@ impl<M: Copy> TlsSession<M> {
                         self.lose_framing(dir, meta, out);
                         return;
                     };
+                    partial.reserve_exact(len - partial.len());
                     if partial.len() == len {
+                        // Not kept for the next record: an idle connection holds no buffer.
                         let mut record = std::mem::take(partial);
                         self.record(dir, &mut record, meta, keys, out);
-                        record.clear();
-                        self.dirs[dir].partial = record;
                     }
                 }
             }
@@ -451,7 +480,7 @@ impl<M: Copy> TlsSession<M> {
     /// Looks for a record in the bytes held since a gap: a plausible header whose record passes
     /// its check under one of the sequence numbers the lost bytes allow. From there on the
     /// direction is read as before.
-    fn search(&mut self, dir: usize, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+    fn search(&mut self, dir: usize, keys: &KeyLog, scratch: &mut Vec<u8>, out: &mut impl FnMut(Upward<'_, M>)) {
         let Some(search) = self.dirs[dir].search.as_ref() else { return };
         let bytes = &search.bytes;
         let mut found = None;
@@ -492,7 +521,7 @@ impl<M: Copy> TlsSession<M> {
         let mut start = at;
         for (end, meta) in search.ends {
             if end > start {
-                self.feed(dir, Delivery::Data(&search.bytes[start..end], meta), keys, out);
+                self.take(dir, Delivery::Data(&search.bytes[start..end], meta), keys, scratch, out);
                 start = end;
             }
         }
@@ -669,8 +698,17 @@ impl<M: Copy> TlsSession<M> {
         result
     }
 
-    /// Reads handshake bytes (in the clear or decrypted): hellos, Finished, KeyUpdate.
-    fn handshake_bytes(&mut self, dir: usize, mut bytes: &[u8], keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+    /// Reads handshake bytes (in the clear or decrypted): hellos, Finished, KeyUpdate. A
+    /// message split over records waits in a buffer, released once empty.
+    fn handshake_bytes(&mut self, dir: usize, bytes: &[u8], keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
+        self.read_handshake(dir, bytes, keys, out);
+        let d = &mut self.dirs[dir];
+        if d.handshake.is_empty() {
+            d.handshake = Vec::new();
+        }
+    }
+
+    fn read_handshake(&mut self, dir: usize, mut bytes: &[u8], keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
         loop {
             let d = &mut self.dirs[dir];
             let skip = d.skip_handshake.min(bytes.len());
@@ -901,8 +939,9 @@ mod tests {
     /// Feeds (direction, bytes) in order; returns each direction's plaintext, record by record.
     fn run(session: &mut TlsSession<u64>, keys: &KeyLog, flights: &[(usize, Vec<u8>)]) -> [Vec<Vec<u8>>; 2] {
         let mut got: [Vec<Vec<u8>>; 2] = Default::default();
+        let mut ctx = TlsContext::new(keys.clone());
         for (n, (dir, bytes)) in flights.iter().enumerate() {
-            session.feed(*dir, Delivery::Data(bytes, n as u64), keys, &mut |up| {
+            session.feed(*dir, Delivery::Data(bytes, n as u64), &mut ctx, &mut |up| {
                 if let Upward::Data(d, plain, _, _) = up {
                     got[d].push(plain.to_vec());
                 }

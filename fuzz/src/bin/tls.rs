@@ -4,7 +4,7 @@
 //! searches are reached and then driven off course by the mutations.
 use wsdissect::flow::reassembler::Delivery;
 use wsdissect::tls::keylog::KeyLog;
-use wsdissect::tls::{TlsSession, Upward};
+use wsdissect::tls::{TlsContext, TlsSession, Upward};
 
 const KEYS: &[&[u8]] = &[
     include_bytes!("../../../testdata/real/wss-python-tls13-aes128.pcap.keys"),
@@ -17,6 +17,7 @@ fn main() {
     KEYS.iter().for_each(|k| {
         keys.add_text(k);
     });
+    let mut ctx = TlsContext::new(keys);
     afl::fuzz!(|data: &[u8]| {
         let mut session = TlsSession::<u64>::new();
         let mut rest = data;
@@ -29,7 +30,7 @@ fn main() {
             n += 1;
             let dir = usize::from(control & 1);
             let delivery = if control & 0x80 != 0 { Delivery::Gap(len as u64, n) } else { Delivery::Data(bytes, n) };
-            session.feed(dir, delivery, &keys, &mut |up| {
+            session.feed(dir, delivery, &mut ctx, &mut |up| {
                 if let Upward::Data(_, plain, _, record) = up {
                     // What is handed on came out of a record no longer than TLS allows.
                     assert!(plain.len() <= usize::from(record.length));
