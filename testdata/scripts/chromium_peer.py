@@ -10,7 +10,7 @@ and its favicon come over their own TLS connections, so the capture also holds T
 WebSocket. The server writes every message it receives and sends to TRUTH.jsonl in
 python_peer.py's format.
 """
-import asyncio, json, os, shutil, ssl, sys, tempfile
+import asyncio, shutil, ssl, sys, tempfile
 from http import HTTPStatus
 
 from websockets.asyncio.server import serve
@@ -18,8 +18,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
+from truth import Truth
+
 HOST, PORT, TRUTH, KEYLOG, CERTDIR = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
-truth = open(TRUTH, "w")
+truth = Truth(TRUTH)
 done = asyncio.Event()
 
 PAGE = """<!doctype html><title>wsdissect</title><script>
@@ -42,13 +44,7 @@ ws.onmessage = () => {
 
 
 def record(direction, opcode, payload):
-    entry = {"conn": 0, "direction": direction, "opcode": opcode}
-    if isinstance(payload, str):
-        entry["text"] = payload
-    else:
-        entry["hex"] = bytes(payload).hex()
-    truth.write(json.dumps(entry) + "\n")
-    truth.flush()
+    truth.record(0, direction, opcode, payload)
 
 
 async def echo(ws):

@@ -12,24 +12,15 @@ KeyUpdate, "K" sends one that asks the server for one too (update_requested). Sc
   resume-tls13   TLS 1.3: the same with a PSK from the first connection's session ticket
 Every message either side sends goes to TRUTH.jsonl in python_peer.py's format.
 """
-import asyncio, base64, json, os, ssl, sys, tempfile
+import asyncio, base64, os, ssl, sys, tempfile
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+from truth import Truth
+
 SCENARIO, HOST, PORT, TRUTH, KEYLOG, CERTDIR = sys.argv[1], sys.argv[2], int(sys.argv[3]), *sys.argv[4:7]
-truth = open(TRUTH, "w")
-conn_of_server = {}
-
-
-def record(conn, direction, opcode, payload):
-    entry = {"conn": conn, "direction": direction, "opcode": opcode}
-    if isinstance(payload, str):
-        entry["text"] = payload
-    else:
-        entry["hex"] = bytes(payload).hex()
-    truth.write(json.dumps(entry) + "\n")
-    truth.flush()
+record = Truth(TRUTH).record
 
 
 def masked_frame(opcode, payload, key):

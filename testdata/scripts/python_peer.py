@@ -12,16 +12,18 @@ TLS 1.3 suites are chosen with OPENSSL_CONF (see record_wss.sh). Every message e
 {"conn": i, "direction": "client-to-server"|"server-to-client", "opcode": n, "text"|"hex": ...}
 so tests can compare what wsdissect shows with what was really sent.
 """
-import asyncio, json, ssl, sys
+import asyncio, ssl, sys
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory
 
+from truth import Truth
+
 SCENARIO, HOST, PORT, TRUTH = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 TLS = sys.argv[5:8] or None
-truth = open(TRUTH, "w")
+record = Truth(TRUTH).record
 # OpenSSL's SSL_OP_NO_ENCRYPT_THEN_MAC, which Python's ssl module does not name.
 OP_NO_ENCRYPT_THEN_MAC = 1 << 19
 
@@ -49,16 +51,6 @@ def tls_contexts(spec, keylog, certdir):
             else:
                 ctx.set_ciphers(item)
     return server, client
-
-
-def record(conn, direction, opcode, payload):
-    entry = {"conn": conn, "direction": direction, "opcode": opcode}
-    if isinstance(payload, str):
-        entry["text"] = payload
-    else:
-        entry["hex"] = bytes(payload).hex()
-    truth.write(json.dumps(entry) + "\n")
-    truth.flush()
 
 
 def text_of(n, seed):

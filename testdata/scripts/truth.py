@@ -1,0 +1,18 @@
+"""The truth file the recording peers write: every message either side sends, one JSON object a
+line, {"conn": i, "direction": "client-to-server"|"server-to-client", "opcode": n,
+"text"|"hex": ...}, so tests can compare what wsdissect shows with what was really sent."""
+import json
+
+
+class Truth:
+    def __init__(self, path):
+        self.out = open(path, "w")
+
+    def record(self, conn, direction, opcode, payload):
+        entry = {"conn": conn, "direction": direction, "opcode": opcode}
+        if isinstance(payload, str):
+            entry["text"] = payload
+        else:
+            entry["hex"] = bytes(payload).hex()
+        self.out.write(json.dumps(entry) + "\n")
+        self.out.flush()
