@@ -377,8 +377,9 @@ impl<M: Copy> TlsSession<M> {
                     let partial = &mut d.partial;
                     if partial.is_empty() && bytes.len() >= 5 {
                         let Some(len) = record_len(bytes) else {
+                            // What follows goes to the search, if there is one.
                             self.lose_framing(dir, meta, out);
-                            return;
+                            continue;
                         };
                         if bytes.len() >= len {
                             // A whole record in the delivered bytes: decrypted in the shared
@@ -400,7 +401,7 @@ impl<M: Copy> TlsSession<M> {
                     }
                     let Some(len) = record_len(partial) else {
                         self.lose_framing(dir, meta, out);
-                        return;
+                        continue;
                     };
                     partial.reserve_exact(len - partial.len());
                     if partial.len() == len {
@@ -414,15 +415,20 @@ impl<M: Copy> TlsSession<M> {
     }
 
     /// The bytes of direction `dir` do not start a record where one should start: look for the
-    /// next one, or give up on the direction if its records cannot be decrypted anyway.
+    /// next one from here, or give up on the direction if its records cannot be decrypted anyway.
     fn lose_framing(&mut self, dir: usize, meta: M, out: &mut impl FnMut(Upward<'_, M>)) {
+        let searchable = self.can_search(dir);
         let d = &mut self.dirs[dir];
-        let partial = std::mem::take(&mut d.partial);
+        let held = std::mem::take(&mut d.partial).len() as u64;
         if !d.after_loss {
             d.after_loss = true;
             out(Upward::Gap(dir, meta));
         }
-        self.step_over_gap(dir, partial.len() as u64);
+        if searchable {
+            d.search = Some(Search::after(held));
+        } else {
+            d.lost = true;
+        }
     }
 
     /// Whether a direction's record boundaries, once lost, can be found again: only by
@@ -1063,5 +1069,25 @@ mod tests {
         assert_eq!(got[1], [b"one", b"two"]);
         let whole = run(&mut TlsSession::new(), &log, &[(0, client_hello(random, false)), (1, server)]);
         assert_eq!(whole[1], [b"one", b"two"]);
+    }
+
+    /// Bytes that are not a record where one should start: the next record is found again by
+    /// its check, and the plaintext stream says bytes were lost.
+    #[test]
+    fn test_garbage_between_records() {
+        let random = [1; 32];
+        let (shs, sap) = ([4; 32], [6; 32]);
+        let log = keys(random, &[("SERVER_HANDSHAKE_TRAFFIC_SECRET", shs), ("SERVER_TRAFFIC_SECRET_0", sap)]);
+        let server = [
+            server_hello(),
+            sealed(&shs, 0, HANDSHAKE, &handshake(20, &[7; 32])),
+            sealed(&sap, 0, APPLICATION_DATA, b"one"),
+            b"garbage".to_vec(),
+            sealed(&sap, 1, APPLICATION_DATA, b"two"),
+        ]
+        .concat();
+        let mut session = TlsSession::new();
+        let got = run(&mut session, &log, &[(0, client_hello(random, false)), (1, server)]);
+        assert_eq!(got[1], [b"one", b"two"]);
     }
 }
