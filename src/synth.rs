@@ -31,8 +31,11 @@ pub struct Profile {
     pub min_payload: usize,
     /// Largest message payload (sizes are log-uniform in between).
     pub max_payload: usize,
-    /// One connection in this many negotiates permessage-deflate (0: none).
+    /// One connection in this many negotiates permessage-deflate (0: none, 1: all).
     pub deflate_every: u32,
+    /// permessage-deflate keeps each direction's window across messages, with 12-bit windows
+    /// (what Python `websockets` negotiates by default); otherwise every message stands alone.
+    pub context_takeover: bool,
     /// Largest TCP payload of a packet.
     pub segment: usize,
     /// Every connection is wss:// (TLS 1.3), its secrets in [`key_log`].
@@ -48,8 +51,29 @@ impl Profile {
             max_payload: 64 * 1024,
             deflate_every: 8,
             segment: 16 * 1024,
+            context_takeover: false,
             tls: false,
         }
+    }
+
+    /// Small messages (34 to 300 bytes of JSON-like text) on connections that all use
+    /// permessage-deflate with context takeover, as browsers and Python `websockets` do: 400 of
+    /// them open at once.
+    pub fn deflate() -> Self {
+        Profile {
+            connections: 400,
+            min_payload: 34,
+            max_payload: 300,
+            deflate_every: 1,
+            segment: 1460,
+            context_takeover: true,
+            tls: false,
+        }
+    }
+
+    /// [`deflate`](Self::deflate) with 10,000 connections open at once.
+    pub fn deflate_many() -> Self {
+        Profile { connections: 10_000, ..Self::deflate() }
     }
 
     /// Large messages, as [`large`](Self::large), over TLS 1.3.
@@ -59,7 +83,15 @@ impl Profile {
 
     /// Small messages: 40-byte frames (34-byte masked client payloads, 38-byte server ones).
     pub fn small() -> Self {
-        Profile { connections: 256, min_payload: 34, max_payload: 34, deflate_every: 0, segment: 1460, tls: false }
+        Profile {
+            connections: 256,
+            min_payload: 34,
+            max_payload: 34,
+            deflate_every: 0,
+            segment: 1460,
+            context_takeover: false,
+            tls: false,
+        }
     }
 }
 
@@ -94,7 +126,9 @@ struct Conn {
     client_ip: [u8; 4],
     client_port: u16,
     seq: [u32; 2],
-    deflate: Option<Compress>,
+    /// permessage-deflate: each direction's window (the last bytes it sent, with context
+    /// takeover; empty otherwise).
+    deflate: Option<[Vec<u8>; 2]>,
     /// wss://: each direction's application traffic cipher and record number.
     tls: Option<[(RecordCipher, u64); 2]>,
 }
@@ -301,8 +335,7 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
             client_ip: [10, 1, (i >> 8) as u8, i as u8],
             client_port: 40_000 + (i % 20_000) as u16,
             seq: [rng.next() as u32, rng.next() as u32],
-            deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0)
-                .then(|| Compress::new(Compression::fast(), false)),
+            deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0).then(Default::default),
             tls: None,
         })
         .collect();
@@ -310,8 +343,13 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
         if profile.tls {
             tls_handshake(&mut w, c, seed, i as u32)?;
         }
-        handshake(&mut w, c, &mut rng)?;
+        handshake(&mut w, c, &mut rng, profile.context_takeover)?;
     }
+    // One compressor for every connection: reset for each message and, with context takeover,
+    // given the direction's window as its dictionary, which is what a compressor kept per
+    // direction could refer to (and what the receiver's window holds).
+    let window_bits = if profile.context_takeover { WINDOW_BITS } else { 15 };
+    let mut z = Compress::new_with_window_bits(Compression::fast(), false, window_bits);
     let (mut text, mut payload, mut framed) = (Vec::new(), Vec::new(), Vec::new());
     let span = (profile.max_payload as f64 / profile.min_payload.max(1) as f64).ln();
     let mut turn = 0usize;
@@ -323,13 +361,20 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
         let len = if dir == 1 { len + 4 } else { len }.min(profile.max_payload);
         message_text(&mut rng, len, &mut text);
         let rsv1 = match c.deflate.as_mut() {
-            Some(z) => {
-                // No context takeover: each message is compressed on its own.
+            Some(windows) => {
                 z.reset();
+                let window = &mut windows[dir];
+                if !window.is_empty() {
+                    z.set_dictionary(window).map_err(io::Error::other)?;
+                }
                 payload.clear();
                 payload.reserve(text.len() + 64);
                 z.compress_vec(&text, &mut payload, FlushCompress::Sync).map_err(io::Error::other)?;
                 payload.truncate(payload.len().saturating_sub(4));
+                if profile.context_takeover {
+                    window.extend_from_slice(&text);
+                    window.drain(..window.len().saturating_sub(1 << WINDOW_BITS));
+                }
                 true
             }
             None => {
@@ -406,7 +451,10 @@ fn tcp_open<W: Write>(w: &mut Writer<W>, c: &mut Conn) -> io::Result<()> {
     w.segment(c, 0, ACK, &[])
 }
 
-fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng) -> io::Result<()> {
+/// The window of connections with context takeover.
+const WINDOW_BITS: u8 = 12;
+
+fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng, context_takeover: bool) -> io::Result<()> {
     if c.tls.is_none() {
         tcp_open(w, c)?;
     }
@@ -422,10 +470,14 @@ fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng) -> io::Re
          Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{deflate}\r\n"
     );
     w.send(c, 0, request.as_bytes(), 1460)?;
-    let accepted = if c.deflate.is_some() {
-        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
-    } else {
-        ""
+    let accepted = match (c.deflate.is_some(), context_takeover) {
+        (false, _) => "",
+        (true, true) => {
+            "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
+        }
+        (true, false) => {
+            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+        }
     };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

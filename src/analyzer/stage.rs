@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta, Stats, allowed_rsv};
 use crate::ws::expert::{Expert, ExpertKind};
-use crate::ws::message::{Limits, MessageAssembler};
+use crate::ws::message::{InflateState, Limits, MessageAssembler};
 use crate::ws::stream::DecodedFrame;
 
 /// Where the first half of the pipeline reports.
@@ -24,6 +24,10 @@ pub(crate) trait FrameSink {
     /// Nothing more will come for the connection numbered `stream`.
     fn closed(&mut self, stream: u32);
 }
+
+/// Idle inflate states kept for the next messages (beyond, they are freed): a few are enough,
+/// as a direction holds one only while it inflates a message.
+const MAX_IDLE_INFLATERS: usize = 8;
 
 /// What the message stage counts, for [`Stats`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -56,12 +60,21 @@ pub(crate) struct MessageStage {
     assemblers: HashMap<u32, [Option<Box<MessageAssembler>>; 2], foldhash::fast::RandomState>,
     /// Expert items of the frame being reported (kept to reuse its allocation).
     expert: Vec<Expert>,
+    /// Inflate states no direction holds: lent to a direction for each frame it may inflate,
+    /// taken back once its message is done.
+    idle_inflaters: Vec<InflateState>,
     pub(crate) counts: MessageCounts,
 }
 
 impl MessageStage {
     pub(crate) fn new(limits: Limits) -> Self {
-        MessageStage { limits, assemblers: HashMap::default(), expert: Vec::new(), counts: MessageCounts::default() }
+        MessageStage {
+            limits,
+            assemblers: HashMap::default(),
+            expert: Vec::new(),
+            idle_inflaters: Vec::new(),
+            counts: MessageCounts::default(),
+        }
     }
 
     /// Assembles the message `f` belongs to, then hands the frame to `out`.
@@ -77,6 +90,12 @@ impl MessageStage {
             self.assemblers.entry(info.stream).or_default()[usize::from(from_client)].get_or_insert_with(|| {
                 Box::new(MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits))
             });
+        if messages.inflates()
+            && let Some(state) = self.idle_inflaters.pop()
+            && let Some(unused) = messages.lend(state)
+        {
+            self.idle_inflaters.push(unused);
+        }
         let expert = &mut self.expert;
         let counts = &mut self.counts;
         expert.clear();
@@ -103,6 +122,11 @@ impl MessageStage {
             message,
             expert,
         });
+        if let Some(state) = messages.reclaim()
+            && self.idle_inflaters.len() < MAX_IDLE_INFLATERS
+        {
+            self.idle_inflaters.push(state);
+        }
     }
 
     /// Forgets a connection's assemblers.

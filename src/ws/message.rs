@@ -128,69 +128,112 @@ impl Utf8Check {
     }
 }
 
-/// One direction's inflate state.
-///
-/// zlib-rs always keeps a 32 KiB window, so a window narrower than 15 bits is enforced here: each
-/// message of such a direction starts from a reset state given only the last `2^bits` bytes of
-/// the messages before it as its dictionary, and a reference further back fails to inflate.
-struct Inflater {
+/// What inflating a message takes: zlib's state (with its 32 KiB window) and a buffer for
+/// its output, about 45 KB. A direction holds one only while it inflates a message; between
+/// messages it keeps just its own window, so that thousands of idle compressed connections cost
+/// what they sent, not a state each. [`MessageAssembler::lend`] and
+/// [`MessageAssembler::reclaim`] pass states between directions.
+pub struct InflateState {
     z: Decompress,
+    /// Where inflated bytes land before they are kept (zeroed once, when the state is made).
+    out: Box<[u8]>,
+}
+
+/// Inflated bytes produced per call into zlib.
+const INFLATE_CHUNK: usize = 16 * 1024;
+
+impl Default for InflateState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InflateState {
+    /// A fresh state. Always made for a 15-bit window: flate2 resets a state of any other size
+    /// by making a new one (an allocation and 40 KB zeroed), and resets a 15-bit one in place.
+    pub fn new() -> InflateState {
+        InflateState { z: Decompress::new_with_window_bits(false, 15), out: vec![0; INFLATE_CHUNK].into_boxed_slice() }
+    }
+}
+
+impl std::fmt::Debug for InflateState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InflateState").finish_non_exhaustive()
+    }
+}
+
+/// One direction's inflating: its parameters and, with context takeover, its window.
+///
+/// Each message starts from a reset state given the direction's window (the last `2^bits`
+/// bytes it produced) as its dictionary: that is the state the sender's compressor left it in,
+/// as a sync flush ends each message on a block boundary. It also enforces a window narrower
+/// than zlib-rs's fixed 32 KiB: a reference further back fails to inflate.
+#[derive(Debug)]
+struct Inflater {
     no_context_takeover: bool,
     window_bits: u8,
-    /// The last `2^window_bits` bytes inflated, for a narrow window with context takeover.
-    history: Option<Vec<u8>>,
+    /// Bytes inflated, of which the last `2^window_bits` are the window (with context takeover).
+    history: Vec<u8>,
     /// The window no longer matches the sender's (a loss, a failure or a final block): start
     /// the next message with a fresh one.
     stale: bool,
-}
-
-impl std::fmt::Debug for Inflater {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inflater").field("window_bits", &self.window_bits).field("stale", &self.stale).finish()
-    }
+    /// The state, while the direction holds one.
+    state: Option<InflateState>,
 }
 
 impl Inflater {
     /// zlib takes 9 for a raw 8-bit window and compresses with 9 when asked for 8, so 8 is read as 9.
     fn new(no_context_takeover: bool, window_bits: u8) -> Self {
-        let window_bits = window_bits.clamp(9, 15);
-        let narrow = window_bits < 15 && !no_context_takeover;
         Inflater {
-            z: Decompress::new_with_window_bits(false, window_bits),
             no_context_takeover,
-            window_bits,
-            history: narrow.then(Vec::new),
+            window_bits: window_bits.clamp(9, 15),
+            history: Vec::new(),
             stale: false,
+            state: None,
         }
     }
 
-    /// Prepares for the next compressed message.
+    fn window(&self) -> &[u8] {
+        &self.history[self.history.len().saturating_sub(1 << self.window_bits)..]
+    }
+
+    /// Prepares for the next compressed message: a state (lent, or made), reset and given the
+    /// window.
     fn start_message(&mut self) {
         if self.no_context_takeover || self.stale {
-            // inflateReset: the same window size, without allocating a new state.
-            self.z.reset(false);
+            self.history.clear();
             self.stale = false;
-            if let Some(history) = self.history.as_mut() {
-                history.clear();
-            }
-        } else if let Some(history) = self.history.as_ref().filter(|h| !h.is_empty()) {
-            self.z.reset(false);
+        }
+        let mut state = self.state.take().unwrap_or_default();
+        // inflateReset: the same state, no allocation.
+        state.z.reset(false);
+        if !self.window().is_empty() {
             // A raw state just reset always takes it; were it refused, the references into it
             // would fail to inflate, and be reported.
-            let _ = self.z.set_dictionary(history);
+            let _ = state.z.set_dictionary(self.window());
         }
+        self.state = Some(state);
     }
+}
 
-    /// Remembers inflated bytes as the window of the next message.
-    fn inflated(&mut self, bytes: &[u8]) {
-        if let Some(history) = self.history.as_mut() {
-            let window = 1usize << self.window_bits;
-            let bytes = &bytes[bytes.len().saturating_sub(window)..];
-            let drop = (history.len() + bytes.len()).saturating_sub(window);
-            history.drain(..drop);
-            history.extend_from_slice(bytes);
-        }
+/// Keeps inflated bytes as the end of a `2^window_bits` window. The history is cut back to the
+/// window once it would grow a quarter past it, so that each byte is moved a few times at most,
+/// and its buffer never holds more than that: idle directions cost what they produced, at most
+/// a window and a quarter.
+fn remember(history: &mut Vec<u8>, window_bits: u8, bytes: &[u8]) {
+    let window = 1usize << window_bits;
+    let limit = window + window / 4;
+    let bytes = &bytes[bytes.len().saturating_sub(window)..];
+    if history.len() + bytes.len() > limit {
+        let drop = (history.len() + bytes.len()).saturating_sub(window);
+        history.drain(..drop.min(history.len()));
     }
+    let need = history.len() + bytes.len();
+    if need > history.capacity() {
+        let grown = need.max((2 * history.capacity()).min(limit));
+        history.reserve_exact(grown - history.len());
+    }
+    history.extend_from_slice(bytes);
 }
 
 /// The message being assembled.
@@ -338,6 +381,29 @@ impl MessageAssembler {
         }
     }
 
+    /// Lends the assembler an inflate state for the frames to come, if it inflates and holds
+    /// none; otherwise gives it back.
+    pub fn lend(&mut self, state: InflateState) -> Option<InflateState> {
+        match self.inflater.as_mut() {
+            Some(inf) if inf.state.is_none() && self.limits.max_message > 0 => {
+                inf.state = Some(state);
+                None
+            }
+            _ => Some(state),
+        }
+    }
+
+    /// Takes back the inflate state, unless a compressed message is being inflated.
+    pub fn reclaim(&mut self) -> Option<InflateState> {
+        let inflating = self.partial.as_ref().is_some_and(|p| p.compressed);
+        self.inflater.as_mut().filter(|_| !inflating).and_then(|inf| inf.state.take())
+    }
+
+    /// Whether messages are inflated here (permessage-deflate, and payloads kept).
+    pub fn inflates(&self) -> bool {
+        self.inflater.is_some() && self.keeps_content()
+    }
+
     /// Whether payloads are kept (and messages inflated and checked), or only their shape followed.
     pub fn keeps_content(&self) -> bool {
         self.limits.max_message > 0
@@ -389,7 +455,10 @@ impl MessageAssembler {
         self.fragments.clear();
         self.data.clear();
         self.utf8 = Utf8Check::default();
-        if compressed && let Some(inf) = self.inflater.as_mut() {
+        if compressed
+            && self.limits.max_message > 0
+            && let Some(inf) = self.inflater.as_mut()
+        {
             inf.start_message();
         }
         self.partial = Some(Partial {
@@ -439,13 +508,18 @@ impl MessageAssembler {
         if p.inflate_failed || p.over_inflate_limit || p.over_inflate_ratio {
             return;
         }
-        let mut out = [0u8; 16 * 1024];
+        let Inflater { state, history, no_context_takeover, window_bits, stale } = inf;
+        let Some(state) = state.as_mut() else { return };
         loop {
-            let (in0, out0) = (inf.z.total_in(), inf.z.total_out());
-            let status = inf.z.decompress(input, &mut out, FlushDecompress::Sync);
-            let used = (inf.z.total_in() - in0) as usize;
-            let made = (inf.z.total_out() - out0) as usize;
-            inf.inflated(&out[..made]);
+            let z = &mut state.z;
+            let (in0, out0) = (z.total_in(), z.total_out());
+            let status = z.decompress(input, &mut state.out, FlushDecompress::Sync);
+            let used = (z.total_in() - in0) as usize;
+            let made = (z.total_out() - out0) as usize;
+            let out = &state.out;
+            if !*no_context_takeover {
+                remember(history, *window_bits, &out[..made]);
+            }
             input = &input[used..];
             p.compressed_in += used as u64;
             let room = self.limits.max_inflated.saturating_sub(self.data.len());
@@ -460,18 +534,18 @@ impl MessageAssembler {
                 // Stop: what follows in this message is not inflated, and the window is lost.
                 p.over_inflate_limit = made > room;
                 p.over_inflate_ratio = !p.over_inflate_limit;
-                inf.stale = true;
+                *stale = true;
                 return;
             }
             match status {
                 Err(_) => {
                     p.inflate_failed = true;
-                    inf.stale = true;
+                    *stale = true;
                     return;
                 }
                 Ok(Status::StreamEnd) => {
                     // A final block ends the deflate stream; what follows starts a new one.
-                    inf.stale = true;
+                    *stale = true;
                     return;
                 }
                 Ok(_) if used == 0 && made == 0 => return,
