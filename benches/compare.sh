@@ -3,11 +3,15 @@
 #   large: ~500 MB of large messages (payloads 64 B - 64 KiB, segments up to 16 KiB)
 #   small: ~300 MB of small messages (40-byte frames, one per packet)
 #   wss:   the large messages inside TLS 1.3 (AES-128-GCM), decrypted with their key log
+#   deflate, deflate10k: ~116 MB of small messages (34-300 bytes), every connection compressed
+#          with context takeover and 12-bit windows (as Python websockets), 400 and 10,000
+#          connections open at once
 # For each: the -T fields run of both tools (frame counts must agree), wsdissect's default
 # summary output and a simple -Y filter (with the default two threads, then with one), and a
 # capture twice the size for peak memory.
 # Prints throughput, packets/s, peak memory and the ratio. Needs tshark and GNU time.
 # usage: benches/compare.sh [DIR]   (DIR holds the generated captures; default /tmp/wsdissect-bench)
+#        WORKLOADS="deflate deflate10k" benches/compare.sh   (only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/wsdissect-bench}
@@ -26,6 +30,10 @@ generate large2 large 1000000000
 generate small2 small 600000000
 generate wss large-tls 500000000
 generate wss2 large-tls 1000000000
+generate deflate deflate 116000000
+generate deflate2 deflate 232000000
+generate deflate10k deflate-10k 116000000
+generate deflate10k2 deflate-10k 232000000
 
 # measure COMMAND...: prints "seconds peak_kb" of the command (output discarded); the time to
 # the millisecond (GNU time's own is to 10 ms, too coarse for runs under a tenth of a second).
@@ -44,7 +52,7 @@ best() {
 packets() { capinfos -c -M "$1" 2>/dev/null | awk '/Number of packets/ {print $NF}'; }
 
 printf '%-8s %-28s %9s %10s %12s %10s\n' workload run seconds "MB/s" "packets/s" "peak MB"
-for w in large small wss; do
+for w in ${WORKLOADS:-large small wss deflate deflate10k}; do
     f="$dir/$w.pcap"
     # The wss captures' secrets, for both tools.
     keys=() tshark_keys=()

@@ -253,10 +253,14 @@ struct Partial {
     over_inflate_ratio: bool,
     /// Compressed bytes given to inflate so far.
     compressed_in: u64,
+    /// The message's end (the deflate tail) was inflated with its last frame.
+    tail_inflated: bool,
 }
 
 /// The end of every permessage-deflate message, removed by the sender (RFC 7692 7.2.2).
 const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// A last frame this short is inflated with the tail in one call (copied into a stack buffer).
+const SMALL_LAST_FRAME: usize = 508;
 
 /// Assembles and checks one direction's messages.
 #[derive(Debug)]
@@ -471,6 +475,7 @@ impl MessageAssembler {
             over_inflate_limit: false,
             over_inflate_ratio: false,
             compressed_in: 0,
+            tail_inflated: false,
         });
     }
 
@@ -491,7 +496,14 @@ impl MessageAssembler {
         if !was_whole {
             return;
         }
-        if p.compressed {
+        if p.compressed && h.fin && p.whole && usable.len() <= SMALL_LAST_FRAME {
+            // A short last frame and the tail in one call into zlib, not two.
+            let mut joined = [0u8; SMALL_LAST_FRAME + DEFLATE_TAIL.len()];
+            joined[..usable.len()].copy_from_slice(usable);
+            joined[usable.len()..usable.len() + DEFLATE_TAIL.len()].copy_from_slice(&DEFLATE_TAIL);
+            p.tail_inflated = true;
+            self.inflate(&joined[..usable.len() + DEFLATE_TAIL.len()]);
+        } else if p.compressed {
             self.inflate(usable);
         } else {
             p.length += usable.len() as u64;
@@ -558,7 +570,7 @@ impl MessageAssembler {
     /// The FIN frame of a multi-frame or compressed message arrived.
     fn complete(&mut self, expert: &mut Vec<Expert>) -> Message<'_> {
         let keep = self.keeps_content();
-        if keep && self.partial.as_ref().is_some_and(|p| p.compressed && p.whole) {
+        if keep && self.partial.as_ref().is_some_and(|p| p.compressed && p.whole && !p.tail_inflated) {
             self.inflate(&DEFLATE_TAIL);
         }
         let p = self.partial.take().expect("complete() follows append()");
