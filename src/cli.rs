@@ -28,7 +28,8 @@ use wsdissect::tls::keylog::KeyLog;
 
 /// Exit status: every packet was read and analysed.
 pub const EXIT_OK: u8 = 0;
-/// Exit status: the capture is damaged or cut short; what could be read was analysed.
+/// Exit status: the capture is damaged or cut short, or TLS records failed their check; what
+/// could be read was analysed.
 pub const EXIT_DAMAGED: u8 = 1;
 /// Exit status: nothing was analysed (bad flags, unreadable or non-capture file).
 pub const EXIT_USAGE: u8 = 2;
@@ -46,8 +47,10 @@ Examples:
 
 Exit status:
   0  the whole capture was read
-  1  the capture is damaged or cut short (everything before the damage was analysed)
-  2  nothing was analysed: bad flags or filter, a missing, unreadable, empty or non-capture file";
+  1  the capture is damaged or cut short (everything before the damage was analysed), or TLS
+     records failed their integrity check (wrong keys, or altered records)
+  2  nothing was analysed: bad flags or filter, a missing, unreadable, empty or non-capture file,
+     a key log that cannot be read or holds no secret";
 
 /// wsdissect: WebSocket frames out of pcap and pcapng captures, the way Wireshark shows them.
 #[derive(Debug, Parser)]
