@@ -519,6 +519,11 @@ impl Analyzer {
         self.transport.finish(&mut Direct { stage: &mut self.messages, out });
     }
 
+    /// Counts the messages another stage assembled (the printing thread's share).
+    pub(crate) fn count_messages_of(&mut self, stage: &MessageStage) {
+        self.messages.counts.absorb(&stage.counts);
+    }
+
     /// The two halves, for running them on two threads.
     pub(crate) fn halves(&mut self) -> (&mut Transport, &mut MessageStage) {
         (&mut self.transport, &mut self.messages)

@@ -22,7 +22,7 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc;
 
-use crate::analyzer::batch::{Batch, BatchSender, Replay};
+use crate::analyzer::batch::{Batch, BatchSender, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::capture::{Block, CaptureError, CaptureReader};
 use crate::fields::Context;
@@ -233,9 +233,9 @@ impl<R: Read> Dissector<R> {
         result
     }
 
-    /// [`run`](Self::run) on two threads: this one runs the message stage (joining, inflating
-    /// and checking messages), the filter and `out`, while another reads the capture and decodes
-    /// TCP and frame headers. `out` sees exactly what `run` would show it, in the same order.
+    /// [`run`](Self::run) on two threads: another one reads the capture, decodes TCP and frames
+    /// and joins, inflates and checks messages, while this one runs the filter and `out`. `out`
+    /// sees exactly what `run` would show it, in the same order.
     pub fn run_parallel(&mut self, out: &mut impl Output) -> Result<(), CaptureError>
     where
         R: Send,
@@ -244,19 +244,20 @@ impl<R: Read> Dissector<R> {
         const QUEUE: usize = 2;
         let Dissector { reader, analyzer, ctx, filter, .. } = self;
         let (transport, stage) = analyzer.halves();
+        let mut replay = Replay::beside(stage);
         let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUE);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
         let result = std::thread::scope(|scope| {
             let decoding = scope.spawn(move || {
-                let mut sink = BatchSender::new(full_tx, empty_rx);
+                let mut sink = Staged::new(stage, BatchSender::new(full_tx, empty_rx));
                 let result = loop {
-                    if sink.stopped {
+                    if sink.sender.stopped {
                         break Ok(());
                     }
                     match reader.next_block() {
                         Ok(Some(Block::Packet(record))) => {
                             if record.number == 1 {
-                                sink.start(record.ts_nanos);
+                                sink.sender.start(record.ts_nanos);
                             }
                             transport.packet(&record, &mut sink);
                         }
@@ -265,18 +266,17 @@ impl<R: Read> Dissector<R> {
                         Err(e) => break Err(e),
                     }
                 };
-                if !sink.stopped {
+                if !sink.sender.stopped {
                     transport.finish(&mut sink);
                 }
-                sink.flush();
+                sink.sender.flush();
                 result
             });
-            let mut replay = Replay::default();
             let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
             while !sink.done()
                 && let Ok(mut batch) = full_rx.recv()
             {
-                replay.batch(&mut batch, stage, &mut sink);
+                replay.batch(&mut batch, &mut sink);
                 // The decoding side may have finished: then the batch is not needed.
                 let _ = empty_tx.send(batch);
             }
@@ -285,6 +285,7 @@ impl<R: Read> Dissector<R> {
             drop(empty_tx);
             decoding.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
+        analyzer.count_messages_of(&replay.stage);
         self.finished = true;
         result
     }

@@ -1,24 +1,33 @@
-//! Carries what the first half of the pipeline reports to the thread running the second half,
-//! in batches: a few thousand reports and their payload bytes per channel message, so that the
-//! cost of crossing threads is paid per batch, not per frame. Batches go back empty for reuse.
+//! Carries what the pipeline finds to the thread that filters and prints it, in batches: a few
+//! thousand reports and their bytes per channel message, so that the cost of crossing threads is
+//! paid per batch, not per frame. Batches go back empty for reuse.
+//!
+//! Inflating messages, the costliest part of a capture where most connections are compressed
+//! (as browsers make them), is shared by the two threads connection by connection ([`Staged`]):
+//! there, the reading thread joins, inflates and checks the messages of half of the compressed
+//! connections and sends their frames finished, with message and expert items; the other thread
+//! does it for every other connection from their decoded frames, then filters and prints
+//! everything, in the order one thread would. Where most connections are plain, the reading
+//! thread is the busier one (copying and decrypting), and keeps to reading.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::stage::{FrameSink, MessageStage};
-use super::{ConnectionInfo, HandshakeEvent, Output, PacketMeta};
+use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::fields::Context;
 use crate::ws::expert::Expert;
-use crate::ws::frame::FrameHeader;
+use crate::ws::frame::{FrameHeader, Opcode};
+use crate::ws::message::{Fragment, Message};
 use crate::ws::stream::{Cut, DecodedFrame};
 
 /// A batch is sent once it holds this many reports...
 const BATCH_EVENTS: usize = 4096;
-/// ...or this many payload bytes.
+/// ...or this many bytes (payloads and messages).
 const BATCH_BYTES: usize = 1 << 20;
-/// Payload bytes sent and not yet given back, beyond which the sender waits (unless nothing is
-/// out: a frame larger than this still goes, alone).
+/// Bytes sent and not yet given back, beyond which the sender waits (unless nothing is out: a
+/// frame larger than this still goes, alone).
 const IN_FLIGHT_BYTES: usize = 8 << 20;
 
 /// One report of the first half, owned.
@@ -32,6 +41,13 @@ enum Event {
         packet: PacketMeta,
         expert: Vec<Expert>,
     },
+    /// A frame of a connection whose messages the printing thread assembles.
+    Decoded {
+        stream: u32,
+        from_client: bool,
+        frame: DecodedEvent,
+    },
+    /// A frame finished on the reading thread.
     Frame {
         stream: u32,
         from_client: bool,
@@ -42,7 +58,7 @@ enum Event {
 
 /// A [`DecodedFrame`] whose payload is a range of its batch's bytes.
 #[derive(Debug)]
-struct FrameEvent {
+struct DecodedEvent {
     header: FrameHeader,
     payload: Range<usize>,
     payload_seen: u64,
@@ -51,13 +67,51 @@ struct FrameEvent {
     first: PacketMeta,
 }
 
-/// Reports and the payload bytes they refer to.
+/// A [`Frame`] whose bytes, message fragments and expert items are ranges of its batch's.
+#[derive(Debug)]
+struct FrameEvent {
+    packet: PacketMeta,
+    first_packet: u64,
+    header: FrameHeader,
+    payload: Range<usize>,
+    payload_seen: u64,
+    cut: Option<Cut>,
+    message: Option<MessageEvent>,
+    expert: Range<usize>,
+}
+
+/// A [`Message`] in a batch.
+#[derive(Debug)]
+struct MessageEvent {
+    opcode: Opcode,
+    compressed: bool,
+    fragments: Range<usize>,
+    wire_length: u64,
+    length: u64,
+    /// Its bytes; `None` when they are the frame's payload (a message of one plain frame).
+    data: Option<Range<usize>>,
+    complete: bool,
+    inflate_failed: bool,
+}
+
+/// Reports and what they refer to.
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     events: Vec<Event>,
     bytes: Vec<u8>,
-    /// Payload bytes it carried when sent.
+    fragments: Vec<Fragment>,
+    experts: Vec<Expert>,
+    /// Bytes it carried when sent.
     sent: usize,
+}
+
+impl Batch {
+    /// Copies `data` in; where it is.
+    fn keep(&mut self, data: &[u8]) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(data);
+        start..self.bytes.len()
+    }
 }
 
 /// The first half's sink on its own thread: fills batches and sends them.
@@ -127,49 +181,143 @@ impl BatchSender {
     }
 }
 
-impl FrameSink for BatchSender {
+/// The message stage hands each finished frame to the batch.
+impl Output for BatchSender {
+    fn frame(&mut self, f: &Frame<'_>) {
+        let message_len = f.message.map_or(0, |m| m.data.len());
+        // A large frame or message goes in a batch of its own, so that no batch holds much
+        // more than BATCH_BYTES beside it.
+        if self.batch.bytes.len() + f.payload.len() + message_len > BATCH_BYTES {
+            self.flush();
+        }
+        let batch = &mut self.batch;
+        let payload = batch.keep(f.payload);
+        let message = f.message.map(|m| {
+            let start = batch.fragments.len();
+            batch.fragments.extend_from_slice(m.fragments);
+            // A message of one plain frame is that frame's payload: not copied twice.
+            let data = (!std::ptr::eq(m.data, f.payload)).then(|| batch.keep(m.data));
+            MessageEvent {
+                opcode: m.opcode,
+                compressed: m.compressed,
+                fragments: start..batch.fragments.len(),
+                wire_length: m.wire_length,
+                length: m.length,
+                data,
+                complete: m.complete,
+                inflate_failed: m.inflate_failed,
+            }
+        });
+        let start = batch.experts.len();
+        batch.experts.extend_from_slice(f.expert);
+        let frame = FrameEvent {
+            packet: f.packet,
+            first_packet: f.first_packet,
+            header: f.header,
+            payload,
+            payload_seen: f.payload_seen,
+            cut: f.cut,
+            message,
+            expert: start..batch.experts.len(),
+        };
+        self.push(Event::Frame { stream: f.connection.stream, from_client: f.from_client, frame });
+    }
+
+    fn done(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// The reading thread's sink: frames of the connections it inflates go through the message
+/// stage there and are sent finished, the others are sent decoded; each connection's details go
+/// before its frames.
+pub(crate) struct Staged<'a> {
+    stage: &'a mut MessageStage,
+    pub(crate) sender: BatchSender,
+    /// WebSocket connections seen opening (their `101`), compressed and plain.
+    opened: [u64; 2],
+    /// Compressed connections whose messages this thread inflates.
+    inflated_here: HashSet<u32, foldhash::fast::RandomState>,
+}
+
+impl<'a> Staged<'a> {
+    pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
+        Staged { stage, sender, opened: [0; 2], inflated_here: HashSet::default() }
+    }
+
+    /// At a connection's `101`: whether this thread will inflate its messages. Half of the
+    /// compressed connections, while they are most of those seen and payloads are kept, chosen
+    /// by a bit of the stream number well mixed (splitmix64's finalizer) so that connections
+    /// numbered in a pattern still split evenly.
+    fn takes(&mut self, info: &ConnectionInfo) -> bool {
+        let compressed = info.deflate.is_some();
+        self.opened[usize::from(compressed)] += 1;
+        if !compressed || self.stage.limits().max_message == 0 || self.opened[1] <= self.opened[0] {
+            return false;
+        }
+        let mut x = u64::from(info.stream).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (x ^ (x >> 31)) & 1 == 0
+    }
+}
+
+impl FrameSink for Staged<'_> {
     fn connection(&mut self, info: &ConnectionInfo) {
-        self.push(Event::Connection(Box::new(info.clone())));
+        self.sender.push(Event::Connection(Box::new(info.clone())));
     }
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
-        self.push(Event::Handshake { stream: info.stream, packet, expert: expert.to_vec() });
+        if self.takes(info) {
+            self.inflated_here.insert(info.stream);
+        }
+        self.sender.push(Event::Handshake { stream: info.stream, packet, expert: expert.to_vec() });
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
-        // A large payload goes in a batch of its own, so that no batch holds much more than
-        // BATCH_BYTES beside it.
-        if self.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
-            self.flush();
+        // Only compressed connections pay for the look-up.
+        if info.deflate.is_some() && self.inflated_here.contains(&info.stream) {
+            return self.stage.frame(info, from_client, f, &mut self.sender);
         }
-        let start = self.batch.bytes.len();
-        self.batch.bytes.extend_from_slice(f.payload);
-        let frame = FrameEvent {
+        let sender = &mut self.sender;
+        if sender.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
+            sender.flush();
+        }
+        let frame = DecodedEvent {
             header: f.header,
-            payload: start..self.batch.bytes.len(),
+            payload: sender.batch.keep(f.payload),
             payload_seen: f.payload_seen,
             cut: f.cut,
             meta: f.meta,
             first: f.first,
         };
-        self.push(Event::Frame { stream: info.stream, from_client, frame });
+        sender.push(Event::Decoded { stream: info.stream, from_client, frame });
     }
 
     fn closed(&mut self, stream: u32) {
-        self.push(Event::Closed(stream));
+        if self.inflated_here.remove(&stream) {
+            self.stage.closed(stream);
+        }
+        self.sender.push(Event::Closed(stream));
     }
 }
 
-/// The second half's end: replays batches into the message stage and the output, with its own
-/// copy of each connection's details.
-#[derive(Debug, Default)]
+/// The printing thread's end: assembles the messages of its share of the connections and
+/// replays batches into the output, with its own copy of each connection's details.
+#[derive(Debug)]
 pub(crate) struct Replay {
     connections: HashMap<u32, Box<ConnectionInfo>, foldhash::fast::RandomState>,
+    pub(crate) stage: MessageStage,
 }
 
 impl Replay {
+    /// A replay whose message stage has the limits `stage` has.
+    pub(crate) fn beside(stage: &MessageStage) -> Self {
+        Replay { connections: HashMap::default(), stage: MessageStage::new(stage.limits()) }
+    }
+
     /// Replays `batch` and empties it; stops early once `out` is done.
-    pub(crate) fn batch(&mut self, batch: &mut Batch, stage: &mut MessageStage, out: &mut impl Output) {
+    pub(crate) fn batch(&mut self, batch: &mut Batch, out: &mut impl Output) {
         for event in batch.events.drain(..) {
             if out.done() {
                 break;
@@ -183,8 +331,8 @@ impl Replay {
                     let Some(connection) = self.connection(stream) else { continue };
                     out.handshake(&HandshakeEvent { packet, connection, expert: &expert });
                 }
-                Event::Frame { stream, from_client, frame: f } => {
-                    let Some(connection) = self.connection(stream) else { continue };
+                Event::Decoded { stream, from_client, frame: f } => {
+                    let Some(connection) = self.connections.get(&stream) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
                         payload: &batch.bytes[f.payload],
@@ -193,18 +341,46 @@ impl Replay {
                         meta: f.meta,
                         first: f.first,
                     };
-                    stage.frame(connection, from_client, &decoded, out);
+                    self.stage.frame(connection, from_client, &decoded, out);
+                }
+                Event::Frame { stream, from_client, frame: f } => {
+                    let Some(connection) = self.connection(stream) else { continue };
+                    let payload = &batch.bytes[f.payload];
+                    let message = f.message.map(|m| Message {
+                        opcode: m.opcode,
+                        compressed: m.compressed,
+                        fragments: &batch.fragments[m.fragments],
+                        wire_length: m.wire_length,
+                        length: m.length,
+                        data: m.data.map_or(payload, |r| &batch.bytes[r]),
+                        complete: m.complete,
+                        inflate_failed: m.inflate_failed,
+                    });
+                    out.frame(&Frame {
+                        packet: f.packet,
+                        first_packet: f.first_packet,
+                        connection,
+                        from_client,
+                        header: f.header,
+                        payload,
+                        payload_seen: f.payload_seen,
+                        cut: f.cut,
+                        message,
+                        expert: &batch.experts[f.expert],
+                    });
                 }
                 Event::Closed(stream) => {
                     self.connections.remove(&stream);
-                    stage.closed(stream);
+                    self.stage.closed(stream);
                 }
             }
         }
         batch.bytes.clear();
+        batch.fragments.clear();
+        batch.experts.clear();
     }
 
-    /// The details of a connection, which the transport sends before anything else of it.
+    /// The details of a connection, which the reading thread sends before anything else of it.
     fn connection(&self, stream: u32) -> Option<&ConnectionInfo> {
         let info = self.connections.get(&stream).map(|c| &**c);
         debug_assert!(info.is_some(), "tcp.stream {stream} reported before its details");

@@ -39,6 +39,14 @@ pub(crate) struct MessageCounts {
 }
 
 impl MessageCounts {
+    /// Adds another stage's counts (the two threads each assemble some connections).
+    pub(crate) fn absorb(&mut self, other: &MessageCounts) {
+        self.messages += other.messages;
+        self.payload_limit_hits += other.payload_limit_hits;
+        self.inflate_limit_hits += other.inflate_limit_hits;
+        self.inflate_ratio_hits += other.inflate_ratio_hits;
+    }
+
     pub(crate) fn add_to(&self, stats: &mut Stats) {
         stats.messages += self.messages;
         stats.payload_limit_hits += self.payload_limit_hits;
@@ -75,6 +83,11 @@ impl MessageStage {
             idle_inflaters: Vec::new(),
             counts: MessageCounts::default(),
         }
+    }
+
+    /// The limits it assembles messages with.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Assembles the message `f` belongs to, then hands the frame to `out`.
