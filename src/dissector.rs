@@ -233,9 +233,10 @@ impl<R: Read> Dissector<R> {
         result
     }
 
-    /// [`run`](Self::run) on two threads: another one reads the capture, decodes TCP and frames
-    /// and joins, inflates and checks messages, while this one runs the filter and `out`. `out`
-    /// sees exactly what `run` would show it, in the same order.
+    /// [`run`](Self::run) on two threads: another one reads the capture and decodes TCP and
+    /// frames, while this one joins, inflates and checks messages, runs the filter and `out`
+    /// (when most connections are compressed, the other thread inflates half of them). `out` sees
+    /// exactly what `run` would show it, in the same order.
     pub fn run_parallel(&mut self, out: &mut impl Output) -> Result<(), CaptureError>
     where
         R: Send,
