@@ -21,6 +21,7 @@ use crate::capture::Record;
 use crate::capture::write::CaptureWriter;
 use crate::http::accept_key;
 use crate::tls::cipher::{RecordCipher, Suite};
+use crate::tls::keylog::Secret;
 
 /// The shape of the traffic.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,21 +155,12 @@ pub fn key_log(profile: &Profile, seed: u64) -> String {
     if !profile.tls {
         return String::new();
     }
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let labels = [
-        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-        "CLIENT_TRAFFIC_SECRET_0",
-        "SERVER_TRAFFIC_SECRET_0",
-    ];
+    let kinds =
+        [Secret::ClientHandshake, Secret::ServerHandshake, Secret::ClientApplication, Secret::ServerApplication];
     (0..profile.connections)
         .flat_map(|i| {
             let (random, secrets) = tls_material(seed, i);
-            labels
-                .iter()
-                .zip(secrets)
-                .map(move |(label, s)| format!("{label} {} {}\n", hex(&random), hex(&s)))
-                .collect::<Vec<_>>()
+            kinds.iter().zip(secrets).map(move |(kind, s)| kind.line(&random, &s)).collect::<Vec<_>>()
         })
         .collect()
 }

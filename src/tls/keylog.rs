@@ -66,6 +66,12 @@ impl Secret {
         }
     }
 
+    /// This secret's key log line for a connection, newline included.
+    pub fn line(self, client_random: &[u8; 32], secret: &[u8]) -> String {
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        format!("{} {} {}\n", self.label(), hex(client_random), hex(secret))
+    }
+
     fn from_label(label: &[u8]) -> Option<Secret> {
         Secret::ALL.into_iter().find(|s| s.label().as_bytes() == label)
     }
@@ -185,13 +191,10 @@ impl KeyLog {
     /// for writing beside or into a capture.
     pub fn lines_for(&self, client_random: &[u8; 32]) -> String {
         let Some(secrets) = self.secrets.get(client_random) else { return String::new() };
-        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
         Secret::ALL
             .iter()
             .zip(secrets)
-            .filter_map(|(kind, secret)| {
-                secret.as_ref().map(|s| format!("{} {} {}\n", kind.label(), hex(client_random), hex(s)))
-            })
+            .filter_map(|(kind, s)| s.as_ref().map(|s| kind.line(client_random, s)))
             .collect()
     }
 

@@ -279,7 +279,7 @@ pub struct TlsSession<M> {
     server_hello: Option<ServerHello>,
     suite: Option<Suite>,
     problem: Option<Problem>,
-    /// Decrypted records handed on, and protected records not decrypted.
+    /// Protected records decrypted (application data, handshake and alerts).
     pub records_decrypted: u64,
     /// Protected records that could not be decrypted (no key, unsupported, failed).
     pub records_undecrypted: u64,
@@ -976,9 +976,8 @@ mod tests {
         plain(HANDSHAKE, &handshake(2, &body))
     }
 
-    fn keys(random: [u8; 32], labels: &[(&str, [u8; 32])]) -> KeyLog {
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-        let text: String = labels.iter().map(|(l, s)| format!("{l} {} {}\n", hex(&random), hex(s))).collect();
+    fn keys(random: [u8; 32], secrets: &[(Secret, [u8; 32])]) -> KeyLog {
+        let text: String = secrets.iter().map(|(kind, s)| kind.line(&random, s)).collect();
         let mut log = KeyLog::default();
         log.add_text(text.as_bytes());
         log
@@ -993,11 +992,11 @@ mod tests {
         let log = keys(
             random,
             &[
-                ("CLIENT_EARLY_TRAFFIC_SECRET", early),
-                ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", chs),
-                ("SERVER_HANDSHAKE_TRAFFIC_SECRET", shs),
-                ("CLIENT_TRAFFIC_SECRET_0", cap),
-                ("SERVER_TRAFFIC_SECRET_0", sap),
+                (Secret::ClientEarly, early),
+                (Secret::ClientHandshake, chs),
+                (Secret::ServerHandshake, shs),
+                (Secret::ClientApplication, cap),
+                (Secret::ServerApplication, sap),
             ],
         );
         let next = next_traffic_secret(cipher::Hash::Sha256, &sap);
@@ -1032,7 +1031,7 @@ mod tests {
     fn test_application_secrets_only() {
         let random = [1; 32];
         let (chs, shs, cap, sap) = ([3; 32], [4; 32], [5; 32], [6; 32]);
-        let log = keys(random, &[("CLIENT_TRAFFIC_SECRET_0", cap), ("SERVER_TRAFFIC_SECRET_0", sap)]);
+        let log = keys(random, &[(Secret::ClientApplication, cap), (Secret::ServerApplication, sap)]);
         let flights = [
             (0, client_hello(random, false)),
             (1, [server_hello(), sealed(&shs, 0, HANDSHAKE, &handshake(20, &[7; 32]))].concat()),
@@ -1050,7 +1049,7 @@ mod tests {
     /// "two" with `between` between them.
     fn server_side(random: [u8; 32], between: &[u8]) -> (KeyLog, Vec<u8>) {
         let (shs, sap) = ([4; 32], [6; 32]);
-        let log = keys(random, &[("SERVER_HANDSHAKE_TRAFFIC_SECRET", shs), ("SERVER_TRAFFIC_SECRET_0", sap)]);
+        let log = keys(random, &[(Secret::ServerHandshake, shs), (Secret::ServerApplication, sap)]);
         let server = [
             server_hello(),
             sealed(&shs, 0, HANDSHAKE, &handshake(20, &[7; 32])),
