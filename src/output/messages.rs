@@ -133,7 +133,8 @@ pub fn write_message_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> i
     }
     let preview = super::text::preview(f, 64);
     if !preview.is_empty() {
-        write!(w, " {preview}")?;
+        w.write_all(b" ")?;
+        preview.write(w)?;
     }
     super::write_expert_suffix(w, f)?;
     w.write_all(b"\n")

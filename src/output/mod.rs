@@ -118,18 +118,24 @@ pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], f
 pub fn write_summary_line(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) -> io::Result<()> {
     write_line_start(w, ctx, &f.packet, f.connection.arrow(f.from_client))?;
     write_info_column(w, f, true)?;
+    let mut digits = itoa::Buffer::new();
     w.write_all(b" len=")?;
-    w.write_all(itoa::Buffer::new().format(f.header.payload_len).as_bytes())?;
+    w.write_all(digits.format(f.header.payload_len).as_bytes())?;
     if let Some(code) = crate::fields::close_code(f) {
-        write!(w, " code={code}")?;
+        w.write_all(b" code=")?;
+        w.write_all(digits.format(code).as_bytes())?;
     }
     let preview = text::preview(f, 48);
     if !preview.is_empty() {
-        write!(w, " {preview}")?;
+        w.write_all(b" ")?;
+        preview.write(w)?;
     }
     if let Some(m) = f.message.filter(|m| m.fragments.len() > 1 || m.compressed) {
-        write!(w, " [message: {} frames, {} bytes", m.fragments.len(), m.length)?;
-        w.write_all(if m.compressed { b" inflated]" } else { b"]" })?;
+        w.write_all(b" [message: ")?;
+        w.write_all(digits.format(m.fragments.len()).as_bytes())?;
+        w.write_all(b" frames, ")?;
+        w.write_all(digits.format(m.length).as_bytes())?;
+        w.write_all(if m.compressed { b" bytes inflated]" } else { b" bytes]" })?;
     }
     if f.cut.is_some() {
         write!(w, " [CUT: {} of {} payload bytes captured]", f.payload_seen, f.header.payload_len)?;

@@ -2,7 +2,8 @@
 //! hex dumps and payload previews.
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
+use std::io;
 
 use crate::analyzer::Frame;
 use crate::ws::frame::{Opcode, close_body};
@@ -15,26 +16,67 @@ pub const MAX_BYTES_IN_LABEL: usize = 36;
 /// Wireshark's `format_text`: C escapes for `\a \b \f \n \r \t \v`, octal for other control
 /// bytes and DEL; everything else (quotes and backslash included) as is.
 pub fn format_text(s: &str) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+    if !s.bytes().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        match c {
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\{:03o}", c as u32);
-            }
-            c => out.push(c),
+        match u8::try_from(c).ok().filter(|b| needs_escape(*b)) {
+            Some(b) => out.push_str(escape(b).as_str()),
+            None => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Writes `s` as [`format_text`] formats it, without building a string: runs of plain bytes
+/// go out as they are.
+pub fn write_format_text(w: &mut impl io::Write, s: &str) -> io::Result<()> {
+    let bytes = s.as_bytes();
+    // Without an early exit the check compiles to a few vector instructions.
+    if !bytes.iter().fold(false, |any, &b| any | needs_escape(b)) {
+        return w.write_all(bytes);
+    }
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if needs_escape(b) {
+            w.write_all(&bytes[plain..i])?;
+            w.write_all(escape(b).as_str().as_bytes())?;
+            plain = i + 1;
+        }
+    }
+    w.write_all(&bytes[plain..])
+}
+
+/// A control byte or DEL, which [`format_text`] escapes (each is a character of its own in UTF-8).
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == 0x7f
+}
+
+/// The escape of a byte [`needs_escape`] accepts: `\n` and its kind, or `\` and three octal digits.
+struct Escaped {
+    bytes: [u8; 4],
+    len: usize,
+}
+
+impl Escaped {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+fn escape(b: u8) -> Escaped {
+    let letter = match b {
+        0x07 => b'a',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x0b => b'v',
+        _ => return Escaped { bytes: [b'\\', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)], len: 4 },
+    };
+    Escaped { bytes: [b'\\', letter, 0, 0], len: 2 }
 }
 
 /// `name: value` as a tree label, cut to [`MAX_LABEL`] bytes with `[truncated]` after the name.
@@ -126,17 +168,23 @@ impl Preview<'_> {
     pub fn is_empty(&self) -> bool {
         matches!(self, Preview::None)
     }
-}
 
-impl fmt::Display for Preview<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ellipsis = |more: bool| if more { "…" } else { "" };
+    /// Writes the preview: `"text…"` escaped as [`format_text`] does, or hex digits.
+    pub fn write(&self, w: &mut impl io::Write) -> io::Result<()> {
+        let ellipsis = |more: bool| if more { "…" } else { "" }.as_bytes();
         match self {
             Preview::None => Ok(()),
-            Preview::Text { text, more } => write!(f, "\"{}{}\"", format_text(text), ellipsis(*more)),
+            Preview::Text { text, more } => {
+                w.write_all(b"\"")?;
+                write_format_text(w, text)?;
+                w.write_all(ellipsis(*more))?;
+                w.write_all(b"\"")
+            }
             Preview::Hex { bytes, more } => {
-                bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
-                f.write_str(ellipsis(*more))
+                for b in *bytes {
+                    w.write_all(&hex_digits(*b))?;
+                }
+                w.write_all(ellipsis(*more))
             }
         }
     }
@@ -154,8 +202,10 @@ pub fn preview<'a>(f: &Frame<'a>, max_chars: usize) -> Preview<'a> {
     if data.is_empty() {
         return Preview::None;
     }
-    // Only the first characters are shown, so only the first bytes are looked at.
-    let head = &data[..data.len().min(4 * max_chars + 4)];
+    // Only the first characters are shown, so only the first bytes are looked at: one more
+    // than shown when they are ASCII (as text mostly is), else as many as the characters take.
+    let ascii = &data[..data.len().min(max_chars + 1)];
+    let head = if ascii.is_ascii() { ascii } else { &data[..data.len().min(4 * max_chars + 4)] };
     match opcode {
         Opcode::TEXT | Opcode::CONTINUATION if let Some(text) = utf8_prefix(head) => {
             quoted(Cow::Borrowed(text), max_chars, text.len() < data.len() || (data.len() as u64) < total)
@@ -182,7 +232,12 @@ fn utf8_prefix(bytes: &[u8]) -> Option<&str> {
 
 /// `"text"`, cut to `max_chars` with `…` when longer (or when `more` says bytes are missing).
 fn quoted(text: Cow<'_, str>, max_chars: usize, more: bool) -> Preview<'_> {
-    match text.char_indices().nth(max_chars).map(|(end, _)| end) {
+    let end = if text.is_ascii() {
+        (text.len() > max_chars).then_some(max_chars)
+    } else {
+        text.char_indices().nth(max_chars).map(|(end, _)| end)
+    };
+    match end {
         Some(end) => Preview::Text {
             text: match text {
                 Cow::Borrowed(t) => Cow::Borrowed(&t[..end]),
@@ -204,6 +259,27 @@ mod tests {
     #[test]
     fn test_format_text_escapes() {
         assert_eq!(format_text("a\tb\n\u{1}\u{7f}\"\\é"), "a\\tb\\n\\001\\177\"\\é");
+    }
+
+    #[test]
+    fn test_write_format_text_writes_what_format_text_gives() {
+        for s in ["plain text", "a\tb\n\u{1}\u{7f}\"\\é", "\r", ""] {
+            let mut out = Vec::new();
+            write_format_text(&mut out, s).unwrap();
+            assert_eq!(out, format_text(s).as_bytes(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn test_quoted_cuts_after_max_chars() {
+        let shown = |text, max| match quoted(Cow::Borrowed(text), max, false) {
+            Preview::Text { text, more } => (text.into_owned(), more),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(shown("abcd", 3), ("abc".to_string(), true));
+        assert_eq!(shown("abc", 3), ("abc".to_string(), false));
+        assert_eq!(shown("éaéé", 3), ("éaé".to_string(), true));
+        assert_eq!(shown("éaé", 3), ("éaé".to_string(), false));
     }
 
     #[test]
