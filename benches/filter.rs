@@ -23,6 +23,7 @@ fn bench(c: &mut Criterion) {
         isn: [Some(1000), Some(5000)],
         first_packet: 1,
         tls: None,
+        http2_stream: None,
         arrows: Default::default(),
     };
     let payload = b"{\"type\":\"log\",\"level\":\"info\",\"text\":\"all good, no error here\"}";

@@ -26,6 +26,7 @@ use crate::capture::Record;
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
 use crate::http::upgrade::{Upgrade, UpgradeScanner};
 use crate::http::{self, Request, Response};
+use crate::http2::{self, Http2, Opening, Up};
 use crate::net::{self, Skip, TcpSegment};
 use crate::tls::keylog::KeyLog;
 use crate::tls::{self, Problem, RecordMeta, TlsContext, TlsInfo, TlsSession, Upward};
@@ -135,6 +136,8 @@ pub struct Handshake {
     pub response_packet: u64,
     /// Whether Sec-WebSocket-Accept matches the request's key (None without both headers).
     pub accept_valid: Option<bool>,
+    /// Over HTTP/2: every header field of the CONNECT, then of its response, as decoded.
+    pub http2_fields: Vec<(String, String)>,
 }
 
 /// How a connection came to be treated as WebSocket.
@@ -167,17 +170,27 @@ pub struct ConnectionInfo {
     pub first_packet: u64,
     /// TLS, when the connection is (boxed: most connections are not).
     pub tls: Option<Box<TlsInfo>>,
+    /// The HTTP/2 stream carrying the WebSocket (RFC 8441); `None` over HTTP/1.1.
+    pub http2_stream: Option<u32>,
     /// "client → server" and "server → client", formatted once for the summary lines.
     pub arrows: std::cell::OnceCell<[String; 2]>,
 }
 
 impl ConnectionInfo {
-    /// `"src → dst"` for a frame sent by the client (or the server), formatted once.
+    /// `"src → dst"` for a frame sent by the client (or the server), formatted once; over
+    /// HTTP/2 followed by the stream, `[h2 stream 3]`.
     pub fn arrow(&self, from_client: bool) -> &str {
         let arrows = self.arrows.get_or_init(|| {
-            [format!("{} → {}", self.client, self.server), format!("{} → {}", self.server, self.client)]
+            let stream = self.http2_stream.map_or(String::new(), |id| format!(" [h2 stream {id}]"));
+            [format!("{} → {}{stream}", self.client, self.server), format!("{} → {}{stream}", self.server, self.client)]
         });
         &arrows[usize::from(!from_client)]
+    }
+
+    /// Identifies the WebSocket among all of the capture's: its TCP stream, and its HTTP/2
+    /// stream when it has one.
+    pub fn key(&self) -> u64 {
+        (u64::from(self.stream) << 32) | u64::from(self.http2_stream.unwrap_or(0))
     }
 
     /// A packet's sequence and acknowledgement numbers relative to the initial sequence numbers
@@ -315,7 +328,32 @@ pub struct Stats {
     pub reassembly: ReassemblyStats,
     /// TLS connections and how their decryption went.
     pub tls: TlsStats,
+    /// HTTP/2 connections and their WebSockets.
+    pub http2: Http2Stats,
 }
+
+/// HTTP/2 over the whole capture, for the summary at the end.
+#[derive(Debug, Default, Clone)]
+pub struct Http2Stats {
+    /// Connections read as HTTP/2.
+    pub connections: u64,
+    /// WebSockets opened on their streams (RFC 8441).
+    pub websockets: u64,
+    /// Streams other than WebSockets, stepped over.
+    pub other_streams: u64,
+    /// Refused WebSockets: (`tcp.stream`, stream id, path, status, packet), the first few.
+    pub refused: Vec<(u32, u32, String, u16, u64)>,
+    /// Refused WebSockets in all.
+    pub refused_count: u64,
+    /// Breaches of RFC 9113 or RFC 8441: (problem, `tcp.stream`, stream id, packet), the first
+    /// few.
+    pub problems: Vec<(http2::Problem, u32, u32, u64)>,
+    /// Breaches in all.
+    pub problem_count: u64,
+}
+
+/// Refusals and problems named in [`Http2Stats`].
+const NAMED_HTTP2: usize = 10;
 
 /// TLS over the whole capture, for the summary at the end.
 #[derive(Debug, Default, Clone)]
@@ -330,7 +368,7 @@ pub struct TlsStats {
     pub records_undecrypted: u64,
     /// Records that failed their integrity check.
     pub failed_records: u64,
-    /// Connections that negotiated HTTP/2 by ALPN (their WebSockets are not read yet).
+    /// Connections that negotiated HTTP/2 by ALPN.
     pub http2: u64,
     /// Connections with records left undecrypted, by the reason, with the first few of each.
     pub undecrypted: Vec<(Problem, u64, Vec<TlsConnectionSummary>)>,
@@ -382,7 +420,7 @@ impl TlsStats {
 enum Mode {
     Http,
     WebSocket,
-    /// HTTP/2 (ALPN `h2` on a decrypted connection): not read yet, nothing is looked for.
+    /// HTTP/2: the connection preface, or ALPN `h2`; its WebSockets are on streams.
     Http2,
 }
 
@@ -408,6 +446,48 @@ struct ConnState {
     /// The sink has been given `info` as it is now.
     info_sent: bool,
     limits: Limits,
+    /// A direction has delivered bytes (an HTTP/2 preface can only come first).
+    seen_data: [bool; 2],
+    /// A direction's first bytes, when they look like a server's HTTP/2 SETTINGS: kept in case
+    /// the other side's preface follows (h2c with prior knowledge, the server speaking first).
+    early_settings: Option<Box<(usize, Vec<u8>, PacketMeta)>>,
+    /// HTTP/2 and its WebSockets.
+    h2: Option<Box<H2Conn>>,
+}
+
+/// An HTTP/2 connection and the WebSockets on its streams.
+#[derive(Debug)]
+struct H2Conn {
+    framing: Http2<PacketMeta>,
+    sockets: HashMap<u32, H2Socket>,
+}
+
+/// A WebSocket on an HTTP/2 stream: a connection of its own for frames and messages.
+#[derive(Debug)]
+struct H2Socket {
+    info: ConnectionInfo,
+    /// (server's, client's).
+    ws: [WsDirection; 2],
+    /// Each side ended (END_STREAM, RST_STREAM, or the TCP connection's end).
+    ended: [bool; 2],
+    /// The sink has been given `info`.
+    info_sent: bool,
+}
+
+impl H2Socket {
+    /// Ends the side that sends `from_client`'s frames: its unfinished frame is reported cut.
+    /// Returns whether both sides have now ended.
+    fn end(&mut self, from_client: bool, stats: &mut Stats, out: &mut impl FrameSink) -> bool {
+        let side = usize::from(from_client);
+        if !self.ended[side] {
+            self.ended[side] = true;
+            report_info(&mut self.info_sent, &self.info, out);
+            let decoder = &mut self.ws[side].decoder;
+            decoder.finish(&mut reporter(&self.info, from_client, stats, out));
+            stats.resync_skipped += decoder.skipped_bytes;
+        }
+        self.ended == [true, true]
+    }
 }
 
 /// One direction of a WebSocket connection: frames out of bytes (messages are the
@@ -670,6 +750,7 @@ impl Transport {
                 isn: [None; 2],
                 first_packet,
                 tls: None,
+                http2_stream: None,
                 arrows: Default::default(),
             },
             a,
@@ -684,6 +765,9 @@ impl Transport {
             websocket_counted: false,
             info_sent: false,
             limits: self.config.limits(),
+            seen_data: [false; 2],
+            early_settings: None,
+            h2: None,
         };
         if let Some(server_dir) = decode_as {
             state.info.origin = Origin::DecodeAs;
@@ -719,7 +803,13 @@ impl Transport {
                 .tls
                 .add(TlsConnectionSummary { stream: conn.state.info.stream, client, server, server_name }, session);
         }
-        out.closed(conn.state.info.stream);
+        if let Some(h2) = conn.state.h2.take() {
+            stats.http2.other_streams += h2.framing.counts.other_streams;
+            for socket in h2.sockets.values() {
+                out.closed(socket.info.key());
+            }
+        }
+        out.closed(conn.state.info.key());
         // Release the buffers; the entry stays so late packets keep their stream.
         conn.reasm = [Reassembler::new(0), Reassembler::new(0)];
         conn.carrier = Carrier::Tcp;
@@ -773,9 +863,18 @@ impl ConnState {
     fn deliver(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         match self.mode {
             Mode::WebSocket => self.feed_decoder(dir, d, stats, out),
-            Mode::Http2 => {}
+            Mode::Http2 => self.deliver_http2(dir, d, stats, out),
             Mode::Http => match d {
                 Delivery::Data(bytes, meta) => {
+                    if !std::mem::replace(&mut self.seen_data[dir], true) {
+                        if is_preface_start(bytes) {
+                            self.start_http2(dir, stats, out);
+                            return self.deliver_http2(dir, d, stats, out);
+                        }
+                        if http2::looks_like_settings(bytes) {
+                            self.early_settings = Some(Box::new((dir, bytes.to_vec(), meta)));
+                        }
+                    }
                     if let Some(upgrade) = self.http.data(dir, bytes, meta) {
                         self.switch(upgrade, stats, out);
                     }
@@ -822,8 +921,13 @@ impl ConnState {
         };
         self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
-        self.info.handshake =
-            Some(Box::new(Handshake { request, response, response_packet: meta.number, accept_valid }));
+        self.info.handshake = Some(Box::new(Handshake {
+            request,
+            response,
+            response_packet: meta.number,
+            accept_valid,
+            http2_fields: Vec::new(),
+        }));
         self.mode = Mode::WebSocket;
         self.ws[server_dir] = Some(Box::new(WsDirection::new(false, true, &self.info, self.limits)));
         // Without the request we do not know where the client's frames begin.
@@ -840,8 +944,93 @@ impl ConnState {
         }
     }
 
+    /// The connection is HTTP/2 from here, its client sending in `client_dir`: the preface
+    /// came that way, or TLS's ALPN said `h2`.
+    fn start_http2(&mut self, client_dir: usize, stats: &mut Stats, out: &mut impl FrameSink) {
+        let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
+        self.info.client = client;
+        self.info.server = server;
+        self.client_dir = Some(client_dir);
+        self.sync_isn();
+        self.mode = Mode::Http2;
+        self.http = UpgradeScanner::default();
+        stats.http2.connections += 1;
+        self.h2 = Some(Box::new(H2Conn { framing: Http2::new(client_dir), sockets: HashMap::new() }));
+        // The server's SETTINGS, seen before the preface.
+        if let Some(early) = self.early_settings.take()
+            && early.0 != client_dir
+        {
+            let (dir, bytes, meta) = *early;
+            self.deliver_http2(dir, Delivery::Data(&bytes, meta), stats, out);
+        }
+    }
+
+    /// Hands HTTP/2 bytes (or a hole) to the framing, and what it finds to the WebSockets on
+    /// its streams.
+    fn deliver_http2(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
+        let Some(h2) = self.h2.as_deref_mut() else { return };
+        let H2Conn { framing, sockets } = h2;
+        let (parent, limits) = (&self.info, self.limits);
+        let mut on_up = |up: Up<'_, PacketMeta>| match up {
+            Up::Opened(opening) => {
+                let socket = open_h2_socket(parent, *opening, limits, stats, out);
+                sockets.insert(socket.info.http2_stream.unwrap_or(0), socket);
+            }
+            Up::Refused(o) => {
+                let h2 = &mut stats.http2;
+                h2.refused_count += 1;
+                if h2.refused.len() < NAMED_HTTP2 {
+                    h2.refused.push((parent.stream, o.stream, o.request.uri, o.response.code, o.meta.number));
+                }
+            }
+            Up::Data { stream, from_client, bytes, meta } => {
+                if let Some(s) = sockets.get_mut(&stream) {
+                    report_info(&mut s.info_sent, &s.info, out);
+                    let mut emit = reporter(&s.info, from_client, stats, out);
+                    s.ws[usize::from(from_client)].decoder.feed(bytes, meta, &mut emit);
+                }
+            }
+            Up::End { stream, from_client, reset, .. } => {
+                let Some(s) = sockets.get_mut(&stream) else { return };
+                let mut both = s.end(from_client, stats, out);
+                if reset {
+                    both = s.end(!from_client, stats, out);
+                }
+                if both {
+                    out.closed(s.info.key());
+                    sockets.remove(&stream);
+                }
+            }
+            Up::Lost { from_client, meta } => {
+                for s in sockets.values_mut().filter(|s| !s.ended[usize::from(from_client)]) {
+                    report_info(&mut s.info_sent, &s.info, out);
+                    let mut emit = reporter(&s.info, from_client, stats, out);
+                    s.ws[usize::from(from_client)].decoder.gap(u64::MAX, &mut emit);
+                    let _ = meta;
+                }
+            }
+            Up::Problem { problem, stream, meta } => {
+                let h2 = &mut stats.http2;
+                h2.problem_count += 1;
+                if h2.problems.len() < NAMED_HTTP2 {
+                    h2.problems.push((problem, parent.stream, stream, meta.number));
+                }
+            }
+        };
+        match d {
+            Delivery::Data(bytes, meta) => framing.data(dir, bytes, meta, &mut on_up),
+            Delivery::Gap(_, meta) => framing.gap(dir, meta, &mut on_up),
+        }
+    }
+
     /// The direction's stream has ended.
     fn finish(&mut self, dir: usize, stats: &mut Stats, out: &mut impl FrameSink) {
+        if let Some(h2) = self.h2.as_deref_mut() {
+            let from_client = Some(dir) == self.client_dir;
+            for s in h2.sockets.values_mut() {
+                s.end(from_client, stats, out);
+            }
+        }
         if let Some(ws) = self.ws[dir].as_mut() {
             report_info(&mut self.info_sent, &self.info, out);
             ws.decoder.finish(&mut reporter(&self.info, ws.from_client, stats, out));
@@ -894,15 +1083,62 @@ fn carry_first_or_tls(
         }
         // How much plaintext was lost is not known: what is above must find its footing again.
         Upward::Gap(dir, meta) => state.deliver(dir, Delivery::Gap(u64::MAX, meta), stats, out),
-        Upward::Info(info) => {
-            // ALPN says what runs on top: HTTP/1.1 (or nothing said) goes on to the upgrade.
-            if info.alpn.as_deref() == Some("h2") && state.mode == Mode::Http {
-                state.mode = Mode::Http2;
-            }
+        Upward::Info(info, client_dir) => {
             state.info.tls = Some(Box::new(info.clone()));
             state.info_sent = false;
+            // ALPN says what runs on top: HTTP/1.1 (or nothing said) goes on to the upgrade.
+            if info.alpn.as_deref() == Some("h2")
+                && state.mode == Mode::Http
+                && let Some(client_dir) = client_dir
+            {
+                state.start_http2(client_dir, stats, out);
+            }
         }
     });
+}
+
+/// Whether a direction's first bytes start the HTTP/2 client preface (at least `PRI `).
+fn is_preface_start(bytes: &[u8]) -> bool {
+    bytes.len() >= 4 && http2::PREFACE.starts_with(&bytes[..bytes.len().min(http2::PREFACE.len())])
+}
+
+/// A WebSocket the server accepted on an HTTP/2 stream: a connection of its own, with the
+/// TCP connection's endpoints and the CONNECT as its handshake.
+fn open_h2_socket(
+    parent: &ConnectionInfo,
+    opening: Opening<PacketMeta>,
+    limits: Limits,
+    stats: &mut Stats,
+    out: &mut impl FrameSink,
+) -> H2Socket {
+    let Opening { stream, request, response, fields, meta, problems } = opening;
+    let mut info = parent.clone();
+    info.http2_stream = Some(stream);
+    info.arrows = Default::default();
+    info.origin = Origin::Handshake;
+    info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
+    info.handshake = Some(Box::new(Handshake {
+        request: Some(request),
+        response,
+        response_packet: meta.number,
+        accept_valid: None,
+        http2_fields: fields,
+    }));
+    let ws = [WsDirection::new(false, true, &info, limits), WsDirection::new(true, true, &info, limits)];
+    let mut socket = H2Socket { info, ws, ended: [false; 2], info_sent: false };
+    stats.websocket_connections += 1;
+    stats.http2.websockets += 1;
+    let expert: Vec<Expert> = problems
+        .iter()
+        .filter_map(|p| match p {
+            http2::Problem::ConnectNotEnabled => Some(Expert::new(ExpertKind::Http2ConnectNotEnabled, 0)),
+            http2::Problem::MissingPseudoHeader => Some(Expert::new(ExpertKind::Http2MissingPseudoHeader, 0)),
+            _ => None,
+        })
+        .collect();
+    report_info(&mut socket.info_sent, &socket.info, out);
+    out.handshake(&socket.info, meta, &expert);
+    socket
 }
 
 /// Gives `out` the connection's details unless it has them as they are (`sent`).

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use wsdissect::Dissector;
 use wsdissect::analyzer::{
-    Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Output, Stats, TlsStats, flow_key,
+    Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Http2Stats, Output, Stats, TlsStats, flow_key,
 };
 use wsdissect::capture::write::CaptureWriter;
 use wsdissect::capture::{self, CaptureReader};
@@ -476,6 +476,7 @@ pub fn run() -> anyhow::Result<u8> {
     let stats = dissector.stats();
     report_stats(&stats);
     report_tls(&stats.tls, !keylog_given);
+    report_http2(&stats.http2);
     if let Some(msg) = &damage {
         eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
     }
@@ -701,11 +702,38 @@ fn report_tls(tls: &TlsStats, no_keylog: bool) {
              where SSLKEYLOGFILE says (see the README)"
         );
     }
-    if tls.http2 > 0 {
+}
+
+/// Says what HTTP/2 connections held beside their WebSockets: refused WebSockets and breaches of
+/// RFC 9113 or RFC 8441, naming the first few; or that they held none.
+fn report_http2(h2: &Http2Stats) {
+    if h2.connections == 0 || (h2.websockets > 0 && h2.refused_count == 0 && h2.problem_count == 0) {
+        return;
+    }
+    eprintln!(
+        "wsdissect: HTTP/2: {} connections, {} WebSockets (RFC 8441), {} other streams stepped over",
+        h2.connections, h2.websockets, h2.other_streams
+    );
+    let more = |n: u64, named: usize| {
+        if n > named as u64 { format!(" (and {} more)", n - named as u64) } else { String::new() }
+    };
+    for (tcp, stream, path, status, packet) in &h2.refused {
         eprintln!(
-            "wsdissect: TLS: {} connections chose HTTP/2 (ALPN h2); WebSockets over HTTP/2 (RFC 8441) are not read yet",
-            tls.http2
+            "wsdissect: HTTP/2: WebSocket refused: tcp.stream {tcp}, stream {stream}, CONNECT {path}: {status} (packet {packet})"
         );
+    }
+    if h2.refused_count > 0 {
+        eprintln!(
+            "wsdissect: HTTP/2: {} WebSockets refused{}",
+            h2.refused_count,
+            more(h2.refused_count, h2.refused.len())
+        );
+    }
+    for (problem, tcp, stream, packet) in &h2.problems {
+        eprintln!("wsdissect: HTTP/2: {}: tcp.stream {tcp}, stream {stream} (packet {packet})", problem.describe());
+    }
+    if h2.problem_count > h2.problems.len() as u64 {
+        eprintln!("wsdissect: HTTP/2: {} problems{}", h2.problem_count, more(h2.problem_count, h2.problems.len()));
     }
 }
 

@@ -36,6 +36,8 @@ use crate::ws::stream::Cut;
 pub struct OwnedMessage {
     /// `tcp.stream` of its connection.
     pub stream: u32,
+    /// `http2.streamid`: over HTTP/2 (RFC 8441), the stream carrying the WebSocket.
+    pub http2_stream: Option<u32>,
     /// Sent by the client.
     pub from_client: bool,
     /// Sender.
@@ -81,6 +83,8 @@ pub struct OwnedFrame {
     pub packet: PacketMeta,
     /// `tcp.stream`.
     pub stream: u32,
+    /// `http2.streamid`: over HTTP/2 (RFC 8441), the stream carrying the WebSocket.
+    pub http2_stream: Option<u32>,
     /// Sent by the client.
     pub from_client: bool,
     /// Sender.
@@ -104,6 +108,7 @@ impl OwnedFrame {
     pub fn from_frame(f: &Frame<'_>) -> Self {
         let message = f.message.map(|m| OwnedMessage {
             stream: f.connection.stream,
+            http2_stream: f.connection.http2_stream,
             from_client: f.from_client,
             src: f.src(),
             dst: f.dst(),
@@ -120,6 +125,7 @@ impl OwnedFrame {
         OwnedFrame {
             packet: f.packet,
             stream: f.connection.stream,
+            http2_stream: f.connection.http2_stream,
             from_client: f.from_client,
             src: f.src(),
             dst: f.dst(),

@@ -33,6 +33,7 @@ pub mod fields;
 pub mod filter;
 pub mod flow;
 pub mod http;
+pub mod http2;
 pub mod net;
 pub mod output;
 pub mod synth;

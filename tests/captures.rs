@@ -1,6 +1,8 @@
 //! Runs the real `wsdissect` binary over every capture in `testdata/` and compares its frames
 //! with the committed references: `CAPTURE.expected.tsv` (crafted captures, from the model in
 //! `testdata/scripts/craft.py`) or `CAPTURE.tshark.tsv` (real peers, from tshark 4.0.17).
+//! WebSockets over HTTP/2 are the exception: tshark 4.0.17 does not decode them, so their
+//! captures ([`TRUTH_ONLY`]) are checked against what the peers sent (`tests/messages.rs`).
 
 mod common;
 
@@ -28,6 +30,10 @@ const COLUMNS: [&str; 15] = [
     "websocket.payload.pong",
 ];
 const TEXT: usize = 12;
+
+/// Captures with no frame-level reference: tshark 4.0.17 does not decode WebSockets over
+/// HTTP/2 (RFC 8441). `tests/messages.rs` compares their messages with the peers' truth files.
+const TRUTH_ONLY: [&str; 2] = ["h2c-python.pcap", "h2-python-tls.pcap"];
 
 fn captures() -> Vec<PathBuf> {
     let mut all = Vec::new();
@@ -121,6 +127,10 @@ fn apply_known_tshark_faults(capture: &Path, ours: &mut [Vec<String>], want: &mu
 fn every_capture_matches_its_reference() {
     let mut checked = 0;
     for capture in captures() {
+        if TRUTH_ONLY.iter().any(|name| capture.ends_with(name)) {
+            assert!(PathBuf::from(format!("{}.truth.jsonl", capture.display())).exists());
+            continue;
+        }
         let expected = PathBuf::from(format!("{}.expected.tsv", capture.display()));
         if expected.exists() {
             assert_same(&capture, our_rows(&capture, true), reference_rows(&expected));

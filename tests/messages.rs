@@ -1,6 +1,7 @@
 //! What the recording scripts sent (`CAPTURE.truth.jsonl`, written by the peers themselves)
 //! against what `wsdissect --messages -T jsonl` shows: every data message, joined and inflated,
-//! in order per connection and direction, and every control message the peers sent.
+//! in order per connection and direction, and every control message the peers sent. Over
+//! HTTP/2 (RFC 8441) each WebSocket stream is a connection of its own.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn payload(v: &Value) -> String {
     }
 }
 
-/// Our messages per tcp.stream; a close message's payload is its code and reason, as hex.
+/// Our messages per WebSocket (tcp.stream, and the HTTP/2 stream over HTTP/2); a close
+/// message's payload is its code and reason, as hex.
 fn ours(capture: &Path) -> BTreeMap<u64, Vec<Msg>> {
     let mut args = vec!["--messages".to_string(), "-T".into(), "jsonl".into(), capture.display().to_string()];
     args.extend(keylog_args(capture));
@@ -40,11 +42,8 @@ fn ours(capture: &Path) -> BTreeMap<u64, Vec<Msg>> {
         };
         assert!(m["complete"].as_bool().unwrap(), "{}: incomplete message {line}", capture.display());
         assert!(m.get("expert").is_none(), "{}: unexpected expert item {line}", capture.display());
-        by_stream.entry(m["stream"].as_u64().unwrap()).or_default().push((
-            m["direction"].as_str().unwrap().to_string(),
-            opcode,
-            body,
-        ));
+        let websocket = (m["stream"].as_u64().unwrap() << 32) | m["http2_stream"].as_u64().unwrap_or(0);
+        by_stream.entry(websocket).or_default().push((m["direction"].as_str().unwrap().to_string(), opcode, body));
     }
     by_stream
 }
@@ -53,6 +52,10 @@ fn truth(path: &Path) -> BTreeMap<u64, Vec<Msg>> {
     let mut by_conn: BTreeMap<u64, Vec<Msg>> = BTreeMap::new();
     for line in std::fs::read_to_string(path).unwrap().lines() {
         let t: Value = serde_json::from_str(line).unwrap();
+        // Cut short by RST_STREAM: the receiver never saw it whole, nor do we.
+        if t["unfinished"].as_bool() == Some(true) {
+            continue;
+        }
         by_conn.entry(t["conn"].as_u64().unwrap()).or_default().push((
             t["direction"].as_str().unwrap().to_string(),
             t["opcode"].as_u64().unwrap(),

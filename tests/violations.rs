@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{keylog_args, run, testdata};
-use wsdissect::ws::expert::ExpertKind;
+use wsdissect::ws::expert::{Expert, ExpertKind};
 
 /// (packet, expert field) pairs wsdissect reports for a capture: frames' items from `-T fields`,
 /// the handshake's from its summary line.
@@ -39,10 +39,13 @@ fn reported(capture: &str) -> BTreeSet<(u64, String)> {
     }
     let summary =
         run(&[capture.to_string()].into_iter().chain(keylog_args(std::path::Path::new(capture))).collect::<Vec<_>>());
-    for line in summary.stdout.lines().filter(|l| l.contains(" HTTP 101 ")) {
-        if line.contains("Sec-WebSocket-Accept does not match") {
-            let packet = line.split_whitespace().next().unwrap().parse().unwrap();
-            found.insert((packet, ExpertKind::WrongAccept.field().to_string()));
+    // Handshake lines (`HTTP 101`, or `HTTP 200` over HTTP/2) name their items.
+    for line in summary.stdout.lines().filter(|l| l.contains(" HTTP ") && !l.contains(" WebSocket ")) {
+        for kind in ExpertKind::ALL {
+            if line.contains(&Expert::new(*kind, 0).to_string()) {
+                let packet = line.split_whitespace().next().unwrap().parse().unwrap();
+                found.insert((packet, kind.field().to_string()));
+            }
         }
     }
     found

@@ -37,23 +37,23 @@ enum Event {
     Start(i64),
     Connection(Box<ConnectionInfo>),
     Handshake {
-        stream: u32,
+        key: u64,
         packet: PacketMeta,
         expert: Vec<Expert>,
     },
     /// A frame of a connection whose messages the printing thread assembles.
     Decoded {
-        stream: u32,
+        key: u64,
         from_client: bool,
         frame: DecodedEvent,
     },
     /// A frame finished on the reading thread.
     Frame {
-        stream: u32,
+        key: u64,
         from_client: bool,
         frame: FrameEvent,
     },
-    Closed(u32),
+    Closed(u64),
 }
 
 /// A [`DecodedFrame`] whose payload is a range of its batch's bytes.
@@ -220,7 +220,7 @@ impl Output for BatchSender {
             message,
             expert: start..batch.experts.len(),
         };
-        self.push(Event::Frame { stream: f.connection.stream, from_client: f.from_client, frame });
+        self.push(Event::Frame { key: f.connection.key(), from_client: f.from_client, frame });
     }
 
     fn done(&self) -> bool {
@@ -237,7 +237,7 @@ pub(crate) struct Staged<'a> {
     /// WebSocket connections seen opening (their `101`), compressed and plain.
     opened: [u64; 2],
     /// Compressed connections whose messages this thread inflates.
-    inflated_here: HashSet<u32, foldhash::fast::RandomState>,
+    inflated_here: HashSet<u64, foldhash::fast::RandomState>,
 }
 
 impl<'a> Staged<'a> {
@@ -255,7 +255,7 @@ impl<'a> Staged<'a> {
         if !compressed || self.stage.limits().max_message == 0 || self.opened[1] <= self.opened[0] {
             return false;
         }
-        let mut x = u64::from(info.stream).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut x = info.key().wrapping_add(0x9e37_79b9_7f4a_7c15);
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         (x ^ (x >> 31)) & 1 == 0
@@ -269,14 +269,14 @@ impl FrameSink for Staged<'_> {
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
         if self.takes(info) {
-            self.inflated_here.insert(info.stream);
+            self.inflated_here.insert(info.key());
         }
-        self.sender.push(Event::Handshake { stream: info.stream, packet, expert: expert.to_vec() });
+        self.sender.push(Event::Handshake { key: info.key(), packet, expert: expert.to_vec() });
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
         // Only compressed connections pay for the look-up.
-        if info.deflate.is_some() && self.inflated_here.contains(&info.stream) {
+        if info.deflate.is_some() && self.inflated_here.contains(&info.key()) {
             return self.stage.frame(info, from_client, f, &mut self.sender);
         }
         let sender = &mut self.sender;
@@ -291,14 +291,14 @@ impl FrameSink for Staged<'_> {
             meta: f.meta,
             first: f.first,
         };
-        sender.push(Event::Decoded { stream: info.stream, from_client, frame });
+        sender.push(Event::Decoded { key: info.key(), from_client, frame });
     }
 
-    fn closed(&mut self, stream: u32) {
-        if self.inflated_here.remove(&stream) {
-            self.stage.closed(stream);
+    fn closed(&mut self, key: u64) {
+        if self.inflated_here.remove(&key) {
+            self.stage.closed(key);
         }
-        self.sender.push(Event::Closed(stream));
+        self.sender.push(Event::Closed(key));
     }
 }
 
@@ -306,7 +306,7 @@ impl FrameSink for Staged<'_> {
 /// replays batches into the output, with its own copy of each connection's details.
 #[derive(Debug)]
 pub(crate) struct Replay {
-    connections: HashMap<u32, Box<ConnectionInfo>, foldhash::fast::RandomState>,
+    connections: HashMap<u64, Box<ConnectionInfo>, foldhash::fast::RandomState>,
     pub(crate) stage: MessageStage,
 }
 
@@ -325,14 +325,14 @@ impl Replay {
             match event {
                 Event::Start(first_ts) => out.capture_start(&Context { first_ts }),
                 Event::Connection(info) => {
-                    self.connections.insert(info.stream, info);
+                    self.connections.insert(info.key(), info);
                 }
-                Event::Handshake { stream, packet, expert } => {
-                    let Some(connection) = self.connection(stream) else { continue };
+                Event::Handshake { key, packet, expert } => {
+                    let Some(connection) = self.connection(key) else { continue };
                     out.handshake(&HandshakeEvent { packet, connection, expert: &expert });
                 }
-                Event::Decoded { stream, from_client, frame: f } => {
-                    let Some(connection) = self.connections.get(&stream) else { continue };
+                Event::Decoded { key, from_client, frame: f } => {
+                    let Some(connection) = self.connections.get(&key) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
                         payload: &batch.bytes[f.payload],
@@ -343,8 +343,8 @@ impl Replay {
                     };
                     self.stage.frame(connection, from_client, &decoded, out);
                 }
-                Event::Frame { stream, from_client, frame: f } => {
-                    let Some(connection) = self.connection(stream) else { continue };
+                Event::Frame { key, from_client, frame: f } => {
+                    let Some(connection) = self.connection(key) else { continue };
                     let payload = &batch.bytes[f.payload];
                     let message = f.message.map(|m| Message {
                         opcode: m.opcode,
@@ -369,9 +369,9 @@ impl Replay {
                         expert: &batch.experts[f.expert],
                     });
                 }
-                Event::Closed(stream) => {
-                    self.connections.remove(&stream);
-                    self.stage.closed(stream);
+                Event::Closed(key) => {
+                    self.connections.remove(&key);
+                    self.stage.closed(key);
                 }
             }
         }
@@ -381,9 +381,9 @@ impl Replay {
     }
 
     /// The details of a connection, which the reading thread sends before anything else of it.
-    fn connection(&self, stream: u32) -> Option<&ConnectionInfo> {
-        let info = self.connections.get(&stream).map(|c| &**c);
-        debug_assert!(info.is_some(), "tcp.stream {stream} reported before its details");
+    fn connection(&self, key: u64) -> Option<&ConnectionInfo> {
+        let info = self.connections.get(&key).map(|c| &**c);
+        debug_assert!(info.is_some(), "connection {key:#x} reported before its details");
         info
     }
 }

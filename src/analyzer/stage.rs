@@ -21,8 +21,8 @@ pub(crate) trait FrameSink {
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]);
     /// A frame of the connection, in its direction's order.
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>);
-    /// Nothing more will come for the connection numbered `stream`.
-    fn closed(&mut self, stream: u32);
+    /// Nothing more will come for the connection whose [`ConnectionInfo::key`] is `key`.
+    fn closed(&mut self, key: u64);
 }
 
 /// Idle inflate states kept for the next messages (beyond, they are freed): a few are enough,
@@ -55,7 +55,7 @@ impl MessageCounts {
     }
 }
 
-/// Each WebSocket connection's two message assemblers, by `tcp.stream`.
+/// Each WebSocket connection's two message assemblers, by [`ConnectionInfo::key`].
 ///
 /// Aligned to two cache lines so that, when it runs on its own thread, the counters it updates
 /// per frame never share a line with those of the transport beside it (that false sharing made
@@ -65,7 +65,7 @@ impl MessageCounts {
 pub(crate) struct MessageStage {
     limits: Limits,
     /// (server's, client's), each made at the direction's first frame.
-    assemblers: HashMap<u32, [Option<Box<MessageAssembler>>; 2], foldhash::fast::RandomState>,
+    assemblers: HashMap<u64, [Option<Box<MessageAssembler>>; 2], foldhash::fast::RandomState>,
     /// Expert items of the frame being reported (kept to reuse its allocation).
     expert: Vec<Expert>,
     /// Inflate states no direction holds: lent to a direction for each frame it may inflate,
@@ -100,7 +100,7 @@ impl MessageStage {
     ) {
         let limits = self.limits;
         let messages =
-            self.assemblers.entry(info.stream).or_default()[usize::from(from_client)].get_or_insert_with(|| {
+            self.assemblers.entry(info.key()).or_default()[usize::from(from_client)].get_or_insert_with(|| {
                 Box::new(MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits))
             });
         if messages.inflates()
@@ -143,8 +143,8 @@ impl MessageStage {
     }
 
     /// Forgets a connection's assemblers.
-    pub(crate) fn closed(&mut self, stream: u32) {
-        self.assemblers.remove(&stream);
+    pub(crate) fn closed(&mut self, key: u64) {
+        self.assemblers.remove(&key);
     }
 }
 
@@ -165,7 +165,7 @@ impl<O: Output> FrameSink for Direct<'_, O> {
         self.stage.frame(info, from_client, frame, self.out);
     }
 
-    fn closed(&mut self, stream: u32) {
-        self.stage.closed(stream);
+    fn closed(&mut self, key: u64) {
+        self.stage.closed(key);
     }
 }

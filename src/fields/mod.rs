@@ -601,6 +601,36 @@ pub static FIELDS: &[Field] = &[
     field("websocket.payload_captured", FieldType::UInt64, "Payload bytes the capture carried", |_, f, v| {
         v(Value::UInt(f.payload_seen))
     }),
+    field(
+        "http2.streamid",
+        FieldType::UInt32,
+        "HTTP/2: the stream carrying the WebSocket (RFC 8441), on every frame of it",
+        |_, f, v| {
+            if let Some(id) = f.connection.http2_stream {
+                v(Value::UInt(u64::from(id)))
+            }
+        },
+    ),
+    field(
+        "http2.header.name",
+        FieldType::String,
+        "HTTP/2: the name of each header field of the CONNECT and its response, in order (every frame)",
+        |_, f, v| {
+            for (name, _) in http2_fields(f) {
+                v(Value::Str(Cow::Borrowed(name.as_str())))
+            }
+        },
+    ),
+    field(
+        "http2.header.value",
+        FieldType::String,
+        "HTTP/2: the value of each header field of the CONNECT and its response, in order (every frame)",
+        |_, f, v| {
+            for (_, value) in http2_fields(f) {
+                v(Value::Str(Cow::Borrowed(value.as_str())))
+            }
+        },
+    ),
     field("http.request.method", FieldType::String, "Handshake request method", |_, f, v| {
         if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
             v(Value::Str(Cow::Borrowed(r.method.as_str())))
@@ -701,11 +731,16 @@ macro_rules! expert_fields {
 }
 
 /// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
-pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22);
+pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24);
 
 /// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
 pub fn all() -> impl Iterator<Item = &'static Field> {
     FIELDS.iter().chain(EXPERT_FIELDS)
+}
+
+/// The header fields of a WebSocket's CONNECT and response over HTTP/2 (none over HTTP/1.1).
+fn http2_fields<'a>(f: &Frame<'a>) -> &'a [(String, String)] {
+    f.connection.handshake.as_deref().map_or(&[], |h| h.http2_fields.as_slice())
 }
 
 /// Finds a field by name.

@@ -181,34 +181,41 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
 fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
     let mut h = Headers::default();
     for header in raw {
-        let value = String::from_utf8_lossy(header.value).trim().to_string();
-        let slot = match header.name.to_ascii_lowercase().as_str() {
-            "host" => &mut h.host,
-            "origin" | "sec-websocket-origin" => &mut h.origin,
-            "user-agent" => &mut h.user_agent,
-            "upgrade" => &mut h.upgrade,
-            "connection" => &mut h.connection,
-            "sec-websocket-key" => &mut h.sec_websocket_key,
-            "sec-websocket-accept" => &mut h.sec_websocket_accept,
-            "sec-websocket-version" => &mut h.sec_websocket_version,
-            "sec-websocket-protocol" => &mut h.sec_websocket_protocol,
-            "sec-websocket-extensions" => &mut h.sec_websocket_extensions,
+        h.add(header.name, &String::from_utf8_lossy(header.value));
+    }
+    h
+}
+
+impl Headers {
+    /// Takes one header field (name in any case) if it is one of interest.
+    pub fn add(&mut self, name: &str, value: &str) {
+        let value = value.trim();
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "host" => &mut self.host,
+            "origin" | "sec-websocket-origin" => &mut self.origin,
+            "user-agent" => &mut self.user_agent,
+            "upgrade" => &mut self.upgrade,
+            "connection" => &mut self.connection,
+            "sec-websocket-key" => &mut self.sec_websocket_key,
+            "sec-websocket-accept" => &mut self.sec_websocket_accept,
+            "sec-websocket-version" => &mut self.sec_websocket_version,
+            "sec-websocket-protocol" => &mut self.sec_websocket_protocol,
+            "sec-websocket-extensions" => &mut self.sec_websocket_extensions,
             "content-length" => {
-                h.content_length = value.parse().ok();
-                continue;
+                self.content_length = value.parse().ok();
+                return;
             }
-            _ => continue,
+            _ => return,
         };
         // Repeated headers are one comma-separated list (RFC 9110 5.3).
         match slot {
             Some(existing) => {
                 existing.push_str(", ");
-                existing.push_str(&value);
+                existing.push_str(value);
             }
-            None => *slot = Some(value),
+            None => *slot = Some(value.to_string()),
         }
     }
-    h
 }
 
 #[cfg(test)]

@@ -115,6 +115,8 @@ pub struct FrameRecord<'a> {
     tcp: TcpMembers,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<TlsMembers<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http2: Option<Http2Members>,
     websocket: WebSocketMembers<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http: Option<HttpMembers<'a>>,
@@ -136,6 +138,12 @@ struct FrameMembers {
 struct IpMembers {
     src: std::net::IpAddr,
     dst: std::net::IpAddr,
+}
+
+/// `http2.*`: the stream of a WebSocket over HTTP/2.
+#[derive(Serialize)]
+struct Http2Members {
+    streamid: u32,
 }
 
 #[derive(Serialize)]
@@ -313,6 +321,7 @@ pub fn frame_record<'a>(ctx: &Context, f: &Frame<'a>, bytes: BytesAs) -> FrameRe
             len: p.tcp_len,
         },
         tls: tls(f),
+        http2: f.connection.http2_stream.map(|streamid| Http2Members { streamid }),
         websocket: websocket(f, bytes),
         http: http(f),
         expert: ExpertRecord::all_of(f),

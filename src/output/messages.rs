@@ -43,6 +43,9 @@ impl ExpertRecord {
 pub struct MessageRecord {
     /// `tcp.stream`.
     pub stream: u32,
+    /// `http2.streamid`: over HTTP/2 (RFC 8441), the stream carrying the WebSocket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2_stream: Option<u32>,
     /// `client-to-server` or `server-to-client`.
     pub direction: &'static str,
     /// Sender, `address:port`.
@@ -99,6 +102,7 @@ impl MessageRecord {
         let data = (text.is_none() && m.opcode != Opcode::CLOSE).then(|| bytes.encode(payload));
         Some(MessageRecord {
             stream: f.connection.stream,
+            http2_stream: f.connection.http2_stream,
             direction: if f.from_client { "client-to-server" } else { "server-to-client" },
             src: f.src().to_string(),
             dst: f.dst().to_string(),

@@ -162,8 +162,9 @@ pub enum Upward<'a, M> {
     /// Plaintext of direction `dir` was lost (a TCP gap, or a record that failed its check); how
     /// much is not known.
     Gap(usize, M),
-    /// What is known of the connection changed.
-    Info(&'a TlsInfo),
+    /// What is known of the connection changed; with the direction (as fed) the client sends
+    /// in, once known.
+    Info(&'a TlsInfo, Option<usize>),
 }
 
 /// Where a TLS 1.3 direction is in its key schedule.
@@ -618,7 +619,7 @@ impl<M: Copy> TlsSession<M> {
                 if !self.info.decrypted {
                     self.info.decrypted = true;
                     self.info.record_version = Some(u16::from_be_bytes([header[1], header[2]]));
-                    out(Upward::Info(&self.info));
+                    out(Upward::Info(&self.info, self.client_dir));
                 }
                 let plain = &body[plain];
                 match content_type {
@@ -648,7 +649,7 @@ impl<M: Copy> TlsSession<M> {
                     if !self.info.decrypted {
                         self.problem.get_or_insert(Problem::BadRecordMac);
                     }
-                    out(Upward::Info(&self.info));
+                    out(Upward::Info(&self.info, self.client_dir));
                 }
                 let d = &mut self.dirs[dir];
                 if !d.after_loss {
@@ -789,7 +790,7 @@ impl<M: Copy> TlsSession<M> {
                 self.info.server_name.clone_from(&hello.server_name);
                 self.info.alpn_offered.clone_from(&hello.alpn);
                 self.client_hello = Some(hello);
-                out(Upward::Info(&self.info));
+                out(Upward::Info(&self.info, self.client_dir));
             }
             SERVER_HELLO if self.client_dir.is_some_and(|c| c != dir) => {
                 let Some(hello) = hello::server_hello(body) else { return };
@@ -810,7 +811,7 @@ impl<M: Copy> TlsSession<M> {
                     self.problem = Some(Problem::UnsupportedSuite(hello.cipher_suite));
                 }
                 self.server_hello = Some(hello);
-                out(Upward::Info(&self.info));
+                out(Upward::Info(&self.info, self.client_dir));
                 let client = self.client_dir.unwrap_or(0);
                 if self.info.version == Some(0x0304) {
                     // 0-RTT data goes on with its own keys until EndOfEarlyData.
@@ -829,7 +830,7 @@ impl<M: Copy> TlsSession<M> {
                 // TLS 1.3 answers ALPN here, encrypted.
                 if let Some(alpn) = hello::encrypted_extensions_alpn(body) {
                     self.info.alpn = Some(alpn);
-                    out(Upward::Info(&self.info));
+                    out(Upward::Info(&self.info, self.client_dir));
                 }
             }
             END_OF_EARLY_DATA if self.client_dir == Some(dir) => self.next_stage(dir, Stage::Handshake, keys),
@@ -844,7 +845,7 @@ impl<M: Copy> TlsSession<M> {
                     d.cipher = RecordCipher::tls13(suite, &d.secret);
                     d.seq = 0;
                     self.info.key_updates += 1;
-                    out(Upward::Info(&self.info));
+                    out(Upward::Info(&self.info, self.client_dir));
                 }
             }
             _ => {}

@@ -1,5 +1,5 @@
-//! Expert items: breaches of RFC 6455 and RFC 7692 and incomplete data (TLS records lost
-//! included), each reported on the frame (or handshake) where it is seen, in Wireshark's
+//! Expert items: breaches of RFC 6455, RFC 7692 and RFC 8441 and incomplete data (TLS records
+//! lost included), each reported on the frame (or handshake) where it is seen, in Wireshark's
 //! severity and group terms.
 //!
 //! Every kind has its own boolean field (`websocket.expert.<kind>`, listed by
@@ -140,6 +140,10 @@ expert_kinds! {
         "A compressed message that inflates more than --inflate-ratio times its size (a likely bomb)";
     TlsRecordsLost => "tls.expert.records_lost", Warning / Malformed,
         "TLS records before this frame's were lost to a gap or failed their integrity check: their bytes are missing";
+    Http2ConnectNotEnabled => "http2.expert.connect_not_enabled", Warning / Protocol,
+        "An extended CONNECT (RFC 8441) before the server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1";
+    Http2MissingPseudoHeader => "http2.expert.missing_pseudo_header", Warning / Protocol,
+        "An extended CONNECT (RFC 8441) without :scheme, :path or :authority";
 }
 
 /// One expert item: its kind and a number the message quotes (an opcode, a length, a close code
@@ -191,6 +195,12 @@ impl fmt::Display for Expert {
             ExpertKind::InflateRatio => write!(f, "Message inflates more than {v} times its size: inflating stopped"),
             ExpertKind::TlsRecordsLost => {
                 f.write_str("TLS records before this one were lost or failed their integrity check (bytes missing)")
+            }
+            ExpertKind::Http2ConnectNotEnabled => {
+                f.write_str("Extended CONNECT before the server enabled it (SETTINGS_ENABLE_CONNECT_PROTOCOL)")
+            }
+            ExpertKind::Http2MissingPseudoHeader => {
+                f.write_str("Extended CONNECT without :scheme, :path or :authority")
             }
         }
     }

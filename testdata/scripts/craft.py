@@ -99,6 +99,15 @@ class Conn:
         """A frame in a segment of its own; returns the packet number."""
         return self.seg(d, *span(self.frame(d, opcode, payload, **kw)))
 
+    def h2_data(self, d, h2_stream, opcode, payload, **kw):
+        """A WebSocket frame in an HTTP/2 DATA frame of its own (RFC 8441); returns the stream
+        range of the DATA frame."""
+        data = ws_frame(opcode, payload, **kw)
+        start = self.send(d, h2_frame(0, 0, h2_stream, data)[:9])
+        off = self.send(d, data)
+        self.frames[d].append((off, data, dict(opcode=opcode, payload=payload, **kw)))
+        return start, off + len(data)
+
     def segments(self, d, start, end, size):
         for a in range(start, end, size):
             self.seg(d, a, min(a + size, end))
@@ -260,6 +269,32 @@ K1, K2, K3 = b"\x11\x22\x33\x44", b"\xe1\x7e\x8e\xb9", b"\x01\x02\x03\x04"
 
 RESPONSE_DEFLATE = RESPONSE[:-2] + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
 RESPONSE_WRONG_ACCEPT = RESPONSE.replace(b"xOo=", b"xOp=")
+
+
+def h2_frame(kind, flags, stream, payload):
+    """An HTTP/2 frame (RFC 9113 section 4.1)."""
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_CONNECT = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"), (":path", "/chat"),
+              (":authority", "127.0.0.2:8080"), ("sec-websocket-version", "13")]
+
+
+def h2_websocket(cap, enable_connect=True, request=H2_CONNECT):
+    """An h2c connection (prior knowledge) whose client asks for a WebSocket on stream 1 with
+    `request` and whose server answers 200; the server's SETTINGS enable extended CONNECT
+    unless told not to. Headers are HPACK-encoded by Python's `hpack` (what `h2` uses)."""
+    import hpack
+    c = Conn(cap)
+    c.handshake()
+    settings = struct.pack(">HI", 8, 1) if enable_connect else b""
+    c.seg(1, c.send(1, h2_frame(4, 0, 0, settings)), len(c.stream[1]))
+    client = H2_PREFACE + h2_frame(4, 0, 0, b"") + h2_frame(1, 4, 1, hpack.Encoder().encode(request))
+    c.seg(0, c.send(0, client), len(c.stream[0]))
+    response = h2_frame(4, 1, 0, b"") + h2_frame(1, 4, 1, hpack.Encoder().encode([(":status", "200")]))
+    c.seg(1, c.send(1, response), len(c.stream[1]))
+    return c
 
 
 def upgraded(cap, response=RESPONSE, **kw):
@@ -550,6 +585,24 @@ def violations():
         "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, deflate(text_block(100_000)), rsv=4), "inflate_limit")]),
         "inflate_ratio": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_ratio")]),
     }
+    # RFC 8441: the CONNECT's item is reported on the response that opens the WebSocket.
+    h2_cases = {
+        "http2_connect_not_enabled": dict(enable_connect=False),
+        "http2_missing_pseudo_header": dict(request=[h for h in H2_CONNECT if h[0] != ":authority"]),
+    }
+    for kind, options in h2_cases.items():
+        cap = Capture(f"violation-{kind}.pcap")
+        c = h2_websocket(cap, **options)
+        expected = [(len(cap.packets), "http2.expert." + kind[len("http2_"):])]
+        c.seg(0, *c.h2_data(0, 1, 1, b"a clean frame after it", key=K2))
+        c.seg(1, *c.h2_data(1, 1, 1, b"and an answer"))
+        c.close()
+        cap.write_pcap()
+        with open(os.path.join(OUT, cap.name + ".expert.tsv"), "w") as out:
+            out.write("# packet\texpert field: exactly what wsdissect must report (written by craft.py)\n")
+            for packet, field in expected:
+                out.write(f"{packet}\t{field}\n")
+
     for kind, (response, build) in cases.items():
         cap = Capture(f"violation-{kind}.pcap")
         c = upgraded(cap, response=response)

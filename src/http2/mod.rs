@@ -1,0 +1,807 @@
+//! HTTP/2 (RFC 9113) as far as WebSockets over it need it (RFC 8441, "Bootstrapping WebSockets
+//! with HTTP/2").
+//!
+//! [`Http2`] takes both directions of a connection (bytes tagged with a position, as TCP or TLS
+//! deliver them) and hands up what a WebSocket layer needs: a WebSocket opened on a stream (an
+//! extended `CONNECT` with `:protocol: websocket` and its 2xx response), the bytes of its DATA
+//! frames in each direction, and its end (END_STREAM or RST_STREAM). Everything else on the
+//! connection (other requests, PING, WINDOW_UPDATE, PRIORITY) is stepped over; header blocks of
+//! every stream are still decoded, as HPACK's dynamic table depends on each of them.
+//!
+//! DATA payloads pass through as they arrive, without a copy; only the other frames (headers,
+//! settings) are collected whole, up to [`MAX_COLLECTED_FRAME`].
+//!
+//! ```
+//! use wsdissect::http2::{Http2, Up, PREFACE};
+//! let mut h2 = Http2::new(0);
+//! let mut opened = Vec::new();
+//! // The server enables extended CONNECT; the client asks for a WebSocket on stream 1
+//! // (":method: CONNECT", ":protocol: websocket", ":scheme: https", ":path: /chat",
+//! // ":authority: a", each a literal without indexing); the server answers 200 (index 8).
+//! h2.data(1, b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01", 1, &mut |_| {});
+//! let mut client = PREFACE.to_vec();
+//! let block: &[u8] = b"\x00\x07:method\x07CONNECT\x00\x09:protocol\x09websocket\
+//! \x00\x07:scheme\x05https\x00\x05:path\x05/chat\x00\x0a:authority\x01a";
+//! client.extend_from_slice(&[0, 0, block.len() as u8, 1, 4, 0, 0, 0, 1]);
+//! client.extend_from_slice(block);
+//! h2.data(0, &client, 2, &mut |_| {});
+//! h2.data(1, b"\0\0\x01\x01\x04\0\0\0\x01\x88", 3, &mut |up| {
+//!     if let Up::Opened(o) = up {
+//!         opened.push((o.stream, o.request.uri.clone(), o.response.code));
+//!     }
+//! });
+//! assert_eq!(opened, [(1, "/chat".to_string(), 200)]);
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use loona_hpack::Decoder;
+
+use crate::http::{Request, Response};
+
+/// The client connection preface (RFC 9113 section 3.4).
+pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Frames other than DATA are collected whole up to this size; longer ones are stepped over.
+pub const MAX_COLLECTED_FRAME: usize = 1 << 20;
+/// A header block (HEADERS or PUSH_PROMISE and its CONTINUATIONs) longer than this is not
+/// decoded, and the direction's HPACK state is lost with it.
+const MAX_HEADER_BLOCK: usize = 1 << 20;
+/// The largest HPACK dynamic table followed (a size update beyond is an HPACK error).
+const MAX_TABLE_SIZE: usize = 1 << 20;
+/// Bytes a client may send on a CONNECT stream before the response, kept for the WebSocket.
+const MAX_PENDING: usize = 1 << 20;
+/// Streams followed at once per connection; beyond, new requests other than WebSockets are
+/// not followed.
+const MAX_STREAMS: usize = 4096;
+
+const FRAME_HEADER_LEN: usize = 9;
+/// SETTINGS_MAX_FRAME_SIZE until a peer says otherwise.
+const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;
+
+/// HTTP/2 frame types (RFC 9113 section 6).
+pub mod frame_type {
+    /// DATA.
+    pub const DATA: u8 = 0x0;
+    /// HEADERS.
+    pub const HEADERS: u8 = 0x1;
+    /// RST_STREAM.
+    pub const RST_STREAM: u8 = 0x3;
+    /// SETTINGS.
+    pub const SETTINGS: u8 = 0x4;
+    /// PUSH_PROMISE.
+    pub const PUSH_PROMISE: u8 = 0x5;
+    /// CONTINUATION.
+    pub const CONTINUATION: u8 = 0x9;
+}
+
+const END_STREAM: u8 = 0x1;
+const ACK: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+const PADDED: u8 = 0x8;
+const PRIORITY: u8 = 0x20;
+
+const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
+const SETTINGS_MAX_FRAME_SIZE: u16 = 0x5;
+/// RFC 8441 section 3.
+const SETTINGS_ENABLE_CONNECT_PROTOCOL: u16 = 0x8;
+
+/// What breaks RFC 8441 or RFC 9113 where it concerns WebSockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// An extended CONNECT before the server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441
+    /// section 4).
+    ConnectNotEnabled,
+    /// An extended CONNECT without `:scheme`, `:path` or `:authority` (RFC 8441 section 4).
+    MissingPseudoHeader,
+    /// DATA on a stream that is closed, or was never opened (RFC 9113 section 5.1).
+    DataOnClosedStream,
+    /// A header block HPACK cannot decode: the direction's later headers cannot be trusted, and
+    /// are no longer read.
+    Hpack,
+    /// A frame longer than its receiver's SETTINGS_MAX_FRAME_SIZE (RFC 9113 section 4.2).
+    FrameTooLong,
+    /// The client's first bytes are not the connection preface.
+    BadPreface,
+}
+
+impl Problem {
+    /// What the problem is, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Problem::ConnectNotEnabled => {
+                "extended CONNECT before the server enabled it (SETTINGS_ENABLE_CONNECT_PROTOCOL)"
+            }
+            Problem::MissingPseudoHeader => "extended CONNECT without :scheme, :path or :authority",
+            Problem::DataOnClosedStream => "DATA on a closed or idle stream",
+            Problem::Hpack => "HPACK decoding error: later headers of this direction are not read",
+            Problem::FrameTooLong => "frame longer than SETTINGS_MAX_FRAME_SIZE",
+            Problem::BadPreface => "the client's first bytes are not the HTTP/2 connection preface",
+        }
+    }
+}
+
+/// An extended CONNECT for a WebSocket and its final response.
+#[derive(Debug, Clone)]
+pub struct Opening<M> {
+    /// The stream id.
+    pub stream: u32,
+    /// The CONNECT as an HTTP request: `:method`, `:path` as the URI, `:authority` as the host,
+    /// `:protocol` as the upgrade.
+    pub request: Request,
+    /// The response: `:status` and the headers.
+    pub response: Response,
+    /// Every header field of the request, then of the response, as decoded.
+    pub fields: Vec<(String, String)>,
+    /// Where the response's header block ended.
+    pub meta: M,
+    /// What was wrong with the CONNECT.
+    pub problems: Vec<Problem>,
+}
+
+/// What [`Http2`] hands up.
+#[derive(Debug)]
+pub enum Up<'a, M> {
+    /// The server accepted a WebSocket (2xx): the stream carries frames from here. Bytes the
+    /// client sent before the response follow as [`Up::Data`].
+    Opened(Box<Opening<M>>),
+    /// The server refused a WebSocket (a final status other than 2xx); the stream is not
+    /// followed.
+    Refused(Box<Opening<M>>),
+    /// Bytes of a WebSocket stream's DATA frames, in the order sent.
+    Data {
+        /// The stream id.
+        stream: u32,
+        /// Sent by the client.
+        from_client: bool,
+        /// The bytes.
+        bytes: &'a [u8],
+        /// Where they came.
+        meta: M,
+    },
+    /// A WebSocket stream's side ended: END_STREAM from `from_client`'s side, or RST_STREAM
+    /// (`reset`: both sides end).
+    End {
+        /// The stream id.
+        stream: u32,
+        /// The side that ended (for a reset, the side that sent it).
+        from_client: bool,
+        /// RST_STREAM rather than END_STREAM.
+        reset: bool,
+        /// Where.
+        meta: M,
+    },
+    /// Bytes of a direction were lost: its frames cannot be found again, so every WebSocket
+    /// stream of the connection loses the rest of that direction.
+    Lost {
+        /// The direction: the client's.
+        from_client: bool,
+        /// Where.
+        meta: M,
+    },
+    /// Something breaks the protocol.
+    Problem {
+        /// What.
+        problem: Problem,
+        /// On which stream (0: the connection).
+        stream: u32,
+        /// Where.
+        meta: M,
+    },
+}
+
+/// What is known of a stream.
+#[derive(Debug)]
+enum Stream<M> {
+    /// An extended CONNECT for a WebSocket, waiting for its response.
+    Connecting { opening: Box<Opening<M>>, pending: Vec<(Vec<u8>, M)>, pending_bytes: usize, client_ended: bool },
+    /// A WebSocket: its sides not ended yet.
+    WebSocket { ended: [bool; 2] },
+    /// Anything else: followed only to know when it is closed.
+    Other { ended: [bool; 2] },
+    /// Reset: frames still in flight are stepped over.
+    Reset,
+}
+
+/// Where a direction is within its frames.
+#[derive(Debug)]
+enum Body {
+    /// Between frames (the header, possibly in part, is in `Reader::head`).
+    Header,
+    /// A DATA frame's payload, passed through as it comes.
+    Data { stream: u32, end_stream: bool, pad_length_next: bool, data_left: u32, pad_left: u32 },
+    /// Another frame, collected whole.
+    Collect { kind: u8, flags: u8, stream: u32, len: usize, buf: Vec<u8> },
+    /// A frame stepped over.
+    Skip { left: u32 },
+}
+
+/// A header block being collected across CONTINUATION frames.
+#[derive(Debug)]
+struct Block {
+    stream: u32,
+    end_stream: bool,
+    /// PUSH_PROMISE: decoded for HPACK's sake, not used.
+    promise: bool,
+    buf: Vec<u8>,
+}
+
+/// One direction's frames.
+struct Reader {
+    from_client: bool,
+    /// Preface bytes still to come (the client's direction).
+    preface_left: usize,
+    head: [u8; FRAME_HEADER_LEN],
+    head_len: usize,
+    body: Body,
+    block: Option<Block>,
+    hpack: Decoder<'static>,
+    /// An HPACK error was seen: later blocks are not decoded.
+    hpack_broken: bool,
+    /// Bytes were lost: nothing more is read.
+    lost: bool,
+    /// The largest frame this direction may send: its receiver's SETTINGS_MAX_FRAME_SIZE.
+    max_frame: u32,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("from_client", &self.from_client)
+            .field("lost", &self.lost)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    fn new(from_client: bool) -> Self {
+        let mut hpack = Decoder::new();
+        hpack.set_max_allowed_table_size(MAX_TABLE_SIZE);
+        Reader {
+            from_client,
+            preface_left: if from_client { PREFACE.len() } else { 0 },
+            head: [0; FRAME_HEADER_LEN],
+            head_len: 0,
+            body: Body::Header,
+            block: None,
+            hpack,
+            hpack_broken: false,
+            lost: false,
+            max_frame: DEFAULT_MAX_FRAME_SIZE,
+        }
+    }
+}
+
+/// Counters of a connection, for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Http2Counts {
+    /// Frames read, of every type.
+    pub frames: u64,
+    /// Streams other than WebSockets (requests, pushes).
+    pub other_streams: u64,
+    /// WebSockets opened.
+    pub websockets: u64,
+    /// WebSockets refused.
+    pub refused: u64,
+}
+
+/// Both directions of an HTTP/2 connection.
+#[derive(Debug)]
+pub struct Http2<M> {
+    /// Indexed by direction as fed.
+    readers: [Reader; 2],
+    client_dir: usize,
+    streams: HashMap<u32, Stream<M>>,
+    /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
+    connect_enabled: bool,
+    /// Counters, for the summary.
+    pub counts: Http2Counts,
+}
+
+impl<M: Copy> Http2<M> {
+    /// A connection whose client sends in direction `client_dir` (0 or 1); the client's bytes
+    /// start with the connection preface.
+    pub fn new(client_dir: usize) -> Self {
+        let readers = if client_dir == 0 {
+            [Reader::new(true), Reader::new(false)]
+        } else {
+            [Reader::new(false), Reader::new(true)]
+        };
+        Http2 { readers, client_dir, streams: HashMap::new(), connect_enabled: false, counts: Http2Counts::default() }
+    }
+
+    /// The direction the client sends in.
+    pub fn client_dir(&self) -> usize {
+        self.client_dir
+    }
+
+    /// Bytes of direction `dir`.
+    pub fn data(&mut self, dir: usize, mut bytes: &[u8], meta: M, up: &mut impl FnMut(Up<'_, M>)) {
+        while !bytes.is_empty() {
+            let r = &mut self.readers[dir];
+            if r.lost {
+                return;
+            }
+            if r.preface_left > 0 {
+                let at = PREFACE.len() - r.preface_left;
+                let n = r.preface_left.min(bytes.len());
+                if bytes[..n] != PREFACE[at..at + n] {
+                    r.lost = true;
+                    up(Up::Problem { problem: Problem::BadPreface, stream: 0, meta });
+                    up(Up::Lost { from_client: true, meta });
+                    return;
+                }
+                r.preface_left -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            let used = match r.body {
+                Body::Header => {
+                    let n = (FRAME_HEADER_LEN - r.head_len).min(bytes.len());
+                    r.head[r.head_len..r.head_len + n].copy_from_slice(&bytes[..n]);
+                    r.head_len += n;
+                    if r.head_len == FRAME_HEADER_LEN {
+                        r.head_len = 0;
+                        self.frame_header(dir, meta, up);
+                    }
+                    n
+                }
+                Body::Data { .. } => self.data_payload(dir, bytes, meta, up),
+                Body::Collect { .. } => self.collect(dir, bytes, meta, up),
+                Body::Skip { ref mut left } => {
+                    let n = (*left as usize).min(bytes.len());
+                    *left -= n as u32;
+                    if *left == 0 {
+                        r.body = Body::Header;
+                    }
+                    n
+                }
+            };
+            bytes = &bytes[used..];
+        }
+    }
+
+    /// Bytes of direction `dir` were lost: its frame boundaries are gone for good.
+    pub fn gap(&mut self, dir: usize, meta: M, up: &mut impl FnMut(Up<'_, M>)) {
+        let r = &mut self.readers[dir];
+        if !r.lost {
+            r.lost = true;
+            up(Up::Lost { from_client: r.from_client, meta });
+        }
+    }
+
+    /// A frame header is complete in `readers[dir].head`.
+    fn frame_header(&mut self, dir: usize, meta: M, up: &mut impl FnMut(Up<'_, M>)) {
+        let r = &mut self.readers[dir];
+        let h = r.head;
+        let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
+        let (kind, flags) = (h[3], h[4]);
+        let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
+        self.counts.frames += 1;
+        if len > r.max_frame {
+            up(Up::Problem { problem: Problem::FrameTooLong, stream, meta });
+        }
+        r.body = match kind {
+            frame_type::DATA => Body::Data {
+                stream,
+                end_stream: flags & END_STREAM != 0,
+                // A padded frame too short for its pad length byte is read as unpadded.
+                pad_length_next: flags & PADDED != 0 && len > 0,
+                data_left: len,
+                pad_left: 0,
+            },
+            frame_type::HEADERS
+            | frame_type::CONTINUATION
+            | frame_type::SETTINGS
+            | frame_type::RST_STREAM
+            | frame_type::PUSH_PROMISE
+                if (len as usize) <= MAX_COLLECTED_FRAME =>
+            {
+                Body::Collect { kind, flags, stream, len: len as usize, buf: Vec::with_capacity(len as usize) }
+            }
+            frame_type::HEADERS | frame_type::CONTINUATION | frame_type::PUSH_PROMISE => {
+                // A header block this long is not decoded; HPACK's state goes with it.
+                r.hpack_broken = true;
+                r.block = None;
+                up(Up::Problem { problem: Problem::Hpack, stream, meta });
+                Body::Skip { left: len }
+            }
+            _ => Body::Skip { left: len },
+        };
+        if len == 0 {
+            // Nothing more will come for it: acted on now.
+            match r.body {
+                Body::Data { .. } => {
+                    self.data_payload(dir, &[], meta, up);
+                }
+                Body::Collect { .. } => {
+                    self.collect(dir, &[], meta, up);
+                }
+                _ => r.body = Body::Header,
+            }
+        }
+    }
+
+    /// Collects a frame's payload; acts on the frame once it is whole. Returns how many of
+    /// `bytes` it used.
+    fn collect(&mut self, dir: usize, bytes: &[u8], meta: M, up: &mut impl FnMut(Up<'_, M>)) -> usize {
+        let r = &mut self.readers[dir];
+        let Body::Collect { len, buf, .. } = &mut r.body else { return 0 };
+        let n = (*len - buf.len()).min(bytes.len());
+        buf.extend_from_slice(&bytes[..n]);
+        if buf.len() == *len
+            && let Body::Collect { kind, flags, stream, buf, .. } = std::mem::replace(&mut r.body, Body::Header)
+        {
+            self.frame(dir, kind, flags, stream, &buf, meta, up);
+        }
+        n
+    }
+
+    /// Passes a DATA frame's payload bytes through; returns how many of `bytes` it used.
+    fn data_payload(&mut self, dir: usize, bytes: &[u8], meta: M, up: &mut impl FnMut(Up<'_, M>)) -> usize {
+        let from_client = self.readers[dir].from_client;
+        let Body::Data { stream, end_stream, pad_length_next, data_left, pad_left } = &mut self.readers[dir].body
+        else {
+            return 0;
+        };
+        let stream = *stream;
+        let mut used = 0;
+        if *pad_length_next {
+            let Some(&pad) = bytes.first() else { return 0 };
+            *pad_length_next = false;
+            used = 1;
+            *data_left -= 1;
+            *pad_left = u32::from(pad).min(*data_left);
+            *data_left -= *pad_left;
+        }
+        let n = (*data_left as usize).min(bytes.len() - used);
+        *data_left -= n as u32;
+        let data = &bytes[used..used + n];
+        used += n;
+        let p = (*pad_left as usize).min(bytes.len() - used);
+        *pad_left -= p as u32;
+        used += p;
+        let done = *data_left == 0 && *pad_left == 0 && !*pad_length_next;
+        let ends = done && *end_stream;
+        if done {
+            self.readers[dir].body = Body::Header;
+        }
+        if !data.is_empty() || done {
+            self.stream_data(stream, from_client, data, ends, meta, up);
+        }
+        used
+    }
+
+    /// DATA for `stream`: handed up for a WebSocket, kept for one still connecting.
+    fn stream_data(
+        &mut self,
+        stream: u32,
+        from_client: bool,
+        data: &[u8],
+        ends: bool,
+        meta: M,
+        up: &mut impl FnMut(Up<'_, M>),
+    ) {
+        let side = usize::from(!from_client);
+        match self.streams.get_mut(&stream) {
+            Some(Stream::WebSocket { ended }) => {
+                if !data.is_empty() {
+                    up(Up::Data { stream, from_client, bytes: data, meta });
+                }
+                if ends {
+                    ended[side] = true;
+                    up(Up::End { stream, from_client, reset: false, meta });
+                }
+            }
+            Some(Stream::Connecting { pending, pending_bytes, client_ended, .. }) if from_client => {
+                if !data.is_empty() && *pending_bytes + data.len() <= MAX_PENDING {
+                    *pending_bytes += data.len();
+                    pending.push((data.to_vec(), meta));
+                }
+                *client_ended |= ends;
+            }
+            Some(Stream::Other { ended }) => ended[side] |= ends,
+            Some(Stream::Connecting { .. } | Stream::Reset) => {}
+            None => {
+                if !data.is_empty() && self.streams.len() < MAX_STREAMS {
+                    up(Up::Problem { problem: Problem::DataOnClosedStream, stream, meta });
+                }
+            }
+        }
+        self.forget_if_closed(stream);
+    }
+
+    /// A frame other than DATA, whole.
+    #[allow(clippy::too_many_arguments)]
+    fn frame(
+        &mut self,
+        dir: usize,
+        kind: u8,
+        flags: u8,
+        stream: u32,
+        payload: &[u8],
+        meta: M,
+        up: &mut impl FnMut(Up<'_, M>),
+    ) {
+        let from_client = self.readers[dir].from_client;
+        match kind {
+            frame_type::HEADERS | frame_type::PUSH_PROMISE => {
+                let Some(fragment) = header_fragment(kind, flags, payload) else { return };
+                let block = Block {
+                    stream,
+                    end_stream: kind == frame_type::HEADERS && flags & END_STREAM != 0,
+                    promise: kind == frame_type::PUSH_PROMISE,
+                    buf: fragment.to_vec(),
+                };
+                self.readers[dir].block = Some(block);
+                if flags & END_HEADERS != 0 {
+                    self.header_block(dir, meta, up);
+                }
+            }
+            frame_type::CONTINUATION => {
+                let r = &mut self.readers[dir];
+                let Some(block) = r.block.as_mut().filter(|b| b.stream == stream) else { return };
+                if block.buf.len() + payload.len() > MAX_HEADER_BLOCK {
+                    r.block = None;
+                    r.hpack_broken = true;
+                    up(Up::Problem { problem: Problem::Hpack, stream, meta });
+                    return;
+                }
+                block.buf.extend_from_slice(payload);
+                if flags & END_HEADERS != 0 {
+                    self.header_block(dir, meta, up);
+                }
+            }
+            frame_type::SETTINGS if flags & ACK == 0 => {
+                for setting in payload.chunks_exact(6) {
+                    let id = u16::from_be_bytes([setting[0], setting[1]]);
+                    let value = u32::from_be_bytes([setting[2], setting[3], setting[4], setting[5]]);
+                    match id {
+                        // Frames towards the sender may be this long.
+                        SETTINGS_MAX_FRAME_SIZE => self.readers[1 - dir].max_frame = value,
+                        // The sender decodes with a table this large: the other side's encoder
+                        // may grow its table up to it.
+                        SETTINGS_HEADER_TABLE_SIZE => {
+                            self.readers[1 - dir].hpack.set_max_allowed_table_size((value as usize).min(MAX_TABLE_SIZE))
+                        }
+                        SETTINGS_ENABLE_CONNECT_PROTOCOL if !from_client => self.connect_enabled = value == 1,
+                        _ => {}
+                    }
+                }
+            }
+            frame_type::RST_STREAM => match self.streams.remove(&stream) {
+                Some(Stream::WebSocket { .. }) => {
+                    up(Up::End { stream, from_client, reset: true, meta });
+                    self.remember_reset(stream);
+                }
+                Some(_) => self.remember_reset(stream),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// A header block is complete in `readers[dir].block`: decoded, then acted on.
+    fn header_block(&mut self, dir: usize, meta: M, up: &mut impl FnMut(Up<'_, M>)) {
+        let r = &mut self.readers[dir];
+        let Some(block) = r.block.take() else { return };
+        if r.hpack_broken {
+            return;
+        }
+        let mut fields = Vec::new();
+        let decoded = r.hpack.decode_with_cb(&block.buf, |name: Cow<'_, [u8]>, value: Cow<'_, [u8]>| {
+            fields.push((String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&value).into_owned()))
+        });
+        if decoded.is_err() {
+            r.hpack_broken = true;
+            up(Up::Problem { problem: Problem::Hpack, stream: block.stream, meta });
+            return;
+        }
+        if block.promise {
+            return;
+        }
+        if r.from_client {
+            self.request(block.stream, fields, block.end_stream, meta, up);
+        } else {
+            self.response(block.stream, fields, block.end_stream, meta, up);
+        }
+    }
+
+    /// The client's headers on `stream`: a new request (or trailers).
+    fn request(
+        &mut self,
+        stream: u32,
+        fields: Vec<(String, String)>,
+        end_stream: bool,
+        meta: M,
+        up: &mut impl FnMut(Up<'_, M>),
+    ) {
+        match self.streams.get_mut(&stream) {
+            Some(Stream::WebSocket { ended }) | Some(Stream::Other { ended }) => {
+                // Trailers.
+                ended[0] |= end_stream;
+                if end_stream && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
+                    up(Up::End { stream, from_client: true, reset: false, meta });
+                }
+                self.forget_if_closed(stream);
+                return;
+            }
+            Some(Stream::Connecting { .. } | Stream::Reset) => return,
+            None => {}
+        }
+        let pseudo = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let websocket = pseudo(":method") == Some("CONNECT")
+            && pseudo(":protocol").is_some_and(|p| p.eq_ignore_ascii_case("websocket"));
+        if !websocket {
+            if self.streams.len() < MAX_STREAMS {
+                self.counts.other_streams += 1;
+                self.streams.insert(stream, Stream::Other { ended: [end_stream, false] });
+            }
+            return;
+        }
+        let mut problems = Vec::new();
+        if !self.connect_enabled {
+            problems.push(Problem::ConnectNotEnabled);
+        }
+        if [":scheme", ":path", ":authority"].iter().any(|p| pseudo(p).is_none()) {
+            problems.push(Problem::MissingPseudoHeader);
+        }
+        for &problem in &problems {
+            up(Up::Problem { problem, stream, meta });
+        }
+        let request = request_of(&fields);
+        let opening = Box::new(Opening { stream, request, response: Response::default(), fields, meta, problems });
+        self.streams.insert(
+            stream,
+            Stream::Connecting { opening, pending: Vec::new(), pending_bytes: 0, client_ended: end_stream },
+        );
+    }
+
+    /// The server's headers on `stream`: the response to a CONNECT opens or refuses a WebSocket.
+    fn response(
+        &mut self,
+        stream: u32,
+        fields: Vec<(String, String)>,
+        end_stream: bool,
+        meta: M,
+        up: &mut impl FnMut(Up<'_, M>),
+    ) {
+        let status = fields.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse::<u16>().ok());
+        match self.streams.get_mut(&stream) {
+            Some(Stream::Connecting { .. }) if status.is_some_and(|s| s >= 200) => {}
+            Some(Stream::WebSocket { ended }) | Some(Stream::Other { ended }) => {
+                ended[1] |= end_stream;
+                if end_stream && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
+                    up(Up::End { stream, from_client: false, reset: false, meta });
+                }
+                self.forget_if_closed(stream);
+                return;
+            }
+            // Informational (1xx), or not a stream the client opened.
+            _ => return,
+        }
+        let Some(Stream::Connecting { mut opening, pending, client_ended, .. }) = self.streams.remove(&stream) else {
+            return;
+        };
+        opening.response = response_of(&fields);
+        opening.fields.extend(fields);
+        opening.meta = meta;
+        if (200..300).contains(&opening.response.code) {
+            self.counts.websockets += 1;
+            self.streams.insert(stream, Stream::WebSocket { ended: [client_ended, end_stream] });
+            up(Up::Opened(opening));
+            for (bytes, m) in pending {
+                up(Up::Data { stream, from_client: true, bytes: &bytes, meta: m });
+            }
+            if client_ended {
+                up(Up::End { stream, from_client: true, reset: false, meta });
+            }
+            if end_stream {
+                up(Up::End { stream, from_client: false, reset: false, meta });
+            }
+            self.forget_if_closed(stream);
+        } else {
+            self.counts.refused += 1;
+            self.streams.insert(stream, Stream::Other { ended: [client_ended, end_stream] });
+            self.forget_if_closed(stream);
+            up(Up::Refused(opening));
+        }
+    }
+
+    /// Keeps a reset stream known, so that DATA still in flight on it is not taken for DATA on
+    /// a closed stream.
+    fn remember_reset(&mut self, stream: u32) {
+        if self.streams.len() < MAX_STREAMS {
+            self.streams.insert(stream, Stream::Reset);
+        }
+    }
+
+    /// Forgets a stream both sides have ended.
+    fn forget_if_closed(&mut self, stream: u32) {
+        if let Some(Stream::WebSocket { ended: [true, true] } | Stream::Other { ended: [true, true] }) =
+            self.streams.get(&stream)
+        {
+            self.streams.remove(&stream);
+        }
+    }
+}
+
+/// Whether bytes start with a SETTINGS frame on stream 0, as a server's first bytes do (its
+/// connection preface).
+pub fn looks_like_settings(bytes: &[u8]) -> bool {
+    bytes.len() >= FRAME_HEADER_LEN
+        && bytes[3] == frame_type::SETTINGS
+        && bytes[4] == 0
+        && bytes[5..9] == [0; 4]
+        && u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]).is_multiple_of(6)
+}
+
+/// The header block fragment of a HEADERS or PUSH_PROMISE frame: without its padding, priority
+/// or promised stream id. `None` when the frame is too short for what its flags announce.
+fn header_fragment(kind: u8, flags: u8, payload: &[u8]) -> Option<&[u8]> {
+    let mut p = payload;
+    let mut pad = 0;
+    if flags & PADDED != 0 {
+        pad = usize::from(*p.first()?);
+        p = &p[1..];
+    }
+    let skip = match kind {
+        frame_type::HEADERS if flags & PRIORITY != 0 => 5,
+        frame_type::PUSH_PROMISE => 4,
+        _ => 0,
+    };
+    let end = p.len().checked_sub(pad)?;
+    p.get(skip..end)
+}
+
+/// The request an extended CONNECT stands for.
+fn request_of(fields: &[(String, String)]) -> Request {
+    let mut request = Request { version: "HTTP/2".into(), ..Request::default() };
+    for (name, value) in fields {
+        match name.as_str() {
+            ":method" => request.method = value.clone(),
+            ":path" => request.uri = value.clone(),
+            ":authority" => request.headers.add("host", value),
+            ":protocol" => request.headers.add("upgrade", value),
+            _ => request.headers.add(name, value),
+        }
+    }
+    request
+}
+
+/// The response its header fields stand for; HTTP/2 has no reason phrase, so the usual one for
+/// the status is given.
+fn response_of(fields: &[(String, String)]) -> Response {
+    let mut response = Response { version: "HTTP/2".into(), ..Response::default() };
+    for (name, value) in fields {
+        match name.as_str() {
+            ":status" => response.code = value.parse().unwrap_or(0),
+            _ => response.headers.add(name, value),
+        }
+    }
+    response.reason = reason_phrase(response.code).to_string();
+    response
+}
+
+/// The reason phrase usual for a status code (RFC 9110 section 15), as tshark shows for HTTP/2.
+fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
