@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Records testdata/real/wss-*: real wss:// peers on loopback, each capture with the key log its
-# TLS client (or server) wrote beside it as CAPTURE.keys, and the messages sent as
-# CAPTURE.truth.jsonl. Needs root, tcpdump, tshark and editcap (Debian's tshark package),
+# Records testdata/real/wss-* and h2*: real wss:// peers, and WebSockets over HTTP/2 (RFC 8441),
+# on loopback, each capture with the key log its TLS client (or server) wrote beside it as
+# CAPTURE.keys (when it is TLS), and the messages sent as CAPTURE.truth.jsonl. Needs root, tcpdump, tshark and editcap (Debian's tshark package),
 # openssl, python3 with `websockets`, node with npm (`ws` is installed by this script) and
 # Debian's chromium. Only 127.0.0.1 is used. With arguments, records only the captures named.
 #
@@ -62,7 +62,9 @@ record() {
     local lost
     lost=$(tshark -r "$file" -o "tls.keylog_file:$file.keys" -Y 'tcp.analysis.lost_segment or tls.alert_message.desc != 0' | wc -l)
     [ "$lost" = 0 ] || { echo "$file: $lost packets with lost segments or alerts" >&2; exit 1; }
-    echo "recorded $file ($(stat -c %s "$file") bytes, $(grep -vc '^#' "$file.keys") secrets)"
+    local secrets=0
+    [ -e "$file.keys" ] && secrets=$(grep -vc '^#' "$file.keys")
+    echo "recorded $file ($(stat -c %s "$file") bytes, $secrets secrets)"
 }
 
 py() { python3 "$here/python_peer.py" "$1" 127.0.0.1 "$2" "$TRUTH" "$3" "$KEYS" "$work"; }
@@ -79,6 +81,10 @@ record wss-python-concurrent.pcap host 18104 bash -c 'py concurrent 18104 1.3'
 # HTTP/2 over TLS (ALPN h2), no WebSocket: reported, not read (until RFC 8441 support).
 record tls-node-h2.pcap host 18106 env NODE_PATH="$node_modules" \
     bash -c 'node "$here/node_peer.js" h2 127.0.0.1 18106 "$TRUTH" "$KEYS" "$work"'
+# WebSockets over HTTP/2 (RFC 8441) from Python h2 + wsproto on both sides: h2c with prior
+# knowledge, and TLS 1.3 with ALPN h2 (see h2_peer.py for the streams).
+record h2c-python.pcap netns 18201 bash -c 'python3 "$here/h2_peer.py" 127.0.0.1 18201 "$TRUTH"'
+record h2-python-tls.pcap netns 18202 bash -c 'python3 "$here/h2_peer.py" 127.0.0.1 18202 "$TRUTH" "$KEYS" "$work"'
 # A HelloRetryRequest: a second ClientHello (same random) and the real ServerHello follow.
 record wss-python-tls13-hello-retry.pcap host 18105 bash -c 'py small 18105 1.3:hello-retry'
 # TLS 1.2: AEAD suites with each key exchange and both PRF hashes.
