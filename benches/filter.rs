@@ -39,8 +39,17 @@ fn bench(c: &mut Criterion) {
         complete: true,
         inflate_failed: false,
     };
-    let packet =
-        PacketMeta { number: 42, ts_nanos: 0, len: 120, caplen: 120, seq: 2000, ack: 6000, tcp_len: 70, record: None };
+    let packet = PacketMeta {
+        number: 42,
+        ts_nanos: 0,
+        len: 120,
+        caplen: 120,
+        seq: 2000,
+        ack: 6000,
+        tcp_len: 70,
+        record: None,
+        http2_data_len: None,
+    };
     let frame = Frame {
         packet,
         first_packet: 42,

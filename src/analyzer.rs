@@ -105,6 +105,8 @@ pub struct PacketMeta {
     /// On a TLS connection: the record whose decrypted bytes these are (the one that ended in
     /// this packet).
     pub record: Option<RecordMeta>,
+    /// Over HTTP/2: the length of the DATA frame these bytes came in (`http2.length`).
+    pub http2_data_len: Option<std::num::NonZeroU32>,
 }
 
 /// An address and port.
@@ -655,6 +657,7 @@ impl Transport {
             ack: seg.ack,
             tcp_len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing),
             record: None,
+            http2_data_len: None,
         };
         self.segment(&seg, meta, out);
     }
@@ -983,8 +986,9 @@ impl ConnState {
                     h2.refused.push((parent.stream, o.stream, o.request.uri, o.response.code, o.meta.number));
                 }
             }
-            Up::Data { stream, from_client, bytes, meta } => {
+            Up::Data { stream, from_client, bytes, meta, frame_len } => {
                 if let Some(s) = sockets.get_mut(&stream) {
+                    let meta = PacketMeta { http2_data_len: std::num::NonZeroU32::new(frame_len), ..meta };
                     report_info(&mut s.info_sent, &s.info, out);
                     let mut emit = reporter(&s.info, from_client, stats, out);
                     s.ws[usize::from(from_client)].decoder.feed(bytes, meta, &mut emit);

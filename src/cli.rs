@@ -153,9 +153,10 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["follow", "messages", "verbose"])]
     stats: bool,
 
-    /// Instead of frames: the conversation of one connection (tcp.stream) as messages.
-    #[arg(long, value_name = "STREAM", conflicts_with_all = ["messages", "verbose"])]
-    follow: Option<u32>,
+    /// Instead of frames: the conversation of one connection (tcp.stream) as messages; over
+    /// HTTP/2, `STREAM:ID` follows the WebSocket on stream ID alone (http2.streamid).
+    #[arg(long, value_name = "STREAM[:ID]", conflicts_with_all = ["messages", "verbose"])]
+    follow: Option<FollowTarget>,
 
     /// Write the packets that carried the selected frames to FILE (pcapng if the input is
     /// pcapng, pcap otherwise) instead of printing; needs a capture file, not standard input.
@@ -215,8 +216,8 @@ enum Printer {
     Connections(ConnectionTable, Option<JsonWriter>),
     /// `--stats`: printed at the end (as JSON with a writer).
     Stats(StatsCollector, Option<JsonWriter>),
-    /// `--follow STREAM`; the flag says whether the header is out.
-    Follow(u32, bool),
+    /// `--follow STREAM[:ID]`; the flag says whether the header is out.
+    Follow(FollowTarget, bool),
     /// `-w`: packet ranges to copy in a second pass.
     Write(Selection),
 }
@@ -528,7 +529,7 @@ impl<W: Write> Output for Sink<W> {
                 stats.frame(frame, ctx.first_ts);
                 Ok(())
             }
-            Printer::Follow(stream, _) if *stream != frame.connection.stream || frame.message.is_none() => {
+            Printer::Follow(target, _) if !target.selects(frame.connection) || frame.message.is_none() => {
                 self.printed -= 1;
                 Ok(())
             }
@@ -536,8 +537,13 @@ impl<W: Write> Output for Sink<W> {
                 selection.frame(frame);
                 Ok(())
             }
-            Printer::Follow(_, started) => {
-                let header = if *started { Ok(()) } else { output::follow::write_follow_header(&mut self.out, frame) };
+            Printer::Follow(target, started) => {
+                let every_stream = target.http2_stream.is_none();
+                let header = if *started {
+                    Ok(())
+                } else {
+                    output::follow::write_follow_header(&mut self.out, frame, every_stream)
+                };
                 *started = true;
                 header.and_then(|_| output::follow::write_follow_message(&mut self.out, ctx, frame))
             }
@@ -743,6 +749,33 @@ fn skipped_total(stats: &Stats) -> u64 {
         + stats.not_tcp
         + stats.ip_fragments
         + stats.malformed
+}
+
+/// What `--follow` follows: a TCP stream, or one WebSocket stream of an HTTP/2 connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FollowTarget {
+    tcp_stream: u32,
+    http2_stream: Option<u32>,
+}
+
+impl FollowTarget {
+    fn selects(&self, c: &ConnectionInfo) -> bool {
+        c.stream == self.tcp_stream && self.http2_stream.is_none_or(|id| c.http2_stream == Some(id))
+    }
+}
+
+impl std::str::FromStr for FollowTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (tcp, h2) = match s.split_once(':') {
+            Some((tcp, h2)) => (tcp, Some(h2)),
+            None => (s, None),
+        };
+        let number =
+            |n: &str| n.trim().parse::<u32>().map_err(|_| format!("expected STREAM or STREAM:ID (numbers), got {s:?}"));
+        Ok(FollowTarget { tcp_stream: number(tcp)?, http2_stream: h2.map(number).transpose()? })
+    }
 }
 
 /// Maps the result of [`run`] to the process exit status.

@@ -195,7 +195,9 @@ fn what_a_decrypted_frame_shows() {
     );
     let table = run(&[&capture, "--keylog", &keys, "--connections"]).stdout;
     assert!(
-        table.contains("\tTLSv1.2\tTLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384\twss.wsdissect.test\thttp/1.1\tyes\n"),
+        table.contains(
+            "\tTLSv1.2\tTLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384\twss.wsdissect.test\thttp/1.1\tyes\thttp/1.1\t-\n"
+        ),
         "{table}"
     );
     // Filters reach the TLS fields.

@@ -159,6 +159,8 @@ pub enum Up<'a, M> {
         bytes: &'a [u8],
         /// Where they came.
         meta: M,
+        /// The length of the DATA frame they came in.
+        frame_len: u32,
     },
     /// A WebSocket stream's side ended: END_STREAM from `from_client`'s side, or RST_STREAM
     /// (`reset`: both sides end).
@@ -195,7 +197,13 @@ pub enum Up<'a, M> {
 #[derive(Debug)]
 enum Stream<M> {
     /// An extended CONNECT for a WebSocket, waiting for its response.
-    Connecting { opening: Box<Opening<M>>, pending: Vec<(Vec<u8>, M)>, pending_bytes: usize, client_ended: bool },
+    Connecting {
+        opening: Box<Opening<M>>,
+        /// DATA before the response: bytes, where, and their DATA frame's length.
+        pending: Vec<(Vec<u8>, M, u32)>,
+        pending_bytes: usize,
+        client_ended: bool,
+    },
     /// A WebSocket: its sides not ended yet.
     WebSocket { ended: [bool; 2] },
     /// Anything else: followed only to know when it is closed.
@@ -210,7 +218,7 @@ enum Body {
     /// Between frames (the header, possibly in part, is in `Reader::head`).
     Header,
     /// A DATA frame's payload, passed through as it comes.
-    Data { stream: u32, end_stream: bool, pad_length_next: bool, data_left: u32, pad_left: u32 },
+    Data { stream: u32, len: u32, end_stream: bool, pad_length_next: bool, data_left: u32, pad_left: u32 },
     /// Another frame, collected whole.
     Collect { kind: u8, flags: u8, stream: u32, len: usize, buf: Vec<u8> },
     /// A frame stepped over.
@@ -385,6 +393,7 @@ impl<M: Copy> Http2<M> {
         r.body = match kind {
             frame_type::DATA => Body::Data {
                 stream,
+                len,
                 end_stream: flags & END_STREAM != 0,
                 // A padded frame too short for its pad length byte is read as unpadded.
                 pad_length_next: flags & PADDED != 0 && len > 0,
@@ -441,11 +450,11 @@ impl<M: Copy> Http2<M> {
     /// Passes a DATA frame's payload bytes through; returns how many of `bytes` it used.
     fn data_payload(&mut self, dir: usize, bytes: &[u8], meta: M, up: &mut impl FnMut(Up<'_, M>)) -> usize {
         let from_client = self.readers[dir].from_client;
-        let Body::Data { stream, end_stream, pad_length_next, data_left, pad_left } = &mut self.readers[dir].body
+        let Body::Data { stream, len, end_stream, pad_length_next, data_left, pad_left } = &mut self.readers[dir].body
         else {
             return 0;
         };
-        let stream = *stream;
+        let (stream, frame_len) = (*stream, *len);
         let mut used = 0;
         if *pad_length_next {
             let Some(&pad) = bytes.first() else { return 0 };
@@ -468,7 +477,7 @@ impl<M: Copy> Http2<M> {
             self.readers[dir].body = Body::Header;
         }
         if !data.is_empty() || done {
-            self.stream_data(stream, from_client, data, ends, meta, up);
+            self.stream_data(stream, from_client, (data, frame_len), ends, meta, up);
         }
         used
     }
@@ -478,7 +487,7 @@ impl<M: Copy> Http2<M> {
         &mut self,
         stream: u32,
         from_client: bool,
-        data: &[u8],
+        (data, frame_len): (&[u8], u32),
         ends: bool,
         meta: M,
         up: &mut impl FnMut(Up<'_, M>),
@@ -487,7 +496,7 @@ impl<M: Copy> Http2<M> {
         match self.streams.get_mut(&stream) {
             Some(Stream::WebSocket { ended }) => {
                 if !data.is_empty() {
-                    up(Up::Data { stream, from_client, bytes: data, meta });
+                    up(Up::Data { stream, from_client, bytes: data, meta, frame_len });
                 }
                 if ends {
                     ended[side] = true;
@@ -497,7 +506,7 @@ impl<M: Copy> Http2<M> {
             Some(Stream::Connecting { pending, pending_bytes, client_ended, .. }) if from_client => {
                 if !data.is_empty() && *pending_bytes + data.len() <= MAX_PENDING {
                     *pending_bytes += data.len();
-                    pending.push((data.to_vec(), meta));
+                    pending.push((data.to_vec(), meta, frame_len));
                 }
                 *client_ended |= ends;
             }
@@ -691,8 +700,8 @@ impl<M: Copy> Http2<M> {
             self.counts.websockets += 1;
             self.streams.insert(stream, Stream::WebSocket { ended: [client_ended, end_stream] });
             up(Up::Opened(opening));
-            for (bytes, m) in pending {
-                up(Up::Data { stream, from_client: true, bytes: &bytes, meta: m });
+            for (bytes, m, frame_len) in pending {
+                up(Up::Data { stream, from_client: true, bytes: &bytes, meta: m, frame_len });
             }
             if client_ended {
                 up(Up::End { stream, from_client: true, reset: false, meta });

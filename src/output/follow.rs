@@ -9,14 +9,23 @@ use crate::analyzer::Frame;
 use crate::fields::Context;
 use crate::ws::frame::{Opcode, close_body};
 
-/// The header: which connection is followed.
-pub fn write_follow_header(w: &mut impl Write, f: &Frame<'_>) -> io::Result<()> {
+/// The header: which connection is followed. Over HTTP/2 the whole TCP connection may be
+/// followed (`every_stream`), every WebSocket on it.
+pub fn write_follow_header(w: &mut impl Write, f: &Frame<'_>, every_stream: bool) -> io::Result<()> {
     let rule = "=".repeat(72);
     writeln!(w, "{rule}")?;
-    writeln!(w, "Follow: websocket stream {}", f.connection.stream)?;
+    match f.connection.http2_stream {
+        Some(_) if every_stream => {
+            writeln!(w, "Follow: websocket stream {}, every WebSocket on its HTTP/2 streams", f.connection.stream)?
+        }
+        Some(id) => writeln!(w, "Follow: websocket stream {}, HTTP/2 stream {id}", f.connection.stream)?,
+        None => writeln!(w, "Follow: websocket stream {}", f.connection.stream)?,
+    }
     writeln!(w, "Client: {}", f.connection.client)?;
     writeln!(w, "Server: {}", f.connection.server)?;
-    if let Some(req) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+    if let Some(req) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref())
+        && !(every_stream && f.connection.http2_stream.is_some())
+    {
         writeln!(w, "Request: {} {}", req.method, req.uri)?;
     }
     writeln!(w, "{rule}")
@@ -28,6 +37,11 @@ pub fn write_follow_message(w: &mut impl Write, ctx: &Context, f: &Frame<'_>) ->
     let rel = f.packet.ts_nanos - ctx.first_ts;
     let indent = if f.from_client { "" } else { "    " };
     let arrow = if f.from_client { "client → server" } else { "server → client" };
+    // Following every WebSocket of an HTTP/2 connection: which stream each message is on.
+    let arrow = match f.connection.http2_stream {
+        Some(id) => format!("{arrow} [h2 stream {id}]"),
+        None => arrow.to_string(),
+    };
     let mut notes = vec![format!("{} bytes", m.length)];
     if m.fragments.len() > 1 {
         notes.push(format!("{} frames", m.fragments.len()));

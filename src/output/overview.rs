@@ -32,11 +32,16 @@ pub struct DirectionTotals {
     pub close_reason: Option<String>,
 }
 
-/// One WebSocket connection.
+/// One WebSocket connection (over HTTP/2, one WebSocket stream).
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionRow {
     /// `tcp.stream`.
     pub stream: u32,
+    /// What carried the handshake: `http/1.1`, or `h2` (RFC 8441).
+    pub transport: &'static str,
+    /// `http2.streamid`, over HTTP/2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2_stream: Option<u32>,
     /// Client `address:port`.
     pub client: String,
     /// Server `address:port`.
@@ -116,17 +121,20 @@ impl TlsRow {
 /// Collects [`ConnectionRow`]s from the analyzer's reports.
 #[derive(Debug, Default)]
 pub struct ConnectionTable {
-    rows: BTreeMap<u32, ConnectionRow>,
+    /// By [`ConnectionInfo::key`](crate::analyzer::ConnectionInfo::key).
+    rows: BTreeMap<u64, ConnectionRow>,
 }
 
 impl ConnectionTable {
     fn row(&mut self, f: &crate::analyzer::ConnectionInfo, ts: i64) -> &mut ConnectionRow {
-        let row = self.rows.entry(f.stream).or_insert_with(|| {
+        let row = self.rows.entry(f.key()).or_insert_with(|| {
             let hs = f.handshake.as_ref();
             let req = hs.and_then(|h| h.request.as_ref());
             let resp = hs.map(|h| &h.response.headers);
             ConnectionRow {
                 stream: f.stream,
+                transport: if f.http2_stream.is_some() { "h2" } else { "http/1.1" },
+                http2_stream: f.http2_stream,
                 client: f.client.to_string(),
                 server: f.server.to_string(),
                 first_time: String::new(),
@@ -187,7 +195,7 @@ impl ConnectionTable {
         }
     }
 
-    /// The rows, by stream, with their times filled in.
+    /// The rows, by stream (and HTTP/2 stream), with their times filled in.
     pub fn rows(&self) -> impl Iterator<Item = ConnectionRow> + '_ {
         self.rows.values().map(|r| ConnectionRow {
             first_time: rfc3339(r.first_ns),
@@ -203,7 +211,7 @@ impl ConnectionTable {
             "stream\tclient\tserver\tfirst_time\tlast_time\thost\turi\tuser_agent\torigin\tclient_protocols\tsubprotocol\t\
              client_extensions\tserver_extensions\taccept\tc2s_frames\tc2s_messages\tc2s_wire_bytes\tc2s_bytes\t\
              s2c_frames\ts2c_messages\ts2c_wire_bytes\ts2c_bytes\tc2s_close\ts2c_close\tclosed_first\tviolations\t\
-             tls\tcipher_suite\tsni\talpn\tdecrypted"
+             tls\tcipher_suite\tsni\talpn\tdecrypted\ttransport\th2_stream"
         )?;
         let opt = |v: &Option<String>| v.as_deref().map_or("-".to_string(), |s| s.replace(['\t', '\n', '\r'], " "));
         // `-` without a close frame, the code (or `none`) and the reason with one.
@@ -221,7 +229,7 @@ impl ConnectionTable {
             let tls = r.tls.as_ref();
             writeln!(
                 w,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.stream,
                 r.client,
                 r.server,
@@ -253,6 +261,8 @@ impl ConnectionTable {
                 opt(&tls.and_then(|t| t.server_name.clone())),
                 opt(&tls.and_then(|t| t.alpn.clone())),
                 tls.map_or("-", |t| if t.decrypted { "yes" } else { "no" }),
+                r.transport,
+                r.http2_stream.map_or("-".to_string(), |id| id.to_string()),
             )?;
         }
         Ok(())

@@ -94,10 +94,22 @@ fn write_tls_record(w: &mut impl Write, p: &PacketMeta, tls: Option<&TlsInfo>) -
     writeln!(w, "        [Application Data Protocol: Hypertext Transfer Protocol]")
 }
 
+/// The HTTP/2 block of a WebSocket over HTTP/2: tshark's lines for the DATA frame that carried
+/// the frame's end.
+fn write_http2_data(w: &mut impl Write, p: &PacketMeta, stream: Option<u32>) -> io::Result<()> {
+    let (Some(id), Some(len)) = (stream, p.http2_data_len) else { return Ok(()) };
+    writeln!(w, "HyperText Transfer Protocol 2")?;
+    writeln!(w, "    Stream: DATA, Stream ID: {id}, Length {len}")?;
+    writeln!(w, "        Length: {len}")?;
+    writeln!(w, "        Type: DATA (0)")?;
+    writeln!(w, "        .000 0000 0000 0000 0000 0000 0000 {:04b} = Stream Identifier: {id}", id & 0xf)
+}
+
 /// Writes the tree of one frame, followed by a blank line.
 pub fn write_frame_tree(w: &mut impl Write, f: &Frame<'_>, text_as: TextAs) -> io::Result<()> {
     write_packet_lines(w, &f.packet, f.src(), f.dst(), (f.relative_seq(), f.relative_ack()))?;
     write_tls_record(w, &f.packet, f.connection.tls.as_deref())?;
+    write_http2_data(w, &f.packet, f.connection.http2_stream)?;
     write_websocket_tree(w, f, text_as)?;
     writeln!(w)
 }
@@ -157,6 +169,12 @@ pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::R
                 "            [{who} to {}: {context}, {bits}-bit window]",
                 if client { "server" } else { "client" }
             )?;
+        }
+    }
+    if let (Some(id), false) = (c.http2_stream, hs.http2_fields.is_empty()) {
+        writeln!(w, "    [HTTP/2 stream {id}: header fields of the CONNECT and its response]")?;
+        for (name, value) in &hs.http2_fields {
+            writeln!(w, "        {}", label(name, &format_text(value)))?;
         }
     }
     for e in h.expert {
