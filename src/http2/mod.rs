@@ -598,15 +598,11 @@ impl<M: Copy> Http2<M> {
         if r.hpack_broken {
             return;
         }
-        let mut fields = Vec::new();
-        let decoded = r.hpack.decode_with_cb(&block.buf, |name: Cow<'_, [u8]>, value: Cow<'_, [u8]>| {
-            fields.push((String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&value).into_owned()))
-        });
-        if decoded.is_err() {
+        let Some(fields) = decode_fields(&mut r.hpack, &block.buf) else {
             r.hpack_broken = true;
             up(Up::Problem { problem: Problem::Hpack, stream: block.stream, meta });
             return;
-        }
+        };
         if block.promise {
             return;
         }
@@ -746,6 +742,18 @@ pub fn looks_like_settings(bytes: &[u8]) -> bool {
         && u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]).is_multiple_of(6)
 }
 
+/// The header fields of a whole header block, names and values as text (bytes that are not
+/// UTF-8 replaced); `None` when HPACK cannot decode it.
+fn decode_fields(hpack: &mut Decoder<'static>, block: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut fields = Vec::new();
+    hpack
+        .decode_with_cb(block, |name: Cow<'_, [u8]>, value: Cow<'_, [u8]>| {
+            fields.push((String::from_utf8_lossy(&name).into_owned(), String::from_utf8_lossy(&value).into_owned()))
+        })
+        .ok()?;
+    Some(fields)
+}
+
 /// The header block fragment of a HEADERS or PUSH_PROMISE frame: without its padding, priority
 /// or promised stream id. `None` when the frame is too short for what its flags announce.
 fn header_fragment(kind: u8, flags: u8, payload: &[u8]) -> Option<&[u8]> {
@@ -812,5 +820,128 @@ fn reason_phrase(code: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    /// RFC 7541 appendix C.3 (literals) and C.4 (the same requests, Huffman-coded): three
+    /// requests on one connection, each indexing into the table the ones before filled.
+    #[test]
+    fn test_hpack_rfc7541_c3_c4_requests() {
+        let first = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "www.example.com")];
+        let second = [&first[..], &[("cache-control", "no-cache")]].concat();
+        let third = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":path", "/index.html"),
+            (":authority", "www.example.com"),
+            ("custom-key", "custom-value"),
+        ];
+        for blocks in [
+            [
+                "828684410f7777772e6578616d706c652e636f6d",
+                "828684be58086e6f2d6361636865",
+                "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565",
+            ],
+            [
+                "828684418cf1e3c2e5f23a6ba0ab90f4ff",
+                "828684be5886a8eb10649cbf",
+                "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf",
+            ],
+        ] {
+            let mut hpack = Reader::new(true).hpack;
+            for (block, want) in blocks.iter().zip([&first[..], &second[..], &third[..]]) {
+                assert_eq!(decode_fields(&mut hpack, &hex(block)), Some(fields(want)), "{block}");
+            }
+        }
+    }
+
+    /// RFC 7541 appendix C.6: responses, Huffman-coded, with a 256-byte table, so that entries
+    /// are evicted from one response to the next.
+    #[test]
+    fn test_hpack_rfc7541_c6_responses_with_eviction() {
+        let mut hpack = Reader::new(false).hpack;
+        hpack.set_max_table_size(256);
+        let blocks = [
+            "488264025885aec3771a4b6196d07abe941054d444a8200595040b8166e082a62d1bff6e919d29ad171863c78f0b97c8e9ae82ae43d3",
+            "4883640effc1c0bf",
+            "88c16196d07abe941054d444a8200595040b8166e084a62d1bffc05a839bd9ab77ad94e7821dd7f2e6c7b335dfdfcd5b3960d5af27087f3672c1ab270fb5291f9587316065c003ed4ee5b1063d5007",
+        ];
+        let date = "Mon, 21 Oct 2013 20:13:21 GMT";
+        let location = ("location", "https://www.example.com");
+        let want = [
+            fields(&[(":status", "302"), ("cache-control", "private"), ("date", date), location]),
+            fields(&[(":status", "307"), ("cache-control", "private"), ("date", date), location]),
+            fields(&[
+                (":status", "200"),
+                ("cache-control", "private"),
+                ("date", "Mon, 21 Oct 2013 20:13:22 GMT"),
+                location,
+                ("content-encoding", "gzip"),
+                ("set-cookie", "foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1"),
+            ]),
+        ];
+        for (block, want) in blocks.iter().zip(want) {
+            assert_eq!(decode_fields(&mut hpack, &hex(block)), Some(want), "{block}");
+        }
+    }
+
+    #[test]
+    fn test_hpack_errors_are_reported_not_panics() {
+        let mut hpack = Reader::new(true).hpack;
+        // Index 70 with an empty dynamic table; a string longer than the block; a Huffman
+        // string with the EOS symbol; a table size update past the allowed maximum.
+        for block in ["c6", "0f", "4005ffffffffff", "3fe1ff7f"] {
+            assert_eq!(decode_fields(&mut hpack, &hex(block)), None, "{block}");
+        }
+    }
+
+    /// Frames split at every byte give the same WebSocket bytes as frames whole: the preface,
+    /// the CONNECT's HEADERS and padded DATA cut anywhere.
+    #[test]
+    fn test_frames_split_anywhere() {
+        let settings = b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01";
+        let block = b"\x00\x07:method\x07CONNECT\x00\x09:protocol\x09websocket\x00\x07:scheme\x04http\x00\x05:path\x01/\x00\x0a:authority\x01a";
+        let mut request = PREFACE.to_vec();
+        request.extend_from_slice(&[0, 0, block.len() as u8, 1, 4, 0, 0, 0, 1]);
+        request.extend_from_slice(block);
+        // A padded DATA frame (pad length 3), then one with END_STREAM.
+        let mut data = vec![0, 0, 9, 0, PADDED, 0, 0, 0, 1, 3, b'h', b'e', b'l', b'l', b'o', 0, 0, 0];
+        data.extend_from_slice(&[0, 0, 2, 0, END_STREAM, 0, 0, 0, 1, b'!', b'!']);
+        let response = b"\0\0\x01\x01\x04\0\0\0\x01\x88";
+        // (direction, bytes): the request, the server's response, then the DATA; the request
+        // (at 0) or the DATA (at 2) is cut in two.
+        let whole: [(usize, &[u8]); 3] = [(0, &request), (1, response), (0, &data)];
+        for at in [0, 2] {
+            for cut in 1..whole[at].1.len() {
+                let (a, b) = whole[at].1.split_at(cut);
+                let mut pieces = whole.to_vec();
+                pieces.splice(at..=at, [(0, a), (0, b)]);
+                let mut h2 = Http2::new(0);
+                let (mut opened, mut seen, mut ended) = (0, Vec::new(), false);
+                let mut on_up = |up: Up<'_, u64>| match up {
+                    Up::Opened(_) => opened += 1,
+                    Up::Data { bytes, .. } => seen.extend_from_slice(bytes),
+                    Up::End { from_client: true, reset: false, .. } => ended = true,
+                    other => panic!("{other:?}"),
+                };
+                h2.data(1, settings, 0, &mut on_up);
+                for (i, (dir, bytes)) in pieces.into_iter().enumerate() {
+                    h2.data(dir, bytes, i as u64, &mut on_up);
+                }
+                assert_eq!((opened, &seen[..], ended), (1, &b"hello!!"[..], true), "{at} cut at {cut}");
+            }
+        }
     }
 }
