@@ -1005,12 +1005,18 @@ impl ConnState {
                     sockets.remove(&stream);
                 }
             }
-            Up::Lost { from_client, meta } => {
+            Up::Gap { stream, from_client, len, .. } => {
+                if let Some(s) = sockets.get_mut(&stream) {
+                    report_info(&mut s.info_sent, &s.info, out);
+                    let mut emit = reporter(&s.info, from_client, stats, out);
+                    s.ws[usize::from(from_client)].decoder.gap(len, &mut emit);
+                }
+            }
+            Up::Lost { from_client, .. } => {
                 for s in sockets.values_mut().filter(|s| !s.ended[usize::from(from_client)]) {
                     report_info(&mut s.info_sent, &s.info, out);
                     let mut emit = reporter(&s.info, from_client, stats, out);
                     s.ws[usize::from(from_client)].decoder.gap(u64::MAX, &mut emit);
-                    let _ = meta;
                 }
             }
             Up::Problem { problem, stream, meta } => {
@@ -1023,7 +1029,7 @@ impl ConnState {
         };
         match d {
             Delivery::Data(bytes, meta) => framing.data(dir, bytes, meta, &mut on_up),
-            Delivery::Gap(_, meta) => framing.gap(dir, meta, &mut on_up),
+            Delivery::Gap(len, meta) => framing.gap(dir, len, meta, &mut on_up),
         }
     }
 

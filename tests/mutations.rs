@@ -1,6 +1,8 @@
 //! Mutations of real captures, checked with invariants rather than references:
 //! - a dropped data segment (after the handshake) loses only the frames it carried bytes of
-//!   (they are missing or cut);
+//!   (they are missing or cut); over HTTP/2 a hole that takes a frame header may cost any
+//!   WebSocket stream of that direction the frames until its next frame boundary is found
+//!   (which stream lost bytes is not known), so there no frame may be invented or altered;
 //! - a file cut short gives a prefix of the original frames, then only frames marked cut.
 //!   (Reordering and duplication: tests/reorder.rs; flipped bytes and splices: tests/robust.rs.)
 
@@ -15,6 +17,7 @@ const CAPTURES: &[&str] = &[
     "testdata/real/node-deflate.pcap",
     "testdata/crafted/fragments.pcap",
     "testdata/crafted/many-segments.pcap",
+    "testdata/real/h2c-python.pcap",
 ];
 
 struct Packet {
@@ -109,7 +112,15 @@ fn a_dropped_segment_loses_only_the_frames_it_touched() {
             expected.retain(|k| !k.5);
             expected.sort();
             got.sort();
-            assert_eq!(got, expected, "{path}: dropping packet {number} changed frames it did not carry");
+            if path.contains("/h2") {
+                for frame in &got {
+                    let at = expected.iter().position(|e| e == frame);
+                    let at = at.unwrap_or_else(|| panic!("{path}: dropping packet {number} invented {frame:?}"));
+                    expected.remove(at);
+                }
+            } else {
+                assert_eq!(got, expected, "{path}: dropping packet {number} changed frames it did not carry");
+            }
             assert!(cut.len() <= touched_count, "{path}: dropping packet {number} cut {} frames", cut.len());
             dropped_any += 1;
         }

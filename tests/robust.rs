@@ -7,12 +7,13 @@ use wsdissect::capture::CaptureReader;
 use wsdissect::fields::{self, Context};
 use wsdissect::output;
 
-const SEEDS: [&str; 5] = [
+const SEEDS: [&str; 6] = [
     "testdata/real/python-small.pcapng",
     "testdata/real/python-any-sll2.pcap",
     "testdata/crafted/gap.pcap",
     "testdata/crafted/two-interfaces.pcapng",
     "testdata/crafted/many-segments.pcap",
+    "testdata/real/h2c-python.pcap",
 ];
 
 /// Reads, analyses and prints everything; returns the number of frames.

@@ -57,6 +57,8 @@ const MAX_PENDING: usize = 1 << 20;
 const MAX_STREAMS: usize = 4096;
 
 const FRAME_HEADER_LEN: usize = 9;
+/// Bytes kept while searching for a frame header after a hole.
+const MAX_RESYNC: usize = 64 * 1024;
 /// SETTINGS_MAX_FRAME_SIZE until a peer says otherwise.
 const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;
 
@@ -66,12 +68,20 @@ pub mod frame_type {
     pub const DATA: u8 = 0x0;
     /// HEADERS.
     pub const HEADERS: u8 = 0x1;
+    /// PRIORITY.
+    pub const PRIORITY: u8 = 0x2;
     /// RST_STREAM.
     pub const RST_STREAM: u8 = 0x3;
     /// SETTINGS.
     pub const SETTINGS: u8 = 0x4;
     /// PUSH_PROMISE.
     pub const PUSH_PROMISE: u8 = 0x5;
+    /// PING.
+    pub const PING: u8 = 0x6;
+    /// GOAWAY.
+    pub const GOAWAY: u8 = 0x7;
+    /// WINDOW_UPDATE.
+    pub const WINDOW_UPDATE: u8 = 0x8;
     /// CONTINUATION.
     pub const CONTINUATION: u8 = 0x9;
 }
@@ -174,8 +184,20 @@ pub enum Up<'a, M> {
         /// Where.
         meta: M,
     },
-    /// Bytes of a direction were lost: its frames cannot be found again, so every WebSocket
-    /// stream of the connection loses the rest of that direction.
+    /// `len` bytes of a WebSocket stream's DATA were lost.
+    Gap {
+        /// The stream id.
+        stream: u32,
+        /// The side whose bytes were lost.
+        from_client: bool,
+        /// How many.
+        len: u64,
+        /// Where the hole ended.
+        meta: M,
+    },
+    /// Bytes of a direction were lost where its frame boundaries go with them: every WebSocket
+    /// stream of that direction has lost an unknown number of bytes. The next frame header is
+    /// searched for (unless the preface was lost: then nothing more is read).
     Lost {
         /// The direction: the client's.
         from_client: bool,
@@ -223,6 +245,9 @@ enum Body {
     Collect { kind: u8, flags: u8, stream: u32, len: usize, buf: Vec<u8> },
     /// A frame stepped over.
     Skip { left: u32 },
+    /// After a hole that took a frame header: bytes kept while the next frame header is
+    /// searched for.
+    Resync { buf: Vec<u8> },
 }
 
 /// A header block being collected across CONTINUATION frames.
@@ -292,6 +317,8 @@ pub struct Http2Counts {
     pub websockets: u64,
     /// WebSockets refused.
     pub refused: u64,
+    /// Frame headers found again after holes.
+    pub resyncs: u64,
 }
 
 /// Both directions of an HTTP/2 connection.
@@ -357,6 +384,7 @@ impl<M: Copy> Http2<M> {
                 }
                 Body::Data { .. } => self.data_payload(dir, bytes, meta, up),
                 Body::Collect { .. } => self.collect(dir, bytes, meta, up),
+                Body::Resync { .. } => self.resync(dir, bytes, meta, up),
                 Body::Skip { ref mut left } => {
                     let n = (*left as usize).min(bytes.len());
                     *left -= n as u32;
@@ -370,12 +398,70 @@ impl<M: Copy> Http2<M> {
         }
     }
 
-    /// Bytes of direction `dir` were lost: its frame boundaries are gone for good.
-    pub fn gap(&mut self, dir: usize, meta: M, up: &mut impl FnMut(Up<'_, M>)) {
-        let r = &mut self.readers[dir];
-        if !r.lost {
-            r.lost = true;
-            up(Up::Lost { from_client: r.from_client, meta });
+    /// `len` bytes of direction `dir` were lost (`u64::MAX`: how many is not known). Inside
+    /// a DATA frame's payload, the frame's stream loses them and reading goes on after them; a
+    /// frame other than DATA is stepped over (a header block with it, and HPACK's state); a
+    /// hole that takes a frame header, or of unknown length, makes the direction search for
+    /// the next frame header ([`Up::Lost`]).
+    pub fn gap(&mut self, dir: usize, len: u64, meta: M, up: &mut impl FnMut(Up<'_, M>)) {
+        let mut left = len;
+        while left > 0 {
+            let r = &mut self.readers[dir];
+            if r.lost {
+                return;
+            }
+            let from_client = r.from_client;
+            match &mut r.body {
+                Body::Resync { buf } => {
+                    buf.clear();
+                    return;
+                }
+                Body::Header if r.preface_left > 0 => {
+                    r.lost = true;
+                    return up(Up::Lost { from_client, meta });
+                }
+                Body::Data { pad_length_next: true, .. } | Body::Header => {
+                    // Where the next frame starts is not known (a header, or a pad length,
+                    // was lost).
+                    r.body = Body::Resync { buf: Vec::new() };
+                    r.head_len = 0;
+                    return up(Up::Lost { from_client, meta });
+                }
+                Body::Data { .. } if left == u64::MAX => {
+                    r.body = Body::Resync { buf: Vec::new() };
+                    return up(Up::Lost { from_client, meta });
+                }
+                Body::Data { stream, data_left, pad_left, .. } => {
+                    let stream = *stream;
+                    let data = left.min(u64::from(*data_left));
+                    *data_left -= data as u32;
+                    let pad = (left - data).min(u64::from(*pad_left));
+                    *pad_left -= pad as u32;
+                    left -= data + pad;
+                    if data > 0 && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
+                        up(Up::Gap { stream, from_client, len: data, meta });
+                    }
+                    // The rest (END_STREAM included) as for bytes that came.
+                    self.data_payload(dir, &[], meta, up);
+                }
+                Body::Collect { kind, len: frame_len, buf, stream, .. } => {
+                    if matches!(*kind, frame_type::HEADERS | frame_type::CONTINUATION | frame_type::PUSH_PROMISE) {
+                        r.hpack_broken = true;
+                        r.block = None;
+                        up(Up::Problem { problem: Problem::Hpack, stream: *stream, meta });
+                    }
+                    let rest = (*frame_len - buf.len()) as u32;
+                    r.body = Body::Skip { left: rest };
+                }
+                Body::Skip { left: skip } => {
+                    let n = left.min(u64::from(*skip));
+                    *skip -= n as u32;
+                    left -= n;
+                    if *skip == 0 {
+                        r.body = Body::Header;
+                    }
+                }
+            }
         }
     }
 
@@ -430,6 +516,71 @@ impl<M: Copy> Http2<M> {
                 _ => r.body = Body::Header,
             }
         }
+    }
+
+    /// Bytes after a hole: kept until a frame header is found (one whose fields make sense
+    /// where it is, followed by another such header), then read from there on.
+    fn resync(&mut self, dir: usize, bytes: &[u8], meta: M, up: &mut impl FnMut(Up<'_, M>)) -> usize {
+        let Body::Resync { buf } = &mut self.readers[dir].body else { return 0 };
+        buf.extend_from_slice(bytes);
+        let mut buf = std::mem::take(buf);
+        let mut found = None;
+        let mut keep_from = buf.len().saturating_sub(FRAME_HEADER_LEN - 1);
+        for at in 0..buf.len().saturating_sub(FRAME_HEADER_LEN - 1) {
+            let Some(len) = self.plausible_header(dir, &buf[at..]) else { continue };
+            let next = at + FRAME_HEADER_LEN + len as usize;
+            if next + FRAME_HEADER_LEN > buf.len() {
+                // Not confirmed yet: wait for the bytes of the header that should follow.
+                keep_from = at;
+                break;
+            }
+            if self.plausible_header(dir, &buf[next..]).is_some() {
+                found = Some(at);
+                break;
+            }
+        }
+        match found {
+            Some(at) => {
+                self.readers[dir].body = Body::Header;
+                self.counts.resyncs += 1;
+                self.data(dir, &buf[at..], meta, up);
+            }
+            None => {
+                buf.drain(..keep_from);
+                if buf.len() > MAX_RESYNC {
+                    buf.drain(..buf.len() - MAX_RESYNC / 2);
+                }
+                self.readers[dir].body = Body::Resync { buf };
+            }
+        }
+        bytes.len()
+    }
+
+    /// The payload length of the frame header at the start of `bytes`, if its fields make sense
+    /// for direction `dir` now: a type known and not CONTINUATION (a header block cannot be
+    /// picked up in its middle), flags and length that type allows, the reserved bit clear, a
+    /// stream id the type allows and, for DATA, a stream that is open.
+    fn plausible_header(&self, dir: usize, bytes: &[u8]) -> Option<u32> {
+        let h = bytes.get(..FRAME_HEADER_LEN)?;
+        let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
+        let (kind, flags) = (h[3], h[4]);
+        let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
+        let from_client = self.readers[dir].from_client;
+        let ok = stream >> 31 == 0
+            && len <= self.readers[dir].max_frame
+            && match kind {
+                frame_type::DATA => flags & !(END_STREAM | PADDED) == 0 && self.streams.contains_key(&stream),
+                frame_type::HEADERS => stream != 0 && flags & !(END_STREAM | END_HEADERS | PADDED | PRIORITY) == 0,
+                frame_type::PRIORITY => stream != 0 && len == 5 && flags == 0,
+                frame_type::RST_STREAM => stream != 0 && len == 4 && flags == 0,
+                frame_type::SETTINGS => stream == 0 && len.is_multiple_of(6) && flags & !ACK == 0,
+                frame_type::PUSH_PROMISE => !from_client && stream != 0 && flags & !(END_HEADERS | PADDED) == 0,
+                frame_type::PING => stream == 0 && len == 8 && flags & !ACK == 0,
+                frame_type::GOAWAY => stream == 0 && len >= 8 && flags == 0,
+                frame_type::WINDOW_UPDATE => len == 4 && flags == 0,
+                _ => false,
+            };
+        ok.then_some(len)
     }
 
     /// Collects a frame's payload; acts on the frame once it is whole. Returns how many of
@@ -943,5 +1094,32 @@ mod tests {
                 assert_eq!((opened, &seen[..], ended), (1, &b"hello!!"[..], true), "{at} cut at {cut}");
             }
         }
+    }
+
+    /// A hole that takes a whole DATA frame, header and all: reading picks up at the next
+    /// frame header, and the stream is told it lost bytes.
+    #[test]
+    fn test_frame_header_lost_then_found() {
+        let settings = b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01";
+        let block = b"\x00\x07:method\x07CONNECT\x00\x09:protocol\x09websocket\x00\x07:scheme\x04http\x00\x05:path\x01/\x00\x0a:authority\x01a";
+        let mut request = PREFACE.to_vec();
+        request.extend_from_slice(&[0, 0, block.len() as u8, 1, 4, 0, 0, 0, 1]);
+        request.extend_from_slice(block);
+        let data = |text: &[u8]| [&[0, 0, text.len() as u8, 0, 0, 0, 0, 0, 1][..], text].concat();
+        let mut h2 = Http2::new(0);
+        let (mut seen, mut lost) = (Vec::new(), 0);
+        let mut on_up = |up: Up<'_, u64>| match up {
+            Up::Data { bytes, .. } => seen.extend_from_slice(bytes),
+            Up::Lost { from_client: true, .. } => lost += 1,
+            _ => {}
+        };
+        h2.data(1, settings, 0, &mut on_up);
+        h2.data(0, &request, 1, &mut on_up);
+        h2.data(1, b"\0\0\x01\x01\x04\0\0\0\x01\x88", 2, &mut on_up);
+        h2.data(0, &data(b"one "), 3, &mut on_up);
+        h2.gap(0, data(b"two ").len() as u64, 4, &mut on_up);
+        h2.data(0, &[data(b"three "), data(b"four")].concat(), 5, &mut on_up);
+        assert_eq!((&seen[..], lost), (&b"one three four"[..], 1));
+        assert_eq!(h2.counts.resyncs, 1);
     }
 }
