@@ -13,6 +13,10 @@
 //            fragmented compressed messages sent with ws's {fin: false}.
 //   h2:      no WebSocket: node's http2 over TLS (ALPN h2), two GET requests on one
 //            connection, so that a decrypted HTTP/2 connection is in the test data.
+//   h2-websocket: WebSockets over HTTP/2 (RFC 8441) over TLS: node's http2 server with
+//            enableConnectProtocol and its client, ws's Sender and Receiver on the streams.
+//            Two WebSockets on one connection (one with permessage-deflate), a GET beside
+//            them, messages up to 200 KB, a ping, closes with reasons.
 'use strict';
 const fs = require('fs');
 const https = require('https');
@@ -131,7 +135,134 @@ function deflateScenario() {
   });
 }
 
+// RFC 8441 over TLS: node's http2 on both sides, ws's framing (Sender, Receiver,
+// PerMessageDeflate) on the CONNECT streams.
+function h2WebSocket() {
+  const http2 = require('http2');
+  const { Sender, Receiver } = require('ws');
+  // Not in ws's exports: loaded from its directory.
+  const lib = require('path').join(require('path').dirname(require.resolve('ws')), 'lib');
+  const PerMessageDeflate = require(`${lib}/permessage-deflate.js`);
+  const extension = require(`${lib}/extension.js`);
+
+  // The framing of one end of a WebSocket on an HTTP/2 stream.
+  function socket(stream, isServer, deflate) {
+    const extensions = deflate ? { [PerMessageDeflate.extensionName]: deflate } : {};
+    const sender = new Sender(stream, extensions);
+    const receiver = new Receiver({ binaryType: 'nodebuffer', extensions, isServer, maxPayload: 0 });
+    stream.pipe(receiver);
+    return { sender, receiver, mask: !isServer };
+  }
+
+  const server = http2.createSecureServer({
+    cert: fs.readFileSync(`${certDir}/cert.pem`),
+    key: fs.readFileSync(`${certDir}/key.pem`),
+    settings: { enableConnectProtocol: true },
+  });
+  server.on('keylog', (line) => fs.appendFileSync(keylogPath, line));
+  server.on('stream', (stream, headers) => {
+    if (headers[':method'] !== 'CONNECT') {
+      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
+      stream.end('a GET beside the WebSockets');
+      return;
+    }
+    const conn = headers[':path'] === '/deflate' ? 0 : 1;
+    let deflate = null;
+    const response = { ':status': 200 };
+    const offer = headers['sec-websocket-extensions'];
+    if (offer) {
+      deflate = new PerMessageDeflate({ serverMaxWindowBits: 11 }, true, 0);
+      const accepted = deflate.accept(extension.parse(offer)[PerMessageDeflate.extensionName]);
+      response['sec-websocket-extensions'] = extension.format({ [PerMessageDeflate.extensionName]: [accepted] });
+    }
+    stream.respond(response);
+    const ws = socket(stream, true, deflate);
+    // Echo each message as it came; answer pings and closes.
+    ws.receiver.on('message', (data, isBinary) => {
+      const payload = isBinary ? data : data.toString();
+      record(conn, 'server-to-client', isBinary ? 2 : 1, payload);
+      ws.sender.send(data, { binary: isBinary, compress: !!deflate, fin: true, mask: false });
+    });
+    ws.receiver.on('ping', (data) => {
+      record(conn, 'server-to-client', 10, data);
+      ws.sender.pong(data, false);
+    });
+    ws.receiver.on('conclude', (code, reason) => {
+      record(conn, 'server-to-client', 8, Buffer.concat([Buffer.from([code >> 8, code & 255]), reason]));
+      ws.sender.close(code, reason, false, () => stream.end());
+    });
+  });
+
+  server.listen(Number(port), host, () => {
+    const client = http2.connect(`https://${host}:${port}`, { rejectUnauthorized: false, servername: 'h2.wsdissect.test' });
+    client.once('remoteSettings', (settings) => {
+      if (!settings.enableConnectProtocol) throw new Error('the server did not enable extended CONNECT');
+      const get = client.request({ ':path': '/index.txt' });
+      get.on('data', () => {});
+      get.end();
+      let open = 2;
+      const closed = () => {
+        if (--open === 0) {
+          fs.closeSync(truth);
+          setTimeout(() => client.close(() => server.close(() => process.exit(0))), 200);
+        }
+      };
+      for (const [conn, path] of [[0, '/deflate'], [1, '/plain']]) {
+        const deflate = conn === 0 ? new PerMessageDeflate({ clientMaxWindowBits: 12 }, false, 0) : null;
+        const headers = {
+          ':method': 'CONNECT',
+          ':protocol': 'websocket',
+          ':scheme': 'https',
+          ':path': path,
+          ':authority': `${host}:${port}`,
+          'sec-websocket-version': '13',
+          origin: `https://${host}:${port}`,
+        };
+        if (deflate) {
+          headers['sec-websocket-extensions'] = extension.format({ [PerMessageDeflate.extensionName]: [deflate.offer()] });
+        }
+        const stream = client.request(headers, { endStream: false });
+        stream.on('response', (response) => {
+          if (deflate) {
+            const accepted = extension.parse(response['sec-websocket-extensions'])[PerMessageDeflate.extensionName];
+            deflate.accept(accepted);
+          }
+          const ws = socket(stream, false, deflate);
+          const plan = [
+            `node h2 ${path} message one ` + 'repeat '.repeat(40),
+            Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) % 256)),
+            'x'.repeat(200000),
+            `node h2 ${path} last ` + 'repeat '.repeat(40),
+          ];
+          let step = 0;
+          const next = () => {
+            if (step === plan.length) {
+              record(conn, 'client-to-server', 8, Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from(`${path} done`)]));
+              ws.sender.close(4001, Buffer.from(`${path} done`), true);
+              return;
+            }
+            const part = plan[step++];
+            record(conn, 'client-to-server', typeof part === 'string' ? 1 : 2, part);
+            ws.sender.send(typeof part === 'string' ? Buffer.from(part) : part, {
+              binary: typeof part !== 'string', compress: !!deflate, fin: true, mask: true,
+            });
+            if (step === 2) {
+              record(conn, 'client-to-server', 9, Buffer.from('node ping'));
+              ws.sender.ping(Buffer.from('node ping'), true);
+            }
+          };
+          ws.receiver.on('message', () => next());
+          ws.receiver.on('conclude', () => stream.end());
+          stream.on('close', closed);
+          next();
+        });
+      }
+    });
+  });
+}
+
 if (scenario === 'h2') h2();
+else if (scenario === 'h2-websocket') h2WebSocket();
 else if (scenario === 'deflate') deflateScenario();
 else {
   console.error(`unknown scenario ${scenario}`);

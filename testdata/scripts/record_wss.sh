@@ -85,6 +85,10 @@ record tls-node-h2.pcap host 18106 env NODE_PATH="$node_modules" \
 # knowledge, and TLS 1.3 with ALPN h2 (see h2_peer.py for the streams).
 record h2c-python.pcap netns 18201 bash -c 'python3 "$here/h2_peer.py" 127.0.0.1 18201 "$TRUTH"'
 record h2-python-tls.pcap netns 18202 bash -c 'python3 "$here/h2_peer.py" 127.0.0.1 18202 "$TRUTH" "$KEYS" "$work"'
+# node's http2 (enableConnectProtocol) on both sides with ws's Sender and Receiver on the
+# streams: two WebSockets, one compressed, beside a GET, over TLS.
+record h2-node-tls.pcap netns 18203 env NODE_PATH="$node_modules" \
+    bash -c 'node "$here/node_peer.js" h2-websocket 127.0.0.1 18203 "$TRUTH" "$KEYS" "$work"'
 # A HelloRetryRequest: a second ClientHello (same random) and the real ServerHello follow.
 record wss-python-tls13-hello-retry.pcap host 18105 bash -c 'py small 18105 1.3:hello-retry'
 # TLS 1.2: AEAD suites with each key exchange and both PRF hashes.
