@@ -33,7 +33,7 @@ const TEXT: usize = 12;
 
 /// Captures with no frame-level reference: tshark 4.0.17 does not decode WebSockets over
 /// HTTP/2 (RFC 8441). `tests/messages.rs` compares their messages with the peers' truth files.
-const TRUTH_ONLY: [&str; 3] = ["h2c-python.pcap", "h2-python-tls.pcap", "h2-node-tls.pcap"];
+const TRUTH_ONLY: [&str; 4] = ["h2c-python.pcap", "h2-python-tls.pcap", "h2-node-tls.pcap", "h2-chromium.pcap"];
 
 fn captures() -> Vec<PathBuf> {
     let mut all = Vec::new();

@@ -135,43 +135,52 @@ function deflateScenario() {
   });
 }
 
-// RFC 8441 over TLS: node's http2 on both sides, ws's framing (Sender, Receiver,
-// PerMessageDeflate) on the CONNECT streams.
-function h2WebSocket() {
-  const http2 = require('http2');
+// ws's framing, for WebSockets on HTTP/2 streams (RFC 8441). PerMessageDeflate and extension
+// are not in ws's exports: loaded from its directory.
+function wsFraming() {
   const { Sender, Receiver } = require('ws');
-  // Not in ws's exports: loaded from its directory.
   const lib = require('path').join(require('path').dirname(require.resolve('ws')), 'lib');
   const PerMessageDeflate = require(`${lib}/permessage-deflate.js`);
   const extension = require(`${lib}/extension.js`);
-
   // The framing of one end of a WebSocket on an HTTP/2 stream.
-  function socket(stream, isServer, deflate) {
+  const socket = (stream, isServer, deflate) => {
     const extensions = deflate ? { [PerMessageDeflate.extensionName]: deflate } : {};
     const sender = new Sender(stream, extensions);
     const receiver = new Receiver({ binaryType: 'nodebuffer', extensions, isServer, maxPayload: 0 });
     stream.pipe(receiver);
-    return { sender, receiver, mask: !isServer };
-  }
+    return { sender, receiver };
+  };
+  return { PerMessageDeflate, extension, socket };
+}
 
+// An HTTP/2 server over TLS with extended CONNECT enabled: a CONNECT for a WebSocket is
+// answered 200 (permessage-deflate accepted when offered) and its messages echoed, pings
+// answered, its close returned; any other request gets `page`. `connOf(path)` numbers the
+// WebSockets in the truth file; `onClosed` runs when one has closed. With `clientTruth` the
+// server also records what it receives (the client writes no truth), and leaves the key log
+// to the client.
+function h2WebSocketServer(onClosed, connOf, page = 'a GET beside the WebSockets', clientTruth = false) {
+  const http2 = require('http2');
+  const { PerMessageDeflate, extension, socket } = wsFraming();
   const server = http2.createSecureServer({
     cert: fs.readFileSync(`${certDir}/cert.pem`),
     key: fs.readFileSync(`${certDir}/key.pem`),
     settings: { enableConnectProtocol: true },
   });
-  server.on('keylog', (line) => fs.appendFileSync(keylogPath, line));
+  if (!clientTruth) server.on('keylog', (line) => fs.appendFileSync(keylogPath, line));
   server.on('stream', (stream, headers) => {
     if (headers[':method'] !== 'CONNECT') {
-      stream.respond({ ':status': 200, 'content-type': 'text/plain' });
-      stream.end('a GET beside the WebSockets');
+      const html = page.startsWith('<');
+      stream.respond({ ':status': headers[':path'] === '/' || !html ? 200 : 404, 'content-type': html ? 'text/html' : 'text/plain' });
+      stream.end(headers[':path'] === '/' || !html ? page : '');
       return;
     }
-    const conn = headers[':path'] === '/deflate' ? 0 : 1;
+    const conn = connOf(headers[':path']);
     let deflate = null;
     const response = { ':status': 200 };
     const offer = headers['sec-websocket-extensions'];
     if (offer) {
-      deflate = new PerMessageDeflate({ serverMaxWindowBits: 11 }, true, 0);
+      deflate = new PerMessageDeflate({ serverMaxWindowBits: 11, isServer: true });
       const accepted = deflate.accept(extension.parse(offer)[PerMessageDeflate.extensionName]);
       response['sec-websocket-extensions'] = extension.format({ [PerMessageDeflate.extensionName]: [accepted] });
     }
@@ -180,6 +189,7 @@ function h2WebSocket() {
     // Echo each message as it came; answer pings and closes.
     ws.receiver.on('message', (data, isBinary) => {
       const payload = isBinary ? data : data.toString();
+      if (clientTruth) record(conn, 'client-to-server', isBinary ? 2 : 1, payload);
       record(conn, 'server-to-client', isBinary ? 2 : 1, payload);
       ws.sender.send(data, { binary: isBinary, compress: !!deflate, fin: true, mask: false });
     });
@@ -188,11 +198,23 @@ function h2WebSocket() {
       ws.sender.pong(data, false);
     });
     ws.receiver.on('conclude', (code, reason) => {
+      const body = Buffer.concat([Buffer.from([code >> 8, code & 255]), reason]);
+      if (clientTruth) record(conn, 'client-to-server', 8, body);
       record(conn, 'server-to-client', 8, Buffer.concat([Buffer.from([code >> 8, code & 255]), reason]));
       ws.sender.close(code, reason, false, () => stream.end());
+      onClosed();
     });
   });
 
+  return server;
+}
+
+// RFC 8441 over TLS: node's http2 on both sides, ws's framing (Sender, Receiver,
+// PerMessageDeflate) on the CONNECT streams.
+function h2WebSocket() {
+  const http2 = require('http2');
+  const { PerMessageDeflate, extension, socket } = wsFraming();
+  const server = h2WebSocketServer(() => {}, (path) => (path === '/deflate' ? 0 : 1));
   server.listen(Number(port), host, () => {
     const client = http2.connect(`https://${host}:${port}`, { rejectUnauthorized: false, servername: 'h2.wsdissect.test' });
     client.once('remoteSettings', (settings) => {
@@ -208,7 +230,7 @@ function h2WebSocket() {
         }
       };
       for (const [conn, path] of [[0, '/deflate'], [1, '/plain']]) {
-        const deflate = conn === 0 ? new PerMessageDeflate({ clientMaxWindowBits: 12 }, false, 0) : null;
+        const deflate = conn === 0 ? new PerMessageDeflate({ clientMaxWindowBits: 12 }) : null;
         const headers = {
           ':method': 'CONNECT',
           ':protocol': 'websocket',
@@ -261,7 +283,51 @@ function h2WebSocket() {
   });
 }
 
+// Headless Chromium as the client: the page comes over TLS with ALPN h2 from node's http2
+// server, which enables extended CONNECT, so Chromium opens the page's WebSocket as an
+// RFC 8441 stream on that connection (offering permessage-deflate). Chromium writes the key
+// log (--ssl-key-log-file); the server records both directions.
+function h2Chromium() {
+  const page = `<!doctype html><title>wsdissect</title><script>
+const messages = [
+  "hello from chromium over HTTP/2",
+  "a longer message, compressed: " + "chromium_h2_deflate_".repeat(100),
+  JSON.stringify({type: "json", items: [1, 2, 3], text: "\\u00e9t\\u00e9 \\u2603"}),
+  "x".repeat(30000),
+  "the last one",
+];
+const ws = new WebSocket("wss://" + location.host + "/ws");
+let i = 0;
+ws.onopen = () => ws.send(messages[i++]);
+ws.onmessage = () => {
+  if (i < messages.length) ws.send(messages[i++]);
+  else if (i++ === messages.length) ws.send(new Uint8Array([0, 1, 2, 250, 251, 252]));
+  else ws.close(1000, "chromium done");
+};
+</script>`;
+  let browser;
+  const server = h2WebSocketServer(() => {
+    fs.closeSync(truth);
+    setTimeout(() => {
+      browser.kill();
+      server.close();
+      setTimeout(() => process.exit(0), 300);
+    }, 500);
+  }, () => 0, page, true);
+  server.listen(Number(port), host, () => {
+    const profile = fs.mkdtempSync('/tmp/wsdissect-chromium-');
+    browser = require('child_process').spawn('chromium', [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--ignore-certificate-errors', `--user-data-dir=${profile}`, `--ssl-key-log-file=${keylogPath}`,
+      '--remote-debugging-port=0', `https://${host}:${port}/`,
+    ], { stdio: 'ignore' });
+    setTimeout(() => { throw new Error('Chromium did not finish in 30 s'); }, 30000).unref();
+  });
+}
+
 if (scenario === 'h2') h2();
+else if (scenario === 'h2-chromium') h2Chromium();
 else if (scenario === 'h2-websocket') h2WebSocket();
 else if (scenario === 'deflate') deflateScenario();
 else {

@@ -89,6 +89,10 @@ record h2-python-tls.pcap netns 18202 bash -c 'python3 "$here/h2_peer.py" 127.0.
 # streams: two WebSockets, one compressed, beside a GET, over TLS.
 record h2-node-tls.pcap netns 18203 env NODE_PATH="$node_modules" \
     bash -c 'node "$here/node_peer.js" h2-websocket 127.0.0.1 18203 "$TRUTH" "$KEYS" "$work"'
+# Chromium opens its WebSocket as an RFC 8441 stream when the page came over h2 from a server
+# that enabled extended CONNECT (node's http2 server, ws's framing on the stream).
+record h2-chromium.pcap host 18204 env NODE_PATH="$node_modules" \
+    bash -c 'node "$here/node_peer.js" h2-chromium 127.0.0.1 18204 "$TRUTH" "$KEYS" "$work"'
 # A HelloRetryRequest: a second ClientHello (same random) and the real ServerHello follow.
 record wss-python-tls13-hello-retry.pcap host 18105 bash -c 'py small 18105 1.3:hello-retry'
 # TLS 1.2: AEAD suites with each key exchange and both PRF hashes.
