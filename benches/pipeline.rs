@@ -67,6 +67,7 @@ fn pipeline(c: &mut Criterion) {
         ("small_messages", Profile::small(), 8 << 20),
         ("large_messages", Profile::large(), 32 << 20),
         ("wss_large_messages", Profile::large_tls(), 32 << 20),
+        ("h2_large_messages", Profile::large_h2(), 32 << 20),
     ] {
         let mut pcap = Vec::new();
         let written = write_capture(&mut pcap, &profile, size, 7).unwrap();

@@ -4,6 +4,7 @@
 //! cargo run --release --example gen_capture -- large 500000000 /tmp/large.pcap
 //! cargo run --release --example gen_capture -- small 300000000 /tmp/small.pcap
 //! cargo run --release --example gen_capture -- large-tls 500000000 /tmp/wss.pcap   # and /tmp/wss.pcap.keys
+//! cargo run --release --example gen_capture -- large-h2 500000000 /tmp/h2.pcap      # RFC 8441, h2c
 //! cargo run --release --example gen_capture -- deflate-10k 116000000 /tmp/deflate.pcap
 //! ```
 
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
     let (profile, size, path, seed) = match args.as_slice() {
         [p, size, path, rest @ ..] => (p, size, path, rest.first().and_then(|s| s.parse().ok()).unwrap_or(1)),
         _ => {
-            eprintln!("usage: gen_capture large|small|large-tls|deflate|deflate-10k BYTES OUT.pcap [SEED]");
+            eprintln!("usage: gen_capture large|small|large-tls|large-h2|deflate|deflate-10k BYTES OUT.pcap [SEED]");
             return ExitCode::from(2);
         }
     };
@@ -25,10 +26,13 @@ fn main() -> ExitCode {
         "large" => Profile::large(),
         "small" => Profile::small(),
         "large-tls" => Profile::large_tls(),
+        "large-h2" => Profile::large_h2(),
         "deflate" => Profile::deflate(),
         "deflate-10k" => Profile::deflate_many(),
         other => {
-            eprintln!("gen_capture: unknown profile {other:?} (large, small, large-tls, deflate or deflate-10k)");
+            eprintln!(
+                "gen_capture: unknown profile {other:?} (large, small, large-tls, large-h2, deflate or deflate-10k)"
+            );
             return ExitCode::from(2);
         }
     };

@@ -20,6 +20,7 @@ use flate2::{Compress, Compression, FlushCompress};
 use crate::capture::Record;
 use crate::capture::write::CaptureWriter;
 use crate::http::accept_key;
+use crate::http2::PREFACE;
 use crate::tls::cipher::{RecordCipher, Suite};
 use crate::tls::keylog::Secret;
 
@@ -41,6 +42,10 @@ pub struct Profile {
     pub segment: usize,
     /// Every connection is wss:// (TLS 1.3), its secrets in [`key_log`].
     pub tls: bool,
+    /// 0: each WebSocket on a TCP connection of its own (HTTP/1.1 upgrade); N: WebSockets over
+    /// HTTP/2 (RFC 8441), N of them on each h2c connection (prior knowledge), their frames in
+    /// DATA frames of up to 16 KiB.
+    pub http2_streams: u32,
 }
 
 impl Profile {
@@ -54,6 +59,7 @@ impl Profile {
             segment: 16 * 1024,
             context_takeover: false,
             tls: false,
+            http2_streams: 0,
         }
     }
 
@@ -69,12 +75,19 @@ impl Profile {
             segment: 1460,
             context_takeover: true,
             tls: false,
+            http2_streams: 0,
         }
     }
 
     /// [`deflate`](Self::deflate) with 10,000 connections open at once.
     pub fn deflate_many() -> Self {
         Profile { connections: 10_000, ..Self::deflate() }
+    }
+
+    /// Large messages, as [`large`](Self::large), on WebSockets over HTTP/2: the same 64
+    /// WebSockets, 8 on each of 8 h2c connections.
+    pub fn large_h2() -> Self {
+        Profile { http2_streams: 8, ..Self::large() }
     }
 
     /// Large messages, as [`large`](Self::large), over TLS 1.3.
@@ -92,6 +105,7 @@ impl Profile {
             segment: 1460,
             context_takeover: false,
             tls: false,
+            http2_streams: 0,
         }
     }
 }
@@ -127,11 +141,19 @@ struct Conn {
     client_ip: [u8; 4],
     client_port: u16,
     seq: [u32; 2],
+    /// wss://: each direction's application traffic cipher and record number.
+    tls: Option<[(RecordCipher, u64); 2]>,
+}
+
+/// One WebSocket: on a TCP connection of its own, or on an HTTP/2 stream.
+struct Socket {
+    /// Its TCP connection, in `conns`.
+    conn: usize,
+    /// Its HTTP/2 stream; 0 over HTTP/1.1.
+    stream: u32,
     /// permessage-deflate: each direction's window (the last bytes it sent, with context
     /// takeover; empty otherwise).
     deflate: Option<[Vec<u8>; 2]>,
-    /// wss://: each direction's application traffic cipher and record number.
-    tls: Option<[(RecordCipher, u64); 2]>,
 }
 
 /// The TLS 1.3 suite of wss:// connections.
@@ -177,6 +199,8 @@ struct Writer<W: Write> {
     packet: Vec<u8>,
     /// TLS records being sent (reused).
     records: Vec<u8>,
+    /// HTTP/2 DATA frames being sent (reused).
+    data_frames: Vec<u8>,
     /// Connections are wss://.
     tls: bool,
 }
@@ -247,6 +271,42 @@ impl<W: Write> Writer<W> {
         self.records = records;
         Ok(())
     }
+
+    /// A WebSocket's bytes: as they are, or in DATA frames on its HTTP/2 stream.
+    fn send_on(&mut self, c: &mut Conn, stream: u32, dir: usize, bytes: &[u8], segment: usize) -> io::Result<()> {
+        if stream == 0 {
+            return self.send(c, dir, bytes, segment);
+        }
+        let mut frames = std::mem::take(&mut self.data_frames);
+        frames.clear();
+        for chunk in bytes.chunks(MAX_DATA_FRAME) {
+            http2_frame(&mut frames, 0, 0, stream, chunk);
+        }
+        let sent = self.send(c, dir, &frames, segment);
+        self.data_frames = frames;
+        sent
+    }
+}
+
+/// The largest DATA frame sent (SETTINGS_MAX_FRAME_SIZE's default).
+const MAX_DATA_FRAME: usize = 16 * 1024;
+
+/// Appends an HTTP/2 frame.
+fn http2_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(&[kind, flags]);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// Appends an HPACK literal header field without indexing, no Huffman (names and values
+/// shorter than 127 bytes).
+fn hpack_literal(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.push(0);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name.as_bytes());
+    out.push(value.len() as u8);
+    out.extend_from_slice(value.as_bytes());
 }
 
 const FIN: u8 = 0x01;
@@ -319,23 +379,36 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
         summary: Summary::default(),
         packet: Vec::new(),
         records: Vec::new(),
+        data_frames: Vec::new(),
         tls: profile.tls,
     };
     w.summary.bytes = 24;
-    let mut conns: Vec<Conn> = (0..profile.connections)
+    let per_conn = profile.http2_streams.max(1);
+    let mut conns: Vec<Conn> = (0..profile.connections.div_ceil(per_conn))
         .map(|i| Conn {
             client_ip: [10, 1, (i >> 8) as u8, i as u8],
             client_port: 40_000 + (i % 20_000) as u16,
             seq: [rng.next() as u32, rng.next() as u32],
-            deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0).then(Default::default),
             tls: None,
+        })
+        .collect();
+    let mut sockets: Vec<Socket> = (0..profile.connections)
+        .map(|i| Socket {
+            conn: (i / per_conn) as usize,
+            stream: if profile.http2_streams > 0 { 1 + 2 * (i % per_conn) } else { 0 },
+            deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0).then(Default::default),
         })
         .collect();
     for (i, c) in conns.iter_mut().enumerate() {
         if profile.tls {
             tls_handshake(&mut w, c, seed, i as u32)?;
         }
-        handshake(&mut w, c, &mut rng, profile.context_takeover)?;
+        let on_it: Vec<&Socket> = sockets.iter().filter(|s| s.conn == i).collect();
+        if profile.http2_streams > 0 {
+            http2_handshake(&mut w, c, &on_it, profile.context_takeover)?;
+        } else {
+            handshake(&mut w, c, &mut rng, on_it[0].deflate.is_some(), profile.context_takeover)?;
+        }
     }
     // One compressor for every connection: reset for each message and, with context takeover,
     // given the direction's window as its dictionary, which is what a compressor kept per
@@ -346,13 +419,14 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
     let span = (profile.max_payload as f64 / profile.min_payload.max(1) as f64).ln();
     let mut turn = 0usize;
     while w.summary.bytes < target_bytes {
-        let c = &mut conns[turn % profile.connections as usize];
+        let socket = &mut sockets[turn % profile.connections as usize];
+        let c = &mut conns[socket.conn];
         let dir = (turn / profile.connections as usize) % 2;
         turn += 1;
         let len = (profile.min_payload as f64 * (span * (rng.below(1 << 20) as f64 / (1 << 20) as f64)).exp()) as usize;
         let len = if dir == 1 { len + 4 } else { len }.min(profile.max_payload);
         message_text(&mut rng, len, &mut text);
-        let rsv1 = match c.deflate.as_mut() {
+        let rsv1 = match socket.deflate.as_mut() {
             Some(windows) => {
                 z.reset();
                 let window = &mut windows[dir];
@@ -376,18 +450,20 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
         };
         let key = (dir == 0).then(|| (rng.next() as u32).to_be_bytes());
         frame(&mut framed, 1, rsv1, &payload, key);
-        w.send(c, dir, &framed, profile.segment)?;
+        w.send_on(c, socket.stream, dir, &framed, profile.segment)?;
         w.summary.frames += 1;
         if !rsv1 {
             std::mem::swap(&mut payload, &mut text);
         }
     }
-    for c in &mut conns {
-        for dir in 0..2 {
-            let key = (dir == 0).then(|| (rng.next() as u32).to_be_bytes());
-            frame(&mut framed, 8, false, &1000u16.to_be_bytes(), key);
-            w.send(c, dir, &framed, profile.segment)?;
-            w.summary.frames += 1;
+    for (i, c) in conns.iter_mut().enumerate() {
+        for socket in sockets.iter().filter(|s| s.conn == i) {
+            for dir in 0..2 {
+                let key = (dir == 0).then(|| (rng.next() as u32).to_be_bytes());
+                frame(&mut framed, 8, false, &1000u16.to_be_bytes(), key);
+                w.send_on(c, socket.stream, dir, &framed, profile.segment)?;
+                w.summary.frames += 1;
+            }
         }
         w.segment(c, 0, FIN | ACK, &[])?;
         w.segment(c, 1, FIN | ACK, &[])?;
@@ -446,30 +522,86 @@ fn tcp_open<W: Write>(w: &mut Writer<W>, c: &mut Conn) -> io::Result<()> {
 /// The window of connections with context takeover.
 const WINDOW_BITS: u8 = 12;
 
-fn handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, rng: &mut Rng, context_takeover: bool) -> io::Result<()> {
+/// The permessage-deflate response header value for the window a profile uses.
+fn accepted_deflate(context_takeover: bool) -> &'static str {
+    if context_takeover {
+        "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
+    } else {
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    }
+}
+
+/// An h2c connection with prior knowledge opening a WebSocket on each of `sockets`' streams
+/// (RFC 8441): the server's SETTINGS (extended CONNECT enabled) first, then the client's
+/// preface and one extended CONNECT per stream, then the server's 200s.
+fn http2_handshake<W: Write>(
+    w: &mut Writer<W>,
+    c: &mut Conn,
+    sockets: &[&Socket],
+    context_takeover: bool,
+) -> io::Result<()> {
+    tcp_open(w, c)?;
+    let mut server = Vec::new();
+    http2_frame(&mut server, 4, 0, 0, &[0, 8, 0, 0, 0, 1]);
+    w.send(c, 1, &server, 1460)?;
+    let mut client = PREFACE.to_vec();
+    http2_frame(&mut client, 4, 0, 0, &[]);
+    http2_frame(&mut client, 4, 1, 0, &[]);
+    let mut block = Vec::new();
+    for s in sockets {
+        block.clear();
+        for (name, value) in [
+            (":method", "CONNECT"),
+            (":protocol", "websocket"),
+            (":scheme", "http"),
+            (":path", "/feed"),
+            (":authority", "10.0.0.1:8080"),
+            ("sec-websocket-version", "13"),
+        ] {
+            hpack_literal(&mut block, name, value);
+        }
+        if s.deflate.is_some() {
+            hpack_literal(&mut block, "sec-websocket-extensions", "permessage-deflate; client_max_window_bits");
+        }
+        http2_frame(&mut client, 1, 4, s.stream, &block);
+    }
+    w.send(c, 0, &client, 1460)?;
+    let mut server = Vec::new();
+    http2_frame(&mut server, 4, 1, 0, &[]);
+    for s in sockets {
+        // :status 200 is entry 8 of HPACK's static table.
+        block.clear();
+        block.push(0x88);
+        if s.deflate.is_some() {
+            hpack_literal(&mut block, "sec-websocket-extensions", accepted_deflate(context_takeover));
+        }
+        http2_frame(&mut server, 1, 4, s.stream, &block);
+    }
+    w.send(c, 1, &server, 1460)
+}
+
+fn handshake<W: Write>(
+    w: &mut Writer<W>,
+    c: &mut Conn,
+    rng: &mut Rng,
+    deflate: bool,
+    context_takeover: bool,
+) -> io::Result<()> {
     if c.tls.is_none() {
         tcp_open(w, c)?;
     }
     let nonce = [rng.next().to_be_bytes(), rng.next().to_be_bytes()].concat();
     let key = crate::output::json::BytesAs::Base64.encode(&nonce);
-    let deflate = if c.deflate.is_some() {
-        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
-    } else {
-        ""
-    };
+    let offer = if deflate { "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" } else { "" };
     let request = format!(
         "GET /feed HTTP/1.1\r\nHost: 10.0.0.1:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{deflate}\r\n"
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     w.send(c, 0, request.as_bytes(), 1460)?;
-    let accepted = match (c.deflate.is_some(), context_takeover) {
-        (false, _) => "",
-        (true, true) => {
-            "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
-        }
-        (true, false) => {
-            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
-        }
+    let accepted = if deflate {
+        format!("Sec-WebSocket-Extensions: {}\r\n", accepted_deflate(context_takeover))
+    } else {
+        String::new()
     };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

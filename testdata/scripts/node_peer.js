@@ -309,7 +309,8 @@ ws.onmessage = () => {
   const server = h2WebSocketServer(() => {
     fs.closeSync(truth);
     setTimeout(() => {
-      browser.kill();
+      // Debian's chromium is a wrapper script: its whole process group goes.
+      process.kill(-browser.pid);
       server.close();
       setTimeout(() => process.exit(0), 300);
     }, 500);
@@ -321,7 +322,7 @@ ws.onmessage = () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--ignore-certificate-errors', `--user-data-dir=${profile}`, `--ssl-key-log-file=${keylogPath}`,
       '--remote-debugging-port=0', `https://${host}:${port}/`,
-    ], { stdio: 'ignore' });
+    ], { stdio: 'ignore', detached: true });
     setTimeout(() => { throw new Error('Chromium did not finish in 30 s'); }, 30000).unref();
   });
 }
