@@ -24,7 +24,7 @@ use std::net::IpAddr;
 
 use crate::capture::Record;
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
-use crate::http::upgrade::{Upgrade, UpgradeScanner};
+use crate::http::upgrade::{Switched, Upgrade, UpgradeScanner};
 use crate::http::{self, Request, Response};
 use crate::http2::{self, Http2, Opening, Up};
 use crate::net::{self, Skip, TcpSegment};
@@ -906,10 +906,24 @@ impl ConnState {
         }
     }
 
-    /// The server accepted the upgrade: the connection is WebSocket from here, starting with
-    /// what followed the `101` on each side.
+    /// The server accepted the upgrade: the connection is WebSocket (or HTTP/2) from here,
+    /// starting with what followed the `101` on each side.
     fn switch(&mut self, upgrade: Upgrade<PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
-        let Upgrade { server_dir, request, response, meta, server_rest, client_pending } = upgrade;
+        let Upgrade { switched, server_dir, request, response, meta, server_rest, client_pending } = upgrade;
+        if switched == Switched::Http2 {
+            let client_dir = 1 - server_dir;
+            self.start_http2(client_dir, stats, out);
+            if let Some(h2) = self.h2.as_deref_mut() {
+                h2.framing.upgraded_from_http1();
+            }
+            if !server_rest.is_empty() {
+                self.deliver_http2(server_dir, Delivery::Data(&server_rest, meta), stats, out);
+            }
+            for (bytes, m) in client_pending {
+                self.deliver_http2(client_dir, Delivery::Data(&bytes, m), stats, out);
+            }
+            return;
+        }
         let client_dir = 1 - server_dir;
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;

@@ -96,6 +96,11 @@ impl Response {
     pub fn is_websocket_switch(&self) -> bool {
         self.code == 101 && has_token(self.headers.upgrade.as_deref(), "websocket")
     }
+
+    /// A `101 Switching Protocols` to HTTP/2 in the clear (`Upgrade: h2c`).
+    pub fn is_h2c_switch(&self) -> bool {
+        self.code == 101 && has_token(self.headers.upgrade.as_deref(), "h2c")
+    }
 }
 
 /// One parsed head.

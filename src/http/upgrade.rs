@@ -1,6 +1,7 @@
 //! HTTP/1.1 in both directions of a connection, followed until a WebSocket upgrade is
-//! accepted: heads are found and read, bodies stepped over, and what the client sends after its
-//! upgrade request waits for the response (a refused upgrade makes it plain HTTP again).
+//! accepted (or an upgrade to HTTP/2, `h2c`): heads are found and read, bodies stepped over,
+//! and what the client sends after its upgrade request waits for the response (a refused
+//! upgrade makes it plain HTTP again).
 //!
 //! [`UpgradeScanner`] takes each direction's bytes (tagged with whatever position the caller
 //! uses, a packet for wsdissect) and says when the server accepted, handing back what followed
@@ -40,9 +41,20 @@ impl<M> Default for HeadScanner<M> {
     }
 }
 
-/// A WebSocket upgrade the server accepted.
+/// What the connection switched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switched {
+    /// WebSocket (RFC 6455).
+    WebSocket,
+    /// HTTP/2 (`Upgrade: h2c`, RFC 7540 section 3.2): the client's connection preface follows.
+    Http2,
+}
+
+/// An upgrade the server accepted.
 #[derive(Debug)]
 pub struct Upgrade<M> {
+    /// To what.
+    pub switched: Switched,
     /// The direction (as fed) the server's bytes come in.
     pub server_dir: usize,
     /// The upgrade request, when it was seen.
@@ -123,11 +135,13 @@ impl<M: Copy> UpgradeScanner<M> {
                     let body = req.headers.content_length.unwrap_or(0);
                     self.dirs[dir].buf = self.skip(dir, rest, body);
                 }
-                Head::Response(response) if response.is_websocket_switch() => {
+                Head::Response(response) if response.is_websocket_switch() || response.is_h2c_switch() => {
                     let client_pending = self.dirs[1 - dir].pending.take().unwrap_or_default();
-                    let request = self.request.take().map(|r| *r);
+                    let switched = if response.is_h2c_switch() { Switched::Http2 } else { Switched::WebSocket };
+                    let request = self.request.take().map(|r| *r).filter(|_| switched == Switched::WebSocket);
                     *self = UpgradeScanner::default();
                     return Some(Upgrade {
+                        switched,
                         server_dir: dir,
                         request,
                         response,

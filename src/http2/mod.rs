@@ -1,6 +1,9 @@
 //! HTTP/2 (RFC 9113) as far as WebSockets over it need it (RFC 8441, "Bootstrapping WebSockets
 //! with HTTP/2").
 //!
+//! The analyzer hands a connection here when its client starts with the preface (h2c with prior
+//! knowledge), after an HTTP/1.1 `Upgrade: h2c`, or when TLS's ALPN chose `h2`.
+//!
 //! [`Http2`] takes both directions of a connection (bytes tagged with a position, as TCP or TLS
 //! deliver them) and hands up what a WebSocket layer needs: a WebSocket opened on a stream (an
 //! extended `CONNECT` with `:protocol: websocket` and its 2xx response), the bytes of its DATA
@@ -349,6 +352,14 @@ impl<M: Copy> Http2<M> {
     /// The direction the client sends in.
     pub fn client_dir(&self) -> usize {
         self.client_dir
+    }
+
+    /// The connection came from an HTTP/1.1 `Upgrade: h2c`: the request that asked for it is
+    /// stream 1, which the client has ended (RFC 7540 section 3.2); its response
+    /// comes on that stream.
+    pub fn upgraded_from_http1(&mut self) {
+        self.counts.other_streams += 1;
+        self.streams.insert(1, Stream::Other { ended: [true, false] });
     }
 
     /// Bytes of direction `dir`.

@@ -537,6 +537,30 @@ def main():
     c.close()
     cap.write_pcap()
 
+    # h2c-upgrade: HTTP/1.1 `Upgrade: h2c`, then a WebSocket over HTTP/2 on stream 3 (RFC 8441)
+    # beside the upgraded request's response on stream 1.
+    import hpack
+    cap = Capture("h2c-upgrade.pcap")
+    c = Conn(cap)
+    c.handshake()
+    upgrade = (b"GET / HTTP/1.1\r\nHost: 127.0.0.2:8080\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+               b"Upgrade: h2c\r\nHTTP2-Settings: AAgAAAAB\r\n\r\n")
+    c.seg(0, c.send(0, upgrade), len(c.stream[0]))
+    switch = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+    c.seg(1, c.send(1, switch + h2_frame(4, 0, 0, struct.pack(">HI", 8, 1))), len(c.stream[1]))
+    server_hpack = hpack.Encoder()
+    client = H2_PREFACE + h2_frame(4, 0, 0, b"") + h2_frame(4, 1, 0, b"") + h2_frame(1, 4, 3, hpack.Encoder().encode(H2_CONNECT))
+    c.seg(0, c.send(0, client), len(c.stream[0]))
+    response = (h2_frame(4, 1, 0, b"") + h2_frame(1, 4, 1, server_hpack.encode([(":status", "200")]))
+                + h2_frame(0, 1, 1, b"the page that was asked for") + h2_frame(1, 4, 3, server_hpack.encode([(":status", "200")])))
+    c.seg(1, c.send(1, response), len(c.stream[1]))
+    c.seg(0, *c.h2_data(0, 3, 1, b"hello over h2c", key=K1))
+    c.seg(1, *c.h2_data(1, 3, 1, b"hello back"))
+    c.seg(0, *c.h2_data(0, 3, 8, struct.pack(">H", 1000), key=K2))
+    c.seg(1, *c.h2_data(1, 3, 8, struct.pack(">H", 1000)))
+    c.close()
+    cap.write_pcap()
+
     violations()
 
 
