@@ -784,15 +784,9 @@ impl<M: Copy> Http2<M> {
         meta: M,
         up: &mut impl FnMut(Up<'_, M>),
     ) {
-        match self.streams.get_mut(&stream) {
-            Some(Stream::WebSocket { ended }) | Some(Stream::Other { ended }) => {
-                // Trailers.
-                ended[0] |= end_stream;
-                if end_stream && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
-                    up(Up::End { stream, from_client: true, reset: false, meta });
-                }
-                self.forget_if_closed(stream);
-                return;
+        match self.streams.get(&stream) {
+            Some(Stream::WebSocket { .. } | Stream::Other { .. }) => {
+                return self.headers_on_open_stream(stream, true, end_stream, meta, up);
             }
             Some(Stream::Connecting { .. } | Stream::Reset) => return,
             None => {}
@@ -835,15 +829,10 @@ impl<M: Copy> Http2<M> {
         up: &mut impl FnMut(Up<'_, M>),
     ) {
         let status = fields.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse::<u16>().ok());
-        match self.streams.get_mut(&stream) {
+        match self.streams.get(&stream) {
             Some(Stream::Connecting { .. }) if status.is_some_and(|s| s >= 200) => {}
-            Some(Stream::WebSocket { ended }) | Some(Stream::Other { ended }) => {
-                ended[1] |= end_stream;
-                if end_stream && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
-                    up(Up::End { stream, from_client: false, reset: false, meta });
-                }
-                self.forget_if_closed(stream);
-                return;
+            Some(Stream::WebSocket { .. } | Stream::Other { .. }) => {
+                return self.headers_on_open_stream(stream, false, end_stream, meta, up);
             }
             // Informational (1xx), or not a stream the client opened.
             _ => return,
@@ -874,6 +863,24 @@ impl<M: Copy> Http2<M> {
             self.forget_if_closed(stream);
             up(Up::Refused(opening));
         }
+    }
+
+    /// Headers on a stream already open (trailers, or a response's after its first block):
+    /// END_STREAM on them ends that side.
+    fn headers_on_open_stream(
+        &mut self,
+        stream: u32,
+        from_client: bool,
+        end_stream: bool,
+        meta: M,
+        up: &mut impl FnMut(Up<'_, M>),
+    ) {
+        let Some(Stream::WebSocket { ended } | Stream::Other { ended }) = self.streams.get_mut(&stream) else { return };
+        ended[usize::from(!from_client)] |= end_stream;
+        if end_stream && matches!(self.streams.get(&stream), Some(Stream::WebSocket { .. })) {
+            up(Up::End { stream, from_client, reset: false, meta });
+        }
+        self.forget_if_closed(stream);
     }
 
     /// Keeps a reset stream known, so that DATA still in flight on it is not taken for DATA on
@@ -1069,22 +1076,31 @@ mod tests {
         }
     }
 
-    /// Frames split at every byte give the same WebSocket bytes as frames whole: the preface,
-    /// the CONNECT's HEADERS and padded DATA cut anywhere.
-    #[test]
-    fn test_frames_split_anywhere() {
-        let settings = b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01";
+    /// The server's SETTINGS enabling extended CONNECT.
+    const ENABLE_CONNECT: &[u8] = b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01";
+    /// The server's 200 (HPACK static entry 8) on stream 1.
+    const OK_ON_STREAM_1: &[u8] = b"\0\0\x01\x01\x04\0\0\0\x01\x88";
+
+    /// The client's preface and a CONNECT for a WebSocket on stream 1 (HPACK literals).
+    fn websocket_request() -> Vec<u8> {
         let block = b"\x00\x07:method\x07CONNECT\x00\x09:protocol\x09websocket\x00\x07:scheme\x04http\x00\x05:path\x01/\x00\x0a:authority\x01a";
         let mut request = PREFACE.to_vec();
         request.extend_from_slice(&[0, 0, block.len() as u8, 1, 4, 0, 0, 0, 1]);
         request.extend_from_slice(block);
+        request
+    }
+
+    /// Frames split at every byte give the same WebSocket bytes as frames whole: the preface,
+    /// the CONNECT's HEADERS and padded DATA cut anywhere.
+    #[test]
+    fn test_frames_split_anywhere() {
+        let request = websocket_request();
         // A padded DATA frame (pad length 3), then one with END_STREAM.
         let mut data = vec![0, 0, 9, 0, PADDED, 0, 0, 0, 1, 3, b'h', b'e', b'l', b'l', b'o', 0, 0, 0];
         data.extend_from_slice(&[0, 0, 2, 0, END_STREAM, 0, 0, 0, 1, b'!', b'!']);
-        let response = b"\0\0\x01\x01\x04\0\0\0\x01\x88";
         // (direction, bytes): the request, the server's response, then the DATA; the request
         // (at 0) or the DATA (at 2) is cut in two.
-        let whole: [(usize, &[u8]); 3] = [(0, &request), (1, response), (0, &data)];
+        let whole: [(usize, &[u8]); 3] = [(0, &request), (1, OK_ON_STREAM_1), (0, &data)];
         for at in [0, 2] {
             for cut in 1..whole[at].1.len() {
                 let (a, b) = whole[at].1.split_at(cut);
@@ -1098,7 +1114,7 @@ mod tests {
                     Up::End { from_client: true, reset: false, .. } => ended = true,
                     other => panic!("{other:?}"),
                 };
-                h2.data(1, settings, 0, &mut on_up);
+                h2.data(1, ENABLE_CONNECT, 0, &mut on_up);
                 for (i, (dir, bytes)) in pieces.into_iter().enumerate() {
                     h2.data(dir, bytes, i as u64, &mut on_up);
                 }
@@ -1111,11 +1127,6 @@ mod tests {
     /// frame header, and the stream is told it lost bytes.
     #[test]
     fn test_frame_header_lost_then_found() {
-        let settings = b"\0\0\x06\x04\0\0\0\0\0\0\x08\0\0\0\x01";
-        let block = b"\x00\x07:method\x07CONNECT\x00\x09:protocol\x09websocket\x00\x07:scheme\x04http\x00\x05:path\x01/\x00\x0a:authority\x01a";
-        let mut request = PREFACE.to_vec();
-        request.extend_from_slice(&[0, 0, block.len() as u8, 1, 4, 0, 0, 0, 1]);
-        request.extend_from_slice(block);
         let data = |text: &[u8]| [&[0, 0, text.len() as u8, 0, 0, 0, 0, 0, 1][..], text].concat();
         let mut h2 = Http2::new(0);
         let (mut seen, mut lost) = (Vec::new(), 0);
@@ -1124,9 +1135,9 @@ mod tests {
             Up::Lost { from_client: true, .. } => lost += 1,
             _ => {}
         };
-        h2.data(1, settings, 0, &mut on_up);
-        h2.data(0, &request, 1, &mut on_up);
-        h2.data(1, b"\0\0\x01\x01\x04\0\0\0\x01\x88", 2, &mut on_up);
+        h2.data(1, ENABLE_CONNECT, 0, &mut on_up);
+        h2.data(0, &websocket_request(), 1, &mut on_up);
+        h2.data(1, OK_ON_STREAM_1, 2, &mut on_up);
         h2.data(0, &data(b"one "), 3, &mut on_up);
         h2.gap(0, data(b"two ").len() as u64, 4, &mut on_up);
         h2.data(0, &[data(b"three "), data(b"four")].concat(), 5, &mut on_up);

@@ -10,7 +10,7 @@ and its favicon come over their own TLS connections, so the capture also holds T
 WebSocket. The server writes every message it receives and sends to TRUTH.jsonl in
 python_peer.py's format.
 """
-import asyncio, shutil, ssl, sys, tempfile
+import asyncio, os, shutil, ssl, sys, tempfile
 from http import HTTPStatus
 
 from websockets.asyncio.server import serve
@@ -24,23 +24,8 @@ HOST, PORT, TRUTH, KEYLOG, CERTDIR = sys.argv[1], int(sys.argv[2]), *sys.argv[3:
 truth = Truth(TRUTH)
 done = asyncio.Event()
 
-PAGE = """<!doctype html><title>wsdissect</title><script>
-const messages = [
-  "hello from chromium",
-  "a longer message, compressed: " + "chromium_deflate_".repeat(100),
-  JSON.stringify({type: "json", items: [1, 2, 3], text: "\\u00e9t\\u00e9 \\u2603"}),
-  "x".repeat(30000),
-  "the last one",
-];
-const ws = new WebSocket("wss://" + location.host + "/ws");
-let i = 0;
-ws.onopen = () => ws.send(messages[i++]);
-ws.onmessage = () => {
-  if (i < messages.length) ws.send(messages[i++]);
-  else if (i++ === messages.length) ws.send(new Uint8Array([0, 1, 2, 250, 251, 252]));
-  else ws.close(1000, "chromium done");
-};
-</script>"""
+PAGE = (open(f"{os.path.dirname(os.path.abspath(__file__))}/chromium_page.html").read()
+        .replace("{GREETING}", "hello from chromium").replace("{WORD}", "chromium_deflate_"))
 
 
 def record(direction, opcode, payload):

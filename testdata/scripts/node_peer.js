@@ -288,23 +288,9 @@ function h2WebSocket() {
 // RFC 8441 stream on that connection (offering permessage-deflate). Chromium writes the key
 // log (--ssl-key-log-file); the server records both directions.
 function h2Chromium() {
-  const page = `<!doctype html><title>wsdissect</title><script>
-const messages = [
-  "hello from chromium over HTTP/2",
-  "a longer message, compressed: " + "chromium_h2_deflate_".repeat(100),
-  JSON.stringify({type: "json", items: [1, 2, 3], text: "\\u00e9t\\u00e9 \\u2603"}),
-  "x".repeat(30000),
-  "the last one",
-];
-const ws = new WebSocket("wss://" + location.host + "/ws");
-let i = 0;
-ws.onopen = () => ws.send(messages[i++]);
-ws.onmessage = () => {
-  if (i < messages.length) ws.send(messages[i++]);
-  else if (i++ === messages.length) ws.send(new Uint8Array([0, 1, 2, 250, 251, 252]));
-  else ws.close(1000, "chromium done");
-};
-</script>`;
+  const page = fs.readFileSync(`${__dirname}/chromium_page.html`, 'utf8')
+    .replaceAll('{GREETING}', 'hello from chromium over HTTP/2')
+    .replaceAll('{WORD}', 'chromium_h2_deflate_');
   let browser;
   const server = h2WebSocketServer(() => {
     fs.closeSync(truth);

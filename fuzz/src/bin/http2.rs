@@ -4,18 +4,13 @@
 //! the client's (it starts with the preface). Seeds are the TCP payloads of the real h2c
 //! capture and of the crafted RFC 8441 violations.
 use wsdissect::http2::{Http2, Up};
+use wsdissect_fuzz::deliveries;
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
         let mut h2 = Http2::<u64>::new(0);
-        let mut rest = data;
         let mut handed_on = 0usize;
-        let mut n = 0u64;
-        while let [control, hi, lo, tail @ ..] = rest {
-            let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
-            let (bytes, after) = tail.split_at(len);
-            rest = after;
-            n += 1;
+        for (n, (control, bytes)) in (1u64..).zip(deliveries(data)) {
             let dir = usize::from(control & 1);
             let mut on_up = |up: Up<'_, u64>| match up {
                 Up::Data { stream, bytes, .. } => {
@@ -27,7 +22,7 @@ fn main() {
                 _ => {}
             };
             if control & 0x80 != 0 {
-                let lost = if control & 0x40 != 0 { u64::MAX } else { len as u64 };
+                let lost = if control & 0x40 != 0 { u64::MAX } else { bytes.len() as u64 };
                 h2.gap(dir, lost, n, &mut on_up);
             } else {
                 h2.data(dir, bytes, n, &mut on_up);

@@ -5,6 +5,7 @@
 use wsdissect::flow::reassembler::Delivery;
 use wsdissect::tls::keylog::KeyLog;
 use wsdissect::tls::{TlsContext, TlsSession, Upward};
+use wsdissect_fuzz::deliveries;
 
 const KEYS: &[&[u8]] = &[
     include_bytes!("../../../testdata/real/wss-python-tls13-aes128.pcap.keys"),
@@ -20,16 +21,11 @@ fn main() {
     let mut ctx = TlsContext::new(keys);
     afl::fuzz!(|data: &[u8]| {
         let mut session = TlsSession::<u64>::new();
-        let mut rest = data;
         let mut handed_on = 0usize;
-        let mut n = 0u64;
-        while let [control, hi, lo, tail @ ..] = rest {
-            let len = usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len());
-            let (bytes, after) = tail.split_at(len);
-            rest = after;
-            n += 1;
+        for (n, (control, bytes)) in (1u64..).zip(deliveries(data)) {
             let dir = usize::from(control & 1);
-            let delivery = if control & 0x80 != 0 { Delivery::Gap(len as u64, n) } else { Delivery::Data(bytes, n) };
+            let delivery =
+                if control & 0x80 != 0 { Delivery::Gap(bytes.len() as u64, n) } else { Delivery::Data(bytes, n) };
             session.feed(dir, delivery, &mut ctx, &mut |up| {
                 if let Upward::Data(_, plain, _, record) = up {
                     // What is handed on came out of a record no longer than TLS allows.
