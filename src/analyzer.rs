@@ -316,6 +316,12 @@ pub struct Stats {
     pub frames: u64,
     /// Messages completed.
     pub messages: u64,
+    /// Messages begun and never ended when their connection (or HTTP/2 stream) ended: cut
+    /// short by the end of the capture, a closed connection, or RST_STREAM.
+    pub unfinished_messages: u64,
+    /// The one on the connection that came first: its [`ConnectionInfo::key`] (`tcp.stream` in
+    /// the high 32 bits, the HTTP/2 stream in the low).
+    pub first_unfinished: Option<u64>,
     /// Frames whose payload was longer than the payload limit (the rest was not kept).
     pub payload_limit_hits: u64,
     /// Messages whose inflating stopped at the inflate size limit.

@@ -478,6 +478,10 @@ pub fn run() -> anyhow::Result<u8> {
     report_stats(&stats);
     report_tls(&stats.tls, !keylog_given);
     report_http2(&stats.http2);
+    // A damaged file cuts messages short; its one warning says why.
+    if damage.is_none() {
+        report_unfinished(&stats);
+    }
     if let Some(msg) = &damage {
         eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
     }
@@ -677,6 +681,18 @@ fn report_stats(stats: &Stats) {
             "wsdissect: TCP: {} gaps ({} bytes lost), {} conflicting overlaps, {} buffer-limit hits; \
              {} frames cut, {} bytes skipped to find frame boundaries",
             r.gaps, r.gap_bytes, r.conflicts, r.limit_hits, stats.cut_frames, stats.resync_skipped
+        );
+    }
+}
+
+/// Says how many messages were begun and never ended, naming the connection of the first.
+fn report_unfinished(stats: &Stats) {
+    if let (n @ 1.., Some(key)) = (stats.unfinished_messages, stats.first_unfinished) {
+        let (tcp, h2) = (key >> 32, key as u32);
+        let at = if h2 == 0 { format!("tcp.stream {tcp}") } else { format!("tcp.stream {tcp}, HTTP/2 stream {h2}") };
+        eprintln!(
+            "wsdissect: {n} messages begun and never ended: their connection or stream ended (RST_STREAM \
+             included), or the capture did (first: {at})"
         );
     }
 }

@@ -52,6 +52,12 @@ fn each_websocket_stream_is_a_connection_of_its_own() {
         assert!(rows.iter().all(|r| r[col("stream")] == "0"));
         assert_eq!(rows[0][col("c2s_close")], "4001 custom reason");
         assert_eq!(rows[1][col("s2c_close")], "1000 bye");
+        // RST_STREAM cut the last message on stream 9; the summary says so.
+        assert!(
+            table.stderr.contains("1 messages begun and never ended") && table.stderr.contains("HTTP/2 stream 9)"),
+            "{}",
+            table.stderr
+        );
         // The refused CONNECT is not a WebSocket; the summary names it.
         assert!(
             table.stderr.contains("WebSocket refused: tcp.stream 0, stream 7, CONNECT /refuse: 403"),

@@ -33,6 +33,10 @@ const MAX_IDLE_INFLATERS: usize = 8;
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct MessageCounts {
     messages: u64,
+    /// Messages begun and never ended when their connection (or HTTP/2 stream) ended.
+    unfinished: u64,
+    /// The one on the connection that came first: its [`ConnectionInfo::key`].
+    first_unfinished: Option<u64>,
     payload_limit_hits: u64,
     inflate_limit_hits: u64,
     inflate_ratio_hits: u64,
@@ -42,6 +46,11 @@ impl MessageCounts {
     /// Adds another stage's counts (the two threads each assemble some connections).
     pub(crate) fn absorb(&mut self, other: &MessageCounts) {
         self.messages += other.messages;
+        self.unfinished += other.unfinished;
+        self.first_unfinished = match (self.first_unfinished, other.first_unfinished) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.payload_limit_hits += other.payload_limit_hits;
         self.inflate_limit_hits += other.inflate_limit_hits;
         self.inflate_ratio_hits += other.inflate_ratio_hits;
@@ -49,6 +58,11 @@ impl MessageCounts {
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
         stats.messages += self.messages;
+        stats.unfinished_messages += self.unfinished;
+        stats.first_unfinished = match (stats.first_unfinished, self.first_unfinished) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         stats.payload_limit_hits += self.payload_limit_hits;
         stats.inflate_limit_hits += self.inflate_limit_hits;
         stats.inflate_ratio_hits += self.inflate_ratio_hits;
@@ -142,9 +156,14 @@ impl MessageStage {
         }
     }
 
-    /// Forgets a connection's assemblers.
+    /// Forgets a connection's assemblers, counting the messages left unfinished.
     pub(crate) fn closed(&mut self, key: u64) {
-        self.assemblers.remove(&key);
+        let Some(directions) = self.assemblers.remove(&key) else { return };
+        let unfinished = directions.iter().flatten().filter(|m| m.unfinished()).count() as u64;
+        if unfinished > 0 {
+            self.counts.unfinished += unfinished;
+            self.counts.first_unfinished = Some(self.counts.first_unfinished.map_or(key, |k| k.min(key)));
+        }
     }
 }
 

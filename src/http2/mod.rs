@@ -656,6 +656,12 @@ impl<M: Copy> Http2<M> {
     ) {
         let side = usize::from(!from_client);
         match self.streams.get_mut(&stream) {
+            Some(Stream::WebSocket { ended }) if ended[side] => {
+                // After END_STREAM: the side is closed (RFC 9113 section 5.1).
+                if !data.is_empty() {
+                    up(Up::Problem { problem: Problem::DataOnClosedStream, stream, meta });
+                }
+            }
             Some(Stream::WebSocket { ended }) => {
                 if !data.is_empty() {
                     up(Up::Data { stream, from_client, bytes: data, meta, frame_len });

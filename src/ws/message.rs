@@ -409,6 +409,11 @@ impl MessageAssembler {
         self.inflater.is_some() && self.keeps_content()
     }
 
+    /// Whether a data message has begun and not ended (its last frame had FIN=0).
+    pub fn unfinished(&self) -> bool {
+        self.partial.is_some()
+    }
+
     /// Whether payloads are kept (and messages inflated and checked), or only their shape followed.
     pub fn keeps_content(&self) -> bool {
         self.limits.max_message > 0
