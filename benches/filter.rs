@@ -49,6 +49,7 @@ fn bench(c: &mut Criterion) {
         tcp_len: 70,
         record: None,
         http2_data_len: None,
+        http2_problem: None,
     };
     let frame = Frame {
         packet,

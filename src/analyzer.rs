@@ -107,6 +107,9 @@ pub struct PacketMeta {
     pub record: Option<RecordMeta>,
     /// Over HTTP/2: the length of the DATA frame these bytes came in (`http2.length`).
     pub http2_data_len: Option<std::num::NonZeroU32>,
+    /// Over HTTP/2: a breach seen on the connection since the stream's last frame (an HPACK
+    /// error, DATA after END_STREAM), reported on the frame these bytes end.
+    pub http2_problem: Option<ExpertKind>,
 }
 
 /// An address and port.
@@ -478,6 +481,8 @@ struct H2Socket {
     ws: [WsDirection; 2],
     /// Each side ended (END_STREAM, RST_STREAM, or the TCP connection's end).
     ended: [bool; 2],
+    /// A breach on the connection, for the stream's next frame.
+    problem: Option<ExpertKind>,
     /// The sink has been given `info`.
     info_sent: bool,
 }
@@ -489,12 +494,31 @@ impl H2Socket {
         let side = usize::from(from_client);
         if !self.ended[side] {
             self.ended[side] = true;
-            report_info(&mut self.info_sent, &self.info, out);
-            let decoder = &mut self.ws[side].decoder;
-            decoder.finish(&mut reporter(&self.info, from_client, stats, out));
-            stats.resync_skipped += decoder.skipped_bytes;
+            let (decoder, mut emit) = self.decoder_and_reporter(from_client, stats, out);
+            decoder.finish(&mut emit);
+            let skipped = decoder.skipped_bytes;
+            drop(emit);
+            stats.resync_skipped += skipped;
         }
         self.ended == [true, true]
+    }
+
+    /// The decoder of `from_client`'s side, and the callback its frames go to: the first one
+    /// carries the breach waiting for it.
+    fn decoder_and_reporter<'s>(
+        &'s mut self,
+        from_client: bool,
+        stats: &'s mut Stats,
+        out: &'s mut impl FrameSink,
+    ) -> (&'s mut FrameDecoder<PacketMeta>, impl FnMut(DecodedFrame<'_, PacketMeta>) + 's) {
+        report_info(&mut self.info_sent, &self.info, out);
+        let H2Socket { info, ws, problem, .. } = self;
+        let mut report = reporter(info, from_client, stats, out);
+        let emit = move |mut f: DecodedFrame<'_, PacketMeta>| {
+            f.meta.http2_problem = f.meta.http2_problem.or(problem.take());
+            report(f)
+        };
+        (&mut ws[usize::from(from_client)].decoder, emit)
     }
 }
 
@@ -664,6 +688,7 @@ impl Transport {
             tcp_len: u32::try_from(seg.payload.len()).unwrap_or(u32::MAX).saturating_add(seg.missing),
             record: None,
             http2_data_len: None,
+            http2_problem: None,
         };
         self.segment(&seg, meta, out);
     }
@@ -1009,9 +1034,8 @@ impl ConnState {
             Up::Data { stream, from_client, bytes, meta, frame_len } => {
                 if let Some(s) = sockets.get_mut(&stream) {
                     let meta = PacketMeta { http2_data_len: std::num::NonZeroU32::new(frame_len), ..meta };
-                    report_info(&mut s.info_sent, &s.info, out);
-                    let mut emit = reporter(&s.info, from_client, stats, out);
-                    s.ws[usize::from(from_client)].decoder.feed(bytes, meta, &mut emit);
+                    let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
+                    decoder.feed(bytes, meta, &mut emit);
                 }
             }
             Up::End { stream, from_client, reset, .. } => {
@@ -1027,19 +1051,30 @@ impl ConnState {
             }
             Up::Gap { stream, from_client, len, .. } => {
                 if let Some(s) = sockets.get_mut(&stream) {
-                    report_info(&mut s.info_sent, &s.info, out);
-                    let mut emit = reporter(&s.info, from_client, stats, out);
-                    s.ws[usize::from(from_client)].decoder.gap(len, &mut emit);
+                    let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
+                    decoder.gap(len, &mut emit);
                 }
             }
             Up::Lost { from_client, .. } => {
                 for s in sockets.values_mut().filter(|s| !s.ended[usize::from(from_client)]) {
-                    report_info(&mut s.info_sent, &s.info, out);
-                    let mut emit = reporter(&s.info, from_client, stats, out);
-                    s.ws[usize::from(from_client)].decoder.gap(u64::MAX, &mut emit);
+                    let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
+                    decoder.gap(u64::MAX, &mut emit);
                 }
             }
             Up::Problem { problem, stream, meta } => {
+                // On the next frame of the WebSockets it concerns: every one of the connection
+                // for HPACK (its headers are no longer read), the stream's own for DATA.
+                match problem {
+                    http2::Problem::Hpack => {
+                        sockets.values_mut().for_each(|s| s.problem = Some(ExpertKind::Http2HpackError))
+                    }
+                    http2::Problem::DataOnClosedStream => {
+                        if let Some(s) = sockets.get_mut(&stream) {
+                            s.problem = Some(ExpertKind::Http2DataOnClosedStream);
+                        }
+                    }
+                    _ => {}
+                }
                 let h2 = &mut stats.http2;
                 h2.problem_count += 1;
                 if h2.problems.len() < NAMED_HTTP2 {
@@ -1155,7 +1190,7 @@ fn open_h2_socket(
         http2_fields: fields,
     }));
     let ws = [WsDirection::new(false, true, &info, limits), WsDirection::new(true, true, &info, limits)];
-    let mut socket = H2Socket { info, ws, ended: [false; 2], info_sent: false };
+    let mut socket = H2Socket { info, ws, ended: [false; 2], problem: None, info_sent: false };
     stats.websocket_connections += 1;
     stats.http2.websockets += 1;
     let expert: Vec<Expert> = problems

@@ -132,6 +132,9 @@ impl MessageStage {
         if f.meta.record.is_some_and(|r| r.after_loss) {
             expert.push(Expert::new(ExpertKind::TlsRecordsLost, 0));
         }
+        if let Some(kind) = f.meta.http2_problem {
+            expert.push(Expert::new(kind, 0));
+        }
         counts.messages += u64::from(message.is_some());
         for e in expert.iter() {
             counts.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);

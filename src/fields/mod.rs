@@ -731,7 +731,8 @@ macro_rules! expert_fields {
 }
 
 /// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
-pub static EXPERT_FIELDS: &[Field] = expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24);
+pub static EXPERT_FIELDS: &[Field] =
+    expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26);
 
 /// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
 pub fn all() -> impl Iterator<Item = &'static Field> {

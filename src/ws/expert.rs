@@ -144,6 +144,10 @@ expert_kinds! {
         "An extended CONNECT (RFC 8441) before the server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1";
     Http2MissingPseudoHeader => "http2.expert.missing_pseudo_header", Warning / Protocol,
         "An extended CONNECT (RFC 8441) without :scheme, :path or :authority";
+    Http2HpackError => "http2.expert.hpack_error", Warning / Protocol,
+        "A header block on the connection HPACK cannot decode, since this stream's last frame: later headers in that direction are not read";
+    Http2DataOnClosedStream => "http2.expert.data_on_closed_stream", Warning / Protocol,
+        "DATA on this WebSocket's stream after its sender ended it, since this stream's last frame (not read)";
 }
 
 /// One expert item: its kind and a number the message quotes (an opcode, a length, a close code
@@ -201,6 +205,12 @@ impl fmt::Display for Expert {
             }
             ExpertKind::Http2MissingPseudoHeader => {
                 f.write_str("Extended CONNECT without :scheme, :path or :authority")
+            }
+            ExpertKind::Http2HpackError => {
+                f.write_str("HPACK decoding error on the connection: later headers in that direction are not read")
+            }
+            ExpertKind::Http2DataOnClosedStream => {
+                f.write_str("DATA on this stream after its sender ended it (not read)")
             }
         }
     }

@@ -609,17 +609,27 @@ def violations():
         "inflate_limit": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, deflate(text_block(100_000)), rsv=4), "inflate_limit")]),
         "inflate_ratio": (RESPONSE_DEFLATE, lambda c: [(c.send_frame(1, 2, bomb[:-4], rsv=4), "inflate_ratio")]),
     }
-    # RFC 8441: the CONNECT's item is reported on the response that opens the WebSocket.
+    # RFC 8441: a CONNECT's item is reported on the response that opens the WebSocket; a breach
+    # on the connection later (sent by `before`) on the stream's next frame, the client's.
+    closed_then_data = lambda c: c.seg(1, c.send(1, h2_frame(0, 1, 1, b"") + h2_frame(0, 0, 1, b"late")), len(c.stream[1]))
     h2_cases = {
-        "http2_connect_not_enabled": dict(enable_connect=False),
-        "http2_missing_pseudo_header": dict(request=[h for h in H2_CONNECT if h[0] != ":authority"]),
+        "http2_connect_not_enabled": (dict(enable_connect=False), None, True),
+        "http2_missing_pseudo_header": (dict(request=[h for h in H2_CONNECT if h[0] != ":authority"]), None, True),
+        # An indexed field with index 0, which HPACK does not allow, on a new stream.
+        "http2_hpack_error": ({}, lambda c: c.seg(0, c.send(0, h2_frame(1, 4, 3, b"\x80")), len(c.stream[0])), True),
+        # The server ends its side of stream 1, then sends DATA on it (no answer after that).
+        "http2_data_on_closed_stream": ({}, closed_then_data, False),
     }
-    for kind, options in h2_cases.items():
+    for kind, (options, before, answer) in h2_cases.items():
         cap = Capture(f"violation-{kind}.pcap")
         c = h2_websocket(cap, **options)
-        expected = [(len(cap.packets), "http2.expert." + kind[len("http2_"):])]
-        c.seg(0, *c.h2_data(0, 1, 1, b"a clean frame after it", key=K2))
-        c.seg(1, *c.h2_data(1, 1, 1, b"and an answer"))
+        if before:
+            before(c)
+        frame = c.seg(0, *c.h2_data(0, 1, 1, b"a clean frame after it", key=K2))
+        at = frame if before else frame - 1
+        expected = [(at, "http2.expert." + kind[len("http2_"):])]
+        if answer:
+            c.seg(1, *c.h2_data(1, 1, 1, b"and an answer"))
         c.close()
         cap.write_pcap()
         with open(os.path.join(OUT, cap.name + ".expert.tsv"), "w") as out:
