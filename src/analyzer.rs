@@ -19,7 +19,7 @@
 //! assert!(!texts.is_empty());
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::capture::Record;
@@ -470,7 +470,9 @@ struct ConnState {
 #[derive(Debug)]
 struct H2Conn {
     framing: Http2<PacketMeta>,
-    sockets: HashMap<u32, H2Socket>,
+    /// By stream id, in order: what is done to every WebSocket of the connection (at a hole, at
+    /// its end) is done in the same order on every run.
+    sockets: BTreeMap<u32, H2Socket>,
 }
 
 /// A WebSocket on an HTTP/2 stream: a connection of its own for frames and messages.
@@ -1003,7 +1005,7 @@ impl ConnState {
         self.mode = Mode::Http2;
         self.http = UpgradeScanner::default();
         stats.http2.connections += 1;
-        self.h2 = Some(Box::new(H2Conn { framing: Http2::new(client_dir), sockets: HashMap::new() }));
+        self.h2 = Some(Box::new(H2Conn { framing: Http2::new(client_dir), sockets: BTreeMap::new() }));
         // The server's SETTINGS, seen before the preface.
         if let Some(early) = self.early_settings.take()
             && early.0 != client_dir

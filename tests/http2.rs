@@ -134,3 +134,17 @@ fn two_threads_give_what_one_gives() {
         assert!(one.stdout.lines().count() > 40, "{name}");
     }
 }
+
+/// Found by the `parallel` fuzz target: a packet of the client's direction diverted to another
+/// flow leaves a hole that takes an HTTP/2 frame header, and every WebSocket stream of that
+/// direction then reports its cut frame. They do so in stream order, so one thread and two
+/// print the same (they once iterated a hash map, whose order differs from map to map).
+#[test]
+fn after_a_hole_the_streams_report_in_the_same_order_on_one_thread_and_two() {
+    let path = testdata().join("regressions/parallel-h2-hole-order.pcapng").display().to_string();
+    let run_with = |threads: &str| run(&[&path, "--threads", threads, "--payload-limit", "16384"]);
+    let (one, two) = (run_with("1"), run_with("2"));
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(one.stderr, two.stderr);
+    assert!(one.stdout.contains("[h2 stream 1] WebSocket Binary"), "{}", one.stdout);
+}
