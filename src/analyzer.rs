@@ -352,6 +352,8 @@ pub struct Http2Stats {
     pub websockets: u64,
     /// Streams other than WebSockets, stepped over.
     pub other_streams: u64,
+    /// Frame headers found again after holes that took one.
+    pub resyncs: u64,
     /// Refused WebSockets: (`tcp.stream`, stream id, path, status, packet), the first few.
     pub refused: Vec<(u32, u32, String, u16, u64)>,
     /// Refused WebSockets in all.
@@ -841,6 +843,7 @@ impl Transport {
         }
         if let Some(h2) = conn.state.h2.take() {
             stats.http2.other_streams += h2.framing.counts.other_streams;
+            stats.http2.resyncs += h2.framing.counts.resyncs;
             for socket in h2.sockets.values() {
                 out.closed(socket.info.key());
             }

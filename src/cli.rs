@@ -729,13 +729,16 @@ fn report_tls(tls: &TlsStats, no_keylog: bool) {
 /// Says what HTTP/2 connections held beside their WebSockets: refused WebSockets and breaches of
 /// RFC 9113 or RFC 8441, naming the first few; or that they held none.
 fn report_http2(h2: &Http2Stats) {
-    if h2.connections == 0 || (h2.websockets > 0 && h2.refused_count == 0 && h2.problem_count == 0) {
+    if h2.connections == 0 || (h2.websockets > 0 && h2.refused_count == 0 && h2.problem_count == 0 && h2.resyncs == 0) {
         return;
     }
     eprintln!(
         "wsdissect: HTTP/2: {} connections, {} WebSockets (RFC 8441), {} other streams stepped over",
         h2.connections, h2.websockets, h2.other_streams
     );
+    if h2.resyncs > 0 {
+        eprintln!("wsdissect: HTTP/2: {} frame headers found again after holes that took one", h2.resyncs);
+    }
     let more = |n: u64, named: usize| {
         if n > named as u64 { format!(" (and {} more)", n - named as u64) } else { String::new() }
     };

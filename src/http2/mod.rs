@@ -312,14 +312,8 @@ impl Reader {
 /// Counters of a connection, for the summary.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Http2Counts {
-    /// Frames read, of every type.
-    pub frames: u64,
     /// Streams other than WebSockets (requests, pushes).
     pub other_streams: u64,
-    /// WebSockets opened.
-    pub websockets: u64,
-    /// WebSockets refused.
-    pub refused: u64,
     /// Frame headers found again after holes.
     pub resyncs: u64,
 }
@@ -329,7 +323,6 @@ pub struct Http2Counts {
 pub struct Http2<M> {
     /// Indexed by direction as fed.
     readers: [Reader; 2],
-    client_dir: usize,
     streams: HashMap<u32, Stream<M>>,
     /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
     connect_enabled: bool,
@@ -346,12 +339,7 @@ impl<M: Copy> Http2<M> {
         } else {
             [Reader::new(false), Reader::new(true)]
         };
-        Http2 { readers, client_dir, streams: HashMap::new(), connect_enabled: false, counts: Http2Counts::default() }
-    }
-
-    /// The direction the client sends in.
-    pub fn client_dir(&self) -> usize {
-        self.client_dir
+        Http2 { readers, streams: HashMap::new(), connect_enabled: false, counts: Http2Counts::default() }
     }
 
     /// The connection came from an HTTP/1.1 `Upgrade: h2c`: the request that asked for it is
@@ -483,7 +471,6 @@ impl<M: Copy> Http2<M> {
         let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
         let (kind, flags) = (h[3], h[4]);
         let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]) & 0x7fff_ffff;
-        self.counts.frames += 1;
         if len > r.max_frame {
             up(Up::Problem { problem: Problem::FrameTooLong, stream, meta });
         }
@@ -850,7 +837,6 @@ impl<M: Copy> Http2<M> {
         opening.fields.extend(fields);
         opening.meta = meta;
         if (200..300).contains(&opening.response.code) {
-            self.counts.websockets += 1;
             self.streams.insert(stream, Stream::WebSocket { ended: [client_ended, end_stream] });
             up(Up::Opened(opening));
             for (bytes, m, frame_len) in pending {
@@ -864,7 +850,6 @@ impl<M: Copy> Http2<M> {
             }
             self.forget_if_closed(stream);
         } else {
-            self.counts.refused += 1;
             self.streams.insert(stream, Stream::Other { ended: [client_ended, end_stream] });
             self.forget_if_closed(stream);
             up(Up::Refused(opening));
