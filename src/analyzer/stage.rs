@@ -42,15 +42,20 @@ pub(crate) struct MessageCounts {
     inflate_ratio_hits: u64,
 }
 
+/// The connection that came first of two, by [`ConnectionInfo::key`] (either may be absent).
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl MessageCounts {
     /// Adds another stage's counts (the two threads each assemble some connections).
     pub(crate) fn absorb(&mut self, other: &MessageCounts) {
         self.messages += other.messages;
         self.unfinished += other.unfinished;
-        self.first_unfinished = match (self.first_unfinished, other.first_unfinished) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        self.first_unfinished = earliest(self.first_unfinished, other.first_unfinished);
         self.payload_limit_hits += other.payload_limit_hits;
         self.inflate_limit_hits += other.inflate_limit_hits;
         self.inflate_ratio_hits += other.inflate_ratio_hits;
@@ -59,10 +64,7 @@ impl MessageCounts {
     pub(crate) fn add_to(&self, stats: &mut Stats) {
         stats.messages += self.messages;
         stats.unfinished_messages += self.unfinished;
-        stats.first_unfinished = match (stats.first_unfinished, self.first_unfinished) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        stats.first_unfinished = earliest(stats.first_unfinished, self.first_unfinished);
         stats.payload_limit_hits += self.payload_limit_hits;
         stats.inflate_limit_hits += self.inflate_limit_hits;
         stats.inflate_ratio_hits += self.inflate_ratio_hits;
@@ -165,7 +167,7 @@ impl MessageStage {
         let unfinished = directions.iter().flatten().filter(|m| m.unfinished()).count() as u64;
         if unfinished > 0 {
             self.counts.unfinished += unfinished;
-            self.counts.first_unfinished = Some(self.counts.first_unfinished.map_or(key, |k| k.min(key)));
+            self.counts.first_unfinished = earliest(self.counts.first_unfinished, Some(key));
         }
     }
 }
