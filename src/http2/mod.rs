@@ -491,7 +491,14 @@ impl<M: Copy> Http2<M> {
             | frame_type::PUSH_PROMISE
                 if (len as usize) <= MAX_COLLECTED_FRAME =>
             {
-                Body::Collect { kind, flags, stream, len: len as usize, buf: Vec::with_capacity(len as usize) }
+                // Grown as bytes come, not to what the header claims.
+                Body::Collect {
+                    kind,
+                    flags,
+                    stream,
+                    len: len as usize,
+                    buf: Vec::with_capacity((len as usize).min(1 << 14)),
+                }
             }
             frame_type::HEADERS | frame_type::CONTINUATION | frame_type::PUSH_PROMISE => {
                 // A header block this long is not decoded; HPACK's state goes with it.
