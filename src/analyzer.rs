@@ -30,6 +30,7 @@ use crate::http2::{self, Http2, Opening, Up};
 use crate::net::{self, Skip, TcpSegment};
 use crate::tls::keylog::KeyLog;
 use crate::tls::{self, Problem, RecordMeta, TlsContext, TlsInfo, TlsSession, Upward};
+use crate::ws::detect::Run;
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
@@ -37,8 +38,10 @@ use crate::ws::message::{Limits, Message};
 use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
 
 pub(crate) mod batch;
+mod midstream;
 pub(crate) mod stage;
 
+use midstream::{MidStream, Verdict};
 use stage::{Direct, FrameSink, MessageStage};
 
 /// Settings of the pipeline.
@@ -61,6 +64,9 @@ pub struct Config {
     pub max_connections: usize,
     /// TLS secrets (`--keylog`); secrets found inside the capture are added as it is read.
     pub keylog: KeyLog,
+    /// Connections the capture joined after their start are looked at for WebSocket frames
+    /// (off with `--no-heuristics`).
+    pub heuristics: bool,
 }
 
 impl Config {
@@ -81,6 +87,7 @@ impl Default for Config {
             decode_as_ports: Vec::new(),
             max_connections: 100_000,
             keylog: KeyLog::default(),
+            heuristics: true,
         }
     }
 }
@@ -152,6 +159,9 @@ pub enum Origin {
     Handshake,
     /// `-d tcp.port==N,websocket`.
     DecodeAs,
+    /// Its frames, the capture having joined the connection after its handshake
+    /// ([`crate::ws::detect`]).
+    Heuristic,
 }
 
 /// What is known about a WebSocket connection; every frame of it refers to this.
@@ -335,6 +345,10 @@ pub struct Stats {
     pub cut_frames: u64,
     /// Bytes skipped while resynchronising after gaps.
     pub resync_skipped: u64,
+    /// Connections taken as WebSocket from their frames, the capture holding no handshake.
+    pub heuristic_connections: u64,
+    /// Their compressed messages not inflated: they may refer to bytes sent before the capture.
+    pub history_before_capture: u64,
     /// Sum of every direction's reassembly counters.
     pub reassembly: ReassemblyStats,
     /// TLS connections and how their decryption went.
@@ -466,6 +480,11 @@ struct ConnState {
     early_settings: Option<Box<(usize, Vec<u8>, PacketMeta)>>,
     /// HTTP/2 and its WebSockets.
     h2: Option<Box<H2Conn>>,
+    /// Whether to look for WebSocket frames should the connection prove to have begun before
+    /// the capture (no SYN either way); cleared once it is known what the connection is.
+    heuristics: bool,
+    /// The bytes held while looking.
+    mid_stream: Option<Box<MidStream>>,
 }
 
 /// An HTTP/2 connection and the WebSockets on its streams.
@@ -551,6 +570,10 @@ impl WsDirection {
 
 /// RSV bits the negotiated extensions may use.
 fn allowed_rsv(info: &ConnectionInfo) -> u8 {
+    if info.origin == Origin::Heuristic {
+        // permessage-deflate, by far the most common extension, is assumed.
+        return 0x4;
+    }
     let accepted = info.handshake.as_ref().and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
     match accepted {
         None => 0,
@@ -806,6 +829,8 @@ impl Transport {
             seen_data: [false; 2],
             early_settings: None,
             h2: None,
+            heuristics: self.config.heuristics && decode_as.is_none(),
+            mid_stream: None,
         };
         if let Some(server_dir) = decode_as {
             state.info.origin = Origin::DecodeAs;
@@ -854,6 +879,7 @@ impl Transport {
         conn.carrier = Carrier::Tcp;
         conn.state.ws = [None, None];
         conn.state.http = Default::default();
+        conn.state.stop_looking();
     }
 
     /// Closes and forgets the least recently active eighth of the connections (never `keep`), so
@@ -916,9 +942,16 @@ impl ConnState {
                     }
                     if let Some(upgrade) = self.http.data(dir, bytes, meta) {
                         self.switch(upgrade, stats, out);
+                    } else {
+                        self.look_for_frames(dir, bytes, meta, stats, out);
                     }
                 }
-                Delivery::Gap(..) => self.http.gap(dir),
+                Delivery::Gap(..) => {
+                    self.http.gap(dir);
+                    if let Some(mid_stream) = self.mid_stream.as_deref_mut() {
+                        mid_stream.gap(dir);
+                    }
+                }
             },
         }
     }
@@ -942,10 +975,90 @@ impl ConnState {
         }
     }
 
+    /// Holds the bytes of a connection the capture joined late until they show whether it is
+    /// WebSocket; if so, it is from the first frame found in each direction.
+    fn look_for_frames(
+        &mut self,
+        dir: usize,
+        bytes: &[u8],
+        meta: PacketMeta,
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) {
+        if !self.heuristics || self.syn_seen != [false, false] {
+            return self.stop_looking();
+        }
+        match self.mid_stream.get_or_insert_default().data(dir, bytes, meta) {
+            Verdict::Undecided => {}
+            Verdict::NotWebSocket => self.stop_looking(),
+            Verdict::WebSocket(runs) => {
+                let held = self.mid_stream.take().expect("looking").into_held();
+                self.stop_looking();
+                self.start_mid_stream(runs, held, stats, out);
+            }
+        }
+    }
+
+    fn stop_looking(&mut self) {
+        self.heuristics = false;
+        self.mid_stream = None;
+    }
+
+    /// The connection is WebSocket, found from its frames: the masked direction is the client's.
+    /// A direction with a run of frames starts at it; the other looks for its first frame as
+    /// after a hole. The bytes held are replayed in packet order.
+    fn start_mid_stream(
+        &mut self,
+        runs: [Option<Run>; 2],
+        held: [midstream::Held; 2],
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) {
+        let client_dir = match runs {
+            [Some(r), _] if r.masked => 0,
+            [_, Some(r)] if r.masked => 1,
+            [Some(r), _] if r.frames > 0 => 1,
+            _ => 0,
+        };
+        let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
+        self.info.client = client;
+        self.info.server = server;
+        self.info.origin = Origin::Heuristic;
+        self.client_dir = Some(client_dir);
+        self.sync_isn();
+        self.mode = Mode::WebSocket;
+        stats.heuristic_connections += 1;
+        let mut starts = [0; 2];
+        for dir in 0..2 {
+            let from_client = dir == client_dir;
+            let run = runs[dir].filter(|r| r.frames > 0 && r.masked == from_client);
+            starts[dir] = run.map_or(0, |r| r.offset);
+            let ws = WsDirection::new(from_client, run.is_some(), &self.info, self.limits);
+            self.ws[dir] = Some(Box::new(ws));
+        }
+        // Each direction's pieces, merged by packet number.
+        let mut pieces: Vec<(usize, usize, usize, PacketMeta)> = Vec::new();
+        for (dir, h) in held.iter().enumerate() {
+            let mut from = 0;
+            for &(end, meta) in &h.pieces {
+                let start = from.max(starts[dir]);
+                if end > start {
+                    pieces.push((dir, start, end, meta));
+                }
+                from = end;
+            }
+        }
+        pieces.sort_by_key(|&(dir, _, _, meta)| (meta.number, dir));
+        for (dir, start, end, meta) in pieces {
+            self.feed_decoder(dir, Delivery::Data(&held[dir].bytes[start..end], meta), stats, out);
+        }
+    }
+
     /// The server accepted the upgrade: the connection is WebSocket (or HTTP/2) from here,
     /// starting with what followed the `101` on each side.
     fn switch(&mut self, upgrade: Upgrade<PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         let Upgrade { switched, server_dir, request, response, meta, server_rest, client_pending } = upgrade;
+        self.stop_looking();
         if switched == Switched::Http2 {
             let client_dir = 1 - server_dir;
             self.start_http2(client_dir, stats, out);
@@ -1007,6 +1120,7 @@ impl ConnState {
         self.sync_isn();
         self.mode = Mode::Http2;
         self.http = UpgradeScanner::default();
+        self.stop_looking();
         stats.http2.connections += 1;
         self.h2 = Some(Box::new(H2Conn { framing: Http2::new(client_dir), sockets: BTreeMap::new() }));
         // The server's SETTINGS, seen before the preface.

@@ -93,6 +93,11 @@ pub struct Args {
     #[arg(short = 'd', value_name = "tcp.port==N,websocket")]
     decode_as: Vec<String>,
 
+    /// Do not look for WebSocket frames on connections the capture joined after their
+    /// handshake (found ones are marked websocket.heuristic).
+    #[arg(long)]
+    no_heuristics: bool,
+
     /// TLS key log (NSS format: SSLKEYLOGFILE from browsers, curl, Python, node, OpenSSL) to
     /// decrypt wss:// connections; repeat for several. Secrets inside a pcapng are used too.
     #[arg(long, value_name = "FILE")]
@@ -442,6 +447,7 @@ pub fn run() -> anyhow::Result<u8> {
         decode_as_ports,
         max_connections: args.max_connections,
         keylog,
+        heuristics: !args.no_heuristics,
     };
     let mut dissector = Dissector::from_reader(source).map_err(|e| anyhow!("{path}: {e}"))?.with_config(config);
 
@@ -673,6 +679,20 @@ fn report_stats(stats: &Stats) {
         eprintln!(
             "wsdissect: {} connections forgotten at the --max-connections limit (the least recently active)",
             stats.evicted
+        );
+    }
+    if stats.heuristic_connections > 0 {
+        let history = match stats.history_before_capture {
+            0 => String::new(),
+            n => format!(
+                "; {n} compressed messages not inflated: they may refer to what was sent before the capture \
+                 began (permessage-deflate keeps a window across messages)"
+            ),
+        };
+        eprintln!(
+            "wsdissect: {} connections found from their frames, the capture holding no handshake for them \
+             (websocket.heuristic; --no-heuristics to skip){history}",
+            stats.heuristic_connections
         );
     }
     let r = &stats.reassembly;

@@ -6,8 +6,10 @@
 //! - a file cut short gives a prefix of the original frames, then only frames marked cut.
 //!   (Reordering and duplication: tests/reorder.rs; flipped bytes and splices: tests/robust.rs.)
 
+mod common;
+
+use common::{Packet, packets, pcapng};
 use wsdissect::analyzer::Frame;
-use wsdissect::capture::CaptureReader;
 use wsdissect::net;
 use wsdissect::{Dissector, OwnedFrame};
 
@@ -19,41 +21,6 @@ const CAPTURES: &[&str] = &[
     "testdata/crafted/many-segments.pcap",
     "testdata/real/h2c-python.pcap",
 ];
-
-struct Packet {
-    ts: i64,
-    orig: u32,
-    link: u32,
-    data: Vec<u8>,
-}
-
-fn packets(path: &str) -> Vec<Packet> {
-    let bytes = std::fs::read(path).unwrap();
-    let mut reader = CaptureReader::new(&bytes[..]).unwrap();
-    let mut out = Vec::new();
-    while let Some(r) = reader.next_record().unwrap() {
-        out.push(Packet { ts: r.ts_nanos, orig: r.orig_len, link: r.link_type, data: r.data.to_vec() });
-    }
-    out
-}
-
-/// A pcapng (one interface per link type) holding `packets`.
-fn pcapng(packets: &[&Packet]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut writer = wsdissect::capture::write::CaptureWriter::new(&mut out, true);
-    for (i, p) in packets.iter().enumerate() {
-        let record = wsdissect::capture::Record {
-            number: i as u64 + 1,
-            ts_nanos: p.ts,
-            orig_len: p.orig,
-            link_type: p.link,
-            data: &p.data,
-        };
-        writer.write(&record).unwrap();
-    }
-    writer.finish(1).unwrap();
-    out
-}
 
 /// What identifies a frame apart from packet numbers.
 fn key(f: &OwnedFrame) -> (u32, u16, u8, u64, Vec<u8>, bool) {

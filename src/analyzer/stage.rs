@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta, Stats, allowed_rsv};
+use super::{ConnectionInfo, Frame, HandshakeEvent, Origin, Output, PacketMeta, Stats, allowed_rsv};
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::message::{InflateState, Limits, MessageAssembler};
 use crate::ws::stream::DecodedFrame;
@@ -40,6 +40,8 @@ pub(crate) struct MessageCounts {
     payload_limit_hits: u64,
     inflate_limit_hits: u64,
     inflate_ratio_hits: u64,
+    /// Compressed messages of connections joined late, not inflated for want of their history.
+    history_before_capture: u64,
 }
 
 /// The connection that came first of two, by [`ConnectionInfo::key`] (either may be absent).
@@ -59,6 +61,7 @@ impl MessageCounts {
         self.payload_limit_hits += other.payload_limit_hits;
         self.inflate_limit_hits += other.inflate_limit_hits;
         self.inflate_ratio_hits += other.inflate_ratio_hits;
+        self.history_before_capture += other.history_before_capture;
     }
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
@@ -68,6 +71,7 @@ impl MessageCounts {
         stats.payload_limit_hits += self.payload_limit_hits;
         stats.inflate_limit_hits += self.inflate_limit_hits;
         stats.inflate_ratio_hits += self.inflate_ratio_hits;
+        stats.history_before_capture += self.history_before_capture;
     }
 }
 
@@ -115,10 +119,12 @@ impl MessageStage {
         out: &mut impl Output,
     ) {
         let limits = self.limits;
-        let messages =
-            self.assemblers.entry(info.key()).or_default()[usize::from(from_client)].get_or_insert_with(|| {
-                Box::new(MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits))
-            });
+        let slot = &mut self.assemblers.entry(info.key()).or_default()[usize::from(from_client)];
+        let first_frame = slot.is_none();
+        let messages = slot.get_or_insert_with(|| {
+            let messages = MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits);
+            Box::new(if info.origin == Origin::Heuristic { messages.joined_late() } else { messages })
+        });
         if messages.inflates()
             && let Some(state) = self.idle_inflaters.pop()
             && let Some(unused) = messages.lend(state)
@@ -137,10 +143,14 @@ impl MessageStage {
         if let Some(kind) = f.meta.http2_problem {
             expert.push(Expert::new(kind, 0));
         }
+        if first_frame && info.origin == Origin::Heuristic {
+            expert.push(Expert::new(ExpertKind::Heuristic, 0));
+        }
         counts.messages += u64::from(message.is_some());
         for e in expert.iter() {
             counts.inflate_limit_hits += u64::from(e.kind == ExpertKind::InflateLimit);
             counts.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
+            counts.history_before_capture += u64::from(e.kind == ExpertKind::HistoryBeforeCapture);
         }
         out.frame(&Frame {
             packet: f.meta,

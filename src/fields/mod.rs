@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::analyzer::Frame;
+use crate::analyzer::{Frame, Origin};
 use crate::http::Headers;
 use crate::ws::expert::ExpertKind;
 use crate::ws::frame::{Opcode, close_body};
@@ -164,8 +164,9 @@ pub const TLS_CONTENT_TYPE_NAMES: &[(u64, &str)] =
 pub const TLS_VERSION_NAMES: &[(u64, &str)] =
     &[(0x0300, "SSL 3.0"), (0x0301, "TLS 1.0"), (0x0302, "TLS 1.1"), (0x0303, "TLS 1.2"), (0x0304, "TLS 1.3")];
 
-const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0060_0000, "Warning")];
-const GROUP_NAMES: &[(u64, &str)] = &[(0x0700_0000, "Malformed"), (0x0900_0000, "Protocol")];
+const SEVERITY_NAMES: &[(u64, &str)] = &[(0x0040_0000, "Note"), (0x0060_0000, "Warning")];
+const GROUP_NAMES: &[(u64, &str)] =
+    &[(0x0700_0000, "Malformed"), (0x0900_0000, "Protocol"), (0x0d00_0000, "Assumption")];
 
 /// Wireshark's name for a close status code (`websocket.payload.close.status_code`).
 pub fn close_code_name(code: u16) -> Option<&'static str> {
@@ -593,6 +594,16 @@ pub static FIELDS: &[Field] = &[
         },
     ),
     field(
+        "websocket.heuristic",
+        FieldType::Bool,
+        "The connection was found from its frames, without a handshake (the capture joined it late)",
+        |_, f, v| {
+            if f.connection.origin == Origin::Heuristic {
+                v(Value::Bool(true))
+            }
+        },
+    ),
+    field(
         "websocket.cut",
         FieldType::Bool,
         "The frame is incomplete: bytes lost to a gap or the capture's end",
@@ -699,16 +710,19 @@ pub static FIELDS: &[Field] = &[
     }),
     Field {
         names: SEVERITY_NAMES,
-        ..field("_ws.expert.severity", FieldType::UInt32, "Expert info severity (Warning 0x600000)", |_, f, v| {
-            f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code()))))
-        })
+        ..field(
+            "_ws.expert.severity",
+            FieldType::UInt32,
+            "Expert info severity (Note 0x400000, Warning 0x600000)",
+            |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.severity().code())))),
+        )
     },
     Field {
         names: GROUP_NAMES,
         ..field(
             "_ws.expert.group",
             FieldType::UInt32,
-            "Expert info group (Malformed 0x7000000, Protocol 0x9000000)",
+            "Expert info group (Malformed 0x7000000, Protocol 0x9000000, Assumption 0xd000000)",
             |_, f, v| f.expert.iter().for_each(|e| v(Value::UInt(u64::from(e.kind.group().code())))),
         )
     },
@@ -732,7 +746,7 @@ macro_rules! expert_fields {
 
 /// One boolean field per kind of expert item, in [`ExpertKind::ALL`] order.
 pub static EXPERT_FIELDS: &[Field] =
-    expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26);
+    expert_fields!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28);
 
 /// Every field: [`FIELDS`] then [`EXPERT_FIELDS`].
 pub fn all() -> impl Iterator<Item = &'static Field> {

@@ -13,7 +13,7 @@ use serde_json::Number;
 
 use super::messages::ExpertRecord;
 use super::text::hex_digits;
-use crate::analyzer::Frame;
+use crate::analyzer::{Frame, Origin};
 use crate::fields::{Context, close_code, text_of};
 use crate::http::Headers;
 use crate::tls::TlsInfo;
@@ -211,6 +211,9 @@ struct WebSocketMembers<'a> {
     payload: Option<PayloadMembers<'a>>,
     payload_captured: u64,
     cut: bool,
+    /// Present on the frames of a connection found without its handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heuristic: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<MessageMembers<'a>>,
 }
@@ -358,6 +361,7 @@ fn websocket<'a>(f: &Frame<'a>, bytes: BytesAs) -> WebSocketMembers<'a> {
         payload: any.then_some(payload),
         payload_captured: f.payload_seen,
         cut: f.cut.is_some(),
+        heuristic: (f.connection.origin == Origin::Heuristic).then_some(true),
         message: f.message.map(|m| MessageMembers {
             opcode: m.opcode.0,
             opcode_name: m.opcode.name().unwrap_or("Unknown"),

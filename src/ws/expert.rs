@@ -10,6 +10,8 @@ use std::fmt;
 /// How bad an item is (Wireshark's severities used here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Worth knowing: nothing is wrong, but the dissection rests on it.
+    Note,
     /// Something is wrong.
     Warning,
 }
@@ -18,6 +20,7 @@ impl Severity {
     /// Wireshark's numeric value (`_ws.expert.severity`).
     pub fn code(self) -> u32 {
         match self {
+            Severity::Note => 0x0040_0000,
             Severity::Warning => 0x0060_0000,
         }
     }
@@ -25,6 +28,7 @@ impl Severity {
     /// Wireshark's name, as in `[Expert Info (Warning/Protocol): ...]`.
     pub fn name(self) -> &'static str {
         match self {
+            Severity::Note => "Note",
             Severity::Warning => "Warning",
         }
     }
@@ -37,6 +41,8 @@ pub enum Group {
     Protocol,
     /// Data the capture does not hold whole.
     Malformed,
+    /// Dissected on an assumption (the capture lacks what would say so).
+    Assumption,
 }
 
 impl Group {
@@ -45,6 +51,7 @@ impl Group {
         match self {
             Group::Malformed => 0x0700_0000,
             Group::Protocol => 0x0900_0000,
+            Group::Assumption => 0x0d00_0000,
         }
     }
 
@@ -53,6 +60,7 @@ impl Group {
         match self {
             Group::Protocol => "Protocol",
             Group::Malformed => "Malformed",
+            Group::Assumption => "Assumption",
         }
     }
 }
@@ -148,6 +156,10 @@ expert_kinds! {
         "A header block on the connection HPACK cannot decode, since this stream's last frame: later headers in that direction are not read";
     Http2DataOnClosedStream => "http2.expert.data_on_closed_stream", Warning / Protocol,
         "DATA on this WebSocket's stream after its sender ended it, since this stream's last frame (not read)";
+    Heuristic => "websocket.expert.heuristic", Note / Assumption,
+        "The capture holds no handshake for the connection: it was taken as WebSocket from its frames (on its first frame each way)";
+    HistoryBeforeCapture => "websocket.expert.history_before_capture", Note / Assumption,
+        "A compressed message of a connection joined late that may refer to bytes sent before the capture began: it cannot be inflated";
 }
 
 /// One expert item: its kind and a number the message quotes (an opcode, a length, a close code
@@ -211,6 +223,10 @@ impl fmt::Display for Expert {
             }
             ExpertKind::Http2DataOnClosedStream => {
                 f.write_str("DATA on this stream after its sender ended it (not read)")
+            }
+            ExpertKind::Heuristic => f.write_str("WebSocket found without a handshake (the capture began later)"),
+            ExpertKind::HistoryBeforeCapture => {
+                f.write_str("Not inflated whole: may refer to bytes sent before the capture began")
             }
         }
     }

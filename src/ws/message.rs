@@ -179,6 +179,8 @@ struct Inflater {
     stale: bool,
     /// The state, while the direction holds one.
     state: Option<InflateState>,
+    /// Bytes of window the message being inflated started with.
+    primed: usize,
 }
 
 impl Inflater {
@@ -190,6 +192,7 @@ impl Inflater {
             history: Vec::new(),
             stale: false,
             state: None,
+            primed: 0,
         }
     }
 
@@ -207,7 +210,8 @@ impl Inflater {
         let mut state = self.state.take().unwrap_or_default();
         // inflateReset: the same state, no allocation.
         state.z.reset(false);
-        if !self.window().is_empty() {
+        self.primed = self.window().len();
+        if self.primed > 0 {
             // A raw state just reset always takes it; were it refused, the references into it
             // would fail to inflate, and be reported.
             let _ = state.z.set_dictionary(self.window());
@@ -280,6 +284,10 @@ pub struct MessageAssembler {
     data: Vec<u8>,
     utf8: Utf8Check,
     close_sent: bool,
+    /// The capture joined the connection late ([`MessageAssembler::joined_late`]).
+    joined_late: bool,
+    /// Joined late, and no data frame seen yet: a continuation ends a message begun before.
+    before_first_message: bool,
 }
 
 impl MessageAssembler {
@@ -302,7 +310,22 @@ impl MessageAssembler {
             data: Vec::new(),
             utf8: Utf8Check::default(),
             close_sent: false,
+            joined_late: false,
+            before_first_message: false,
         }
+    }
+
+    /// For a connection the capture joined after it began: continuations before the first
+    /// data frame end a message begun earlier; RSV1 is taken as permessage-deflate (with
+    /// context takeover and a full window, what is most often negotiated), and a message that
+    /// fails to inflate before a full window of what came before it is known may refer to bytes
+    /// sent before the capture ([`ExpertKind::HistoryBeforeCapture`]). Any message that does
+    /// inflate is exact: it refers to nothing it was not given.
+    pub fn joined_late(mut self) -> Self {
+        self.joined_late = true;
+        self.before_first_message = true;
+        self.inflater.get_or_insert_with(|| Inflater::new(false, 15));
+        self
     }
 
     /// Takes the next frame of this direction: `payload` is its (unmasked) payload or a prefix
@@ -321,6 +344,7 @@ impl MessageAssembler {
         match h.opcode {
             Opcode::CLOSE | Opcode::PING | Opcode::PONG => Some(self.single(h, payload, whole, packet, expert)),
             Opcode::TEXT | Opcode::BINARY => {
+                self.before_first_message = false;
                 if self.partial.take().is_some() {
                     expert.push(Expert::new(ExpertKind::UnfinishedMessage, 0));
                 }
@@ -338,7 +362,9 @@ impl MessageAssembler {
             }
             Opcode::CONTINUATION => {
                 if self.partial.is_none() {
-                    expert.push(Expert::new(ExpertKind::OrphanContinuation, 0));
+                    if !self.before_first_message {
+                        expert.push(Expert::new(ExpertKind::OrphanContinuation, 0));
+                    }
                     return None;
                 }
                 self.append(h, payload, whole, packet);
@@ -526,7 +552,7 @@ impl MessageAssembler {
         if p.inflate_failed || p.over_inflate_limit || p.over_inflate_ratio {
             return;
         }
-        let Inflater { state, history, no_context_takeover, window_bits, stale } = inf;
+        let Inflater { state, history, no_context_takeover, window_bits, stale, .. } = inf;
         let Some(state) = state.as_mut() else { return };
         loop {
             let z = &mut state.z;
@@ -591,7 +617,11 @@ impl MessageAssembler {
                 expert.push(Expert::new(ExpertKind::MessageIncomplete, 0));
             }
             if p.inflate_failed {
-                expert.push(Expert::new(ExpertKind::DecompressionFailed, 0));
+                let history_missing =
+                    self.joined_late && self.inflater.as_ref().is_some_and(|i| i.primed < 1 << i.window_bits);
+                let kind =
+                    if history_missing { ExpertKind::HistoryBeforeCapture } else { ExpertKind::DecompressionFailed };
+                expert.push(Expert::new(kind, 0));
             }
             if p.over_inflate_limit {
                 expert.push(Expert::new(ExpertKind::InflateLimit, self.limits.max_inflated as u64));

@@ -637,6 +637,27 @@ def violations():
             for packet, field in expected:
                 out.write(f"{packet}\t{field}\n")
 
+    # A connection the capture joined late (no SYN, no handshake), found from its frames: the
+    # first frame each way is marked, and a compressed message that refers to one sent before
+    # the capture cannot be inflated; a later one that refers to nothing earlier is.
+    cap = Capture("violation-heuristic.pcap")
+    c = Conn(cap, cport=40002, sport=9001)
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    z.compress(b"sent before the capture began; " * 4)
+    z.flush(zlib.Z_SYNC_FLUSH)
+    refers_back = (z.compress(b"sent before the capture began; " * 2) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    first = c.send_frame(1, 2, refers_back, rsv=4)
+    for word in (b"one", b"two", b"three", b"four"):
+        c.send_frame(1, 1, word)
+    client = c.send_frame(0, 1, b"a clean frame after it", key=K2)
+    c.send_frame(1, 2, deflate(b"inflates from nothing " * 3), rsv=4)
+    c.close()
+    cap.write_pcap()
+    with open(os.path.join(OUT, cap.name + ".expert.tsv"), "w") as out:
+        out.write("# packet\texpert field: exactly what wsdissect must report (written by craft.py)\n")
+        for packet, field in [(first, "heuristic"), (first, "history_before_capture"), (client, "heuristic")]:
+            out.write(f"{packet}\t{e + field}\n")
+
     for kind, (response, build) in cases.items():
         cap = Capture(f"violation-{kind}.pcap")
         c = upgraded(cap, response=response)

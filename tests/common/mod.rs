@@ -74,3 +74,40 @@ pub fn tree_blocks(tree: &str) -> String {
     }
     out
 }
+
+/// A record of a capture, to write into another.
+pub struct Packet {
+    pub ts: i64,
+    pub orig: u32,
+    pub link: u32,
+    pub data: Vec<u8>,
+}
+
+/// Every record of the capture at `path`.
+pub fn packets(path: &str) -> Vec<Packet> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut reader = wsdissect::capture::CaptureReader::new(&bytes[..]).unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = reader.next_record().unwrap() {
+        out.push(Packet { ts: r.ts_nanos, orig: r.orig_len, link: r.link_type, data: r.data.to_vec() });
+    }
+    out
+}
+
+/// A pcapng (one interface per link type) holding `packets`.
+pub fn pcapng(packets: &[&Packet]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut writer = wsdissect::capture::write::CaptureWriter::new(&mut out, true);
+    for (i, p) in packets.iter().enumerate() {
+        let record = wsdissect::capture::Record {
+            number: i as u64 + 1,
+            ts_nanos: p.ts,
+            orig_len: p.orig,
+            link_type: p.link,
+            data: &p.data,
+        };
+        writer.write(&record).unwrap();
+    }
+    writer.finish(1).unwrap();
+    out
+}
