@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
         record: None,
         http2_data_len: None,
         http2_problem: None,
+        file: 0,
     };
     let frame = Frame {
         packet,

@@ -117,6 +117,8 @@ pub struct PacketMeta {
     /// Over HTTP/2: a breach seen on the connection since the stream's last frame (an HPACK
     /// error, DATA after END_STREAM), reported on the frame these bytes end.
     pub http2_problem: Option<ExpertKind>,
+    /// The file of a capture set it came from (`frame.file`), 0 when reading one capture.
+    pub file: u16,
 }
 
 /// An address and port.
@@ -716,6 +718,7 @@ impl Transport {
             record: None,
             http2_data_len: None,
             http2_problem: None,
+            file: record.file,
         };
         self.segment(&seg, meta, out);
     }

@@ -1,7 +1,7 @@
 //! Command-line flags, resolved once into what to read, how to analyse and how to print.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Seek, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -14,8 +14,9 @@ use wsdissect::Dissector;
 use wsdissect::analyzer::{
     Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Http2Stats, Output, Stats, TlsStats, flow_key,
 };
+use wsdissect::capture::set::CaptureSet;
 use wsdissect::capture::write::CaptureWriter;
-use wsdissect::capture::{self, CaptureReader};
+use wsdissect::capture::{self, Block};
 use wsdissect::fields::{self, Context, Field};
 use wsdissect::filter::Filter;
 use wsdissect::net::{self, TcpSegment};
@@ -61,12 +62,13 @@ pub struct Args {
     version: Option<bool>,
 
     /// Capture to read (pcap or pcapng, detected from its content); `-` reads standard input.
+    /// Several files, a directory or a quoted pattern (`'ring*'`) are read as one capture.
     #[arg(value_name = "FILE")]
-    file: Option<String>,
+    file: Vec<String>,
 
-    /// Capture to read, as tshark's -r.
-    #[arg(short = 'r', long = "read-file", value_name = "FILE", conflicts_with = "file")]
-    read_file: Option<String>,
+    /// Capture to read, as tshark's -r; repeat it to read several files as one capture.
+    #[arg(short = 'r', long = "read-file", value_name = "FILE")]
+    read_file: Vec<String>,
 
     /// Output format.
     #[arg(short = 'T', value_enum, default_value_t = Format::Text)]
@@ -274,9 +276,8 @@ impl Selection {
 
 /// The second pass of `-w`: copies the selected packets of `path` to `out_path`, and into a
 /// pcapng the secrets of the TLS connections copied.
-fn write_selected(path: &str, out_path: &str, selection: &Selection, keys: &KeyLog) -> anyhow::Result<u64> {
-    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let mut reader = CaptureReader::new(file).map_err(|e| anyhow!("{path}: {e}"))?;
+fn write_selected(paths: &[String], out_path: &str, selection: &Selection, keys: &KeyLog) -> anyhow::Result<u64> {
+    let mut reader = CaptureSet::open(paths).map_err(|(path, e)| anyhow!("cannot open {path}: {e}"))?;
     let out = File::create(out_path).with_context(|| format!("cannot create {out_path}"))?;
     let mut writer = CaptureWriter::new(BufWriter::new(out), reader.is_pcapng());
     let secrets: String = selection.tls_randoms.iter().map(|r| keys.lines_for(r)).collect();
@@ -287,7 +288,8 @@ fn write_selected(path: &str, out_path: &str, selection: &Selection, keys: &KeyL
     }
     let mut written = 0;
     let mut link_type = 1;
-    while let Ok(Some(record)) = reader.next_record() {
+    while let Ok(Some(block)) = reader.next_block() {
+        let Block::Packet(record) = block else { continue };
         link_type = record.link_type;
         if net::decode(record.link_type, record.data).is_ok_and(|seg| selection.contains(&seg, record.number)) {
             writer.write(&record).with_context(|| format!("writing {out_path}"))?;
@@ -296,6 +298,44 @@ fn write_selected(path: &str, out_path: &str, selection: &Selection, keys: &KeyL
     }
     writer.finish(link_type).with_context(|| format!("writing {out_path}"))?;
     Ok(written)
+}
+
+/// The capture files named on the command line, in order: a directory stands for the files in
+/// it, a pattern (`ring*`, quoted so the shell leaves it) for the files it matches, each sorted
+/// by name; `-` (standard input) only alone.
+fn capture_paths<'a>(args: impl Iterator<Item = &'a String>) -> anyhow::Result<Vec<String>> {
+    let mut paths = Vec::new();
+    for arg in args {
+        let path = std::path::Path::new(arg);
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).with_context(|| format!("cannot read directory {arg}"))?;
+            let mut files: Vec<String> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string())
+                .collect();
+            if files.is_empty() {
+                bail!("{arg}: the directory holds no file");
+            }
+            files.sort();
+            paths.extend(files);
+        } else if !path.exists() && arg.contains(['*', '?', '[']) {
+            let matches = glob::glob(arg).map_err(|e| anyhow!("{arg}: {e}"))?;
+            let mut files: Vec<String> =
+                matches.filter_map(Result::ok).filter(|p| p.is_file()).map(|p| p.display().to_string()).collect();
+            if files.is_empty() {
+                bail!("{arg}: no file matches");
+            }
+            files.sort();
+            paths.extend(files);
+        } else {
+            paths.push(arg.clone());
+        }
+    }
+    if paths.len() > 1 && paths.iter().any(|p| p == "-") {
+        bail!("standard input (-) cannot be read with other files");
+    }
+    Ok(paths)
 }
 
 /// Preferences `-o` knows, as tshark names them.
@@ -404,32 +444,36 @@ pub fn run() -> anyhow::Result<u8> {
     let keylog_files = keylog_files(&args)?;
     let keylog_given = !keylog_files.is_empty();
     let mut keylog = read_keylogs(&keylog_files)?;
-    let path = args
-        .read_file
-        .or(args.file)
-        .ok_or_else(|| anyhow!("no capture given: wsdissect [OPTIONS] FILE, or -r FILE (- for standard input)"))?;
-    if args.write.is_some() && path == "-" {
+    let paths = capture_paths(args.read_file.iter().chain(&args.file))?;
+    let stdin = paths == ["-"];
+    if args.write.is_some() && stdin {
         bail!("-w reads the capture twice: give a capture file, not standard input");
     }
-    let mut progress = None;
-    let source: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        let mut file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
-        // Secrets inside a pcapng may follow the records they decrypt: gather them first.
+    // Secrets inside a pcapng may follow the records they decrypt: gather them first.
+    for path in paths.iter().filter(|_| !stdin) {
+        let mut file = File::open(path).with_context(|| format!("cannot open {path}"))?;
         for secrets in capture::scan_secrets(&mut file).with_context(|| format!("reading {path}"))? {
             keylog.add_text(&secrets);
         }
-        file.rewind().with_context(|| format!("reading {path}"))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        match progress_bar(size) {
-            Some(bar) => {
-                progress = Some(bar.clone());
-                Box::new(bar.wrap_read(file))
-            }
-            None => Box::new(file),
+    }
+    let mut progress = None;
+    let source: Option<Box<dyn Read + Send>> = match paths.as_slice() {
+        [stdin] if stdin == "-" => Some(Box::new(io::stdin())),
+        [path] => {
+            let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            Some(match progress_bar(size) {
+                Some(bar) => {
+                    progress = Some(bar.clone());
+                    Box::new(bar.wrap_read(file))
+                }
+                None => Box::new(file),
+            })
         }
+        // A set is opened below.
+        _ => None,
     };
+    let name = paths.join(", ");
     // Payloads are kept (and unmasked) only when something will print or test them.
     let payload_cap = match &printer {
         Printer::Fields(fields)
@@ -449,7 +493,18 @@ pub fn run() -> anyhow::Result<u8> {
         keylog,
         heuristics: !args.no_heuristics,
     };
-    let mut dissector = Dissector::from_reader(source).map_err(|e| anyhow!("{path}: {e}"))?.with_config(config);
+    let dissector = match source {
+        Some(source) => Dissector::from_reader(source).map_err(|e| anyhow!("{name}: {e}"))?.with_file_name(&name),
+        None => {
+            let set = CaptureSet::open(&paths).map_err(|(path, e)| anyhow!("cannot open {path}: {e}"))?;
+            if set.damaged().len() == paths.len() {
+                let (_, e) = &set.damaged()[0];
+                bail!("{}: {e} (and no other file of the set is a capture)", paths[0]);
+            }
+            Dissector::from_set(set)
+        }
+    };
+    let mut dissector = dissector.with_config(config);
 
     let mut sink = Sink {
         out,
@@ -468,12 +523,15 @@ pub fn run() -> anyhow::Result<u8> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = args.threads.map_or(cores.min(2), usize::from);
     // With -c, reading stops right after the last frame wanted, as one thread does it.
-    let parallel = threads > 1 && path != "-" && args.count.is_none();
+    let parallel = threads > 1 && !stdin && args.count.is_none();
     let damage = if parallel { dissector.run_parallel(&mut sink) } else { dissector.run(&mut sink) };
-    let damage = damage.err().map(|e| format!("{path}: {e}"));
+    let mut damage: Vec<String> = damage.err().map(|e| format!("{name}: {e}")).into_iter().collect();
+    damage.extend(
+        dissector.damaged_files().iter().map(|(i, e)| format!("{}: {e}; the rest of the set was read", paths[*i])),
+    );
     sink.finish();
     if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
-        let written = write_selected(&path, out_path, selection, dissector.keylog())?;
+        let written = write_selected(&paths, out_path, selection, dissector.keylog())?;
         eprintln!("wsdissect: wrote {written} packets to {out_path}");
     }
     let flushed = sink.result.and_then(|_| sink.out.flush());
@@ -485,14 +543,18 @@ pub fn run() -> anyhow::Result<u8> {
     report_tls(&stats.tls, !keylog_given);
     report_http2(&stats.http2);
     // A damaged file cuts messages short; its one warning says why.
-    if damage.is_none() {
+    if damage.is_empty() {
         report_unfinished(&stats);
     }
-    if let Some(msg) = &damage {
-        eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
+    for msg in &damage {
+        if paths.len() == 1 {
+            eprintln!("wsdissect: warning: {msg}; the {} packets before it were analysed", dissector.packets_read());
+        } else {
+            eprintln!("wsdissect: warning: {msg}");
+        }
     }
     // Records that fail their check are damage too: wrong keys, or altered bytes.
-    let damaged = damage.is_some() || stats.tls.failed_records > 0;
+    let damaged = !damage.is_empty() || stats.tls.failed_records > 0;
     finish_output(flushed, if damaged { EXIT_DAMAGED } else { EXIT_OK })
 }
 
@@ -514,7 +576,7 @@ struct Sink<W: Write> {
 
 impl<W: Write> Output for Sink<W> {
     fn capture_start(&mut self, ctx: &Context) {
-        self.ctx = *ctx;
+        self.ctx = ctx.clone();
     }
 
     fn done(&self) -> bool {

@@ -24,6 +24,7 @@ use std::sync::mpsc;
 
 use crate::analyzer::batch::{Batch, BatchSender, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
+use crate::capture::set::CaptureSet;
 use crate::capture::{Block, CaptureError, CaptureReader};
 use crate::fields::Context;
 use crate::filter::{Filter, FilterError};
@@ -157,9 +158,38 @@ pub enum Error {
     Filter(#[from] FilterError),
 }
 
+/// Where records come from: one capture, or a set of files merged by time.
+enum Source<R> {
+    One(CaptureReader<R>),
+    Set(CaptureSet),
+}
+
+impl<R: Read> Source<R> {
+    fn next_block(&mut self) -> Result<Option<Block<'_>>, CaptureError> {
+        match self {
+            Source::One(reader) => reader.next_block(),
+            Source::Set(set) => set.next_block(),
+        }
+    }
+
+    fn packets_read(&self) -> u64 {
+        match self {
+            Source::One(reader) => reader.packets_read(),
+            Source::Set(set) => set.packets_read(),
+        }
+    }
+
+    fn is_pcapng(&self) -> bool {
+        match self {
+            Source::One(reader) => reader.is_pcapng(),
+            Source::Set(set) => set.is_pcapng(),
+        }
+    }
+}
+
 /// A capture being dissected.
 pub struct Dissector<R> {
-    reader: CaptureReader<R>,
+    reader: Source<R>,
     analyzer: Analyzer,
     ctx: Context,
     filter: Option<Filter>,
@@ -178,6 +208,41 @@ impl Dissector<BufReader<File>> {
     }
 }
 
+impl<R: Read> Dissector<R> {
+    /// Dissects several capture files as one ([`CaptureSet`]): packets merged by time and
+    /// numbered across the set, `frame.file` naming each one's file.
+    pub fn from_set(set: CaptureSet) -> Self {
+        let files = set.names().into();
+        let mut dissector = Dissector {
+            reader: Source::Set(set),
+            analyzer: Analyzer::new(Config::default()),
+            ctx: Context::default(),
+            filter: None,
+            queue: VecDeque::new(),
+            finished: false,
+            error: None,
+        };
+        dissector.ctx.files = files;
+        dissector
+    }
+
+    /// The set's files that were set aside (not a capture, damaged, cut short), and why.
+    pub fn damaged_files(&self) -> &[(usize, CaptureError)] {
+        match &self.reader {
+            Source::Set(set) => set.damaged(),
+            Source::One(_) => &[],
+        }
+    }
+}
+
+impl Dissector<std::io::Empty> {
+    /// Opens several capture files as one ([`Dissector::from_set`]).
+    pub fn open_set(paths: &[impl AsRef<Path>]) -> Result<Self, Error> {
+        let set = CaptureSet::open(paths).map_err(|(path, source)| Error::Open { path, source })?;
+        Ok(Self::from_set(set))
+    }
+}
+
 impl<'a> Dissector<&'a [u8]> {
     /// Dissects a capture held in memory.
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, CaptureError> {
@@ -189,7 +254,7 @@ impl<R: Read> Dissector<R> {
     /// Dissects a capture read from `reader` (a file, standard input, a socket...).
     pub fn from_reader(reader: R) -> Result<Self, CaptureError> {
         Ok(Dissector {
-            reader: CaptureReader::new(reader)?,
+            reader: Source::One(CaptureReader::new(reader)?),
             analyzer: Analyzer::new(Config::default()),
             ctx: Context::default(),
             filter: None,
@@ -209,6 +274,12 @@ impl<R: Read> Dissector<R> {
     pub fn filter(mut self, expr: &str) -> Result<Self, FilterError> {
         self.filter = Some(Filter::compile(expr)?);
         Ok(self)
+    }
+
+    /// Names the capture's file, for `frame.file`.
+    pub fn with_file_name(mut self, name: &str) -> Self {
+        self.ctx.files = vec![name.to_string()].into();
+        self
     }
 
     /// Context for fields that need the capture (e.g. `frame.time_relative`).
@@ -310,7 +381,7 @@ impl<R: Read> Dissector<R> {
         };
         let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
         if record.number == 1 {
-            sink.capture_start(&Context { first_ts: record.ts_nanos });
+            sink.capture_start(&Context { first_ts: record.ts_nanos, ..Context::default() });
         }
         analyzer.packet(&record, &mut sink);
         Ok(true)
@@ -366,9 +437,10 @@ impl<O: Output> Output for Filtered<'_, O> {
         self.out.done()
     }
 
+    /// The first packet's time, with the file names the dissector knows.
     fn capture_start(&mut self, ctx: &Context) {
-        *self.ctx = *ctx;
-        self.out.capture_start(ctx);
+        self.ctx.first_ts = ctx.first_ts;
+        self.out.capture_start(self.ctx);
     }
 
     fn frame(&mut self, frame: &Frame<'_>) {

@@ -235,8 +235,14 @@ impl<W: Write> Writer<W> {
         c.seq[dir] = c.seq[dir].wrapping_add(advance);
         self.summary.packets += 1;
         self.ts += 10_000;
-        let record =
-            Record { number: self.summary.packets, ts_nanos: self.ts, orig_len: p.len() as u32, link_type: 1, data: p };
+        let record = Record {
+            number: self.summary.packets,
+            ts_nanos: self.ts,
+            orig_len: p.len() as u32,
+            link_type: 1,
+            data: p,
+            file: 0,
+        };
         self.summary.bytes += 16 + p.len() as u64;
         self.out.write(&record)
     }

@@ -323,7 +323,7 @@ impl Replay {
                 break;
             }
             match event {
-                Event::Start(first_ts) => out.capture_start(&Context { first_ts }),
+                Event::Start(first_ts) => out.capture_start(&Context { first_ts, ..Context::default() }),
                 Event::Connection(info) => {
                     self.connections.insert(info.key(), info);
                 }

@@ -131,6 +131,7 @@ mod tests {
             record: None,
             http2_data_len: None,
             http2_problem: None,
+            file: 0,
         }
     }
 

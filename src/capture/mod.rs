@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+pub mod set;
 pub mod write;
 use std::io::Read;
 
@@ -81,6 +82,8 @@ pub struct Record<'a> {
     pub link_type: u32,
     /// The captured bytes, starting at the link-layer header.
     pub data: &'a [u8],
+    /// The file it came from, in a [`set::CaptureSet`] (0 when reading one capture).
+    pub file: u16,
 }
 
 /// A pcapng interface: its link type and how to turn its timestamps into nanoseconds.
@@ -254,6 +257,7 @@ impl<R: Read> CaptureReader<R> {
             orig_len: loc.orig_len,
             link_type: loc.link_type,
             data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
+            file: 0,
         }
     }
 

@@ -89,10 +89,15 @@ pub enum Value<'a> {
 }
 
 /// Per-capture context some fields need.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Time of the first packet in the capture.
     pub first_ts: i64,
+    /// The capture's file names (several for a set), indexed by [`PacketMeta::file`]
+    /// (`frame.file`); empty for standard input.
+    ///
+    /// [`PacketMeta::file`]: crate::analyzer::PacketMeta::file
+    pub files: std::sync::Arc<[String]>,
 }
 
 /// Reads a field's values (zero, one or several) from a frame.
@@ -233,6 +238,16 @@ pub static FIELDS: &[Field] = &[
     field("frame.cap_len", FieldType::UInt32, "Packet length captured", |_, f, v| {
         v(Value::UInt(u64::from(f.packet.caplen)))
     }),
+    field(
+        "frame.file",
+        FieldType::String,
+        "The file the packet came from (several are read as one capture with -r given more than once, a directory or a pattern)",
+        |ctx, f, v| {
+            if let Some(name) = ctx.files.get(usize::from(f.packet.file)) {
+                v(Value::Str(Cow::Owned(name.clone())))
+            }
+        },
+    ),
     field("ip.src", FieldType::Ipv4, "IPv4 source address", |_, f, v| {
         if f.src().ip.is_ipv4() {
             v(Value::Ip(ip_of(f, true)))

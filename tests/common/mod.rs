@@ -105,6 +105,7 @@ pub fn pcapng(packets: &[&Packet]) -> Vec<u8> {
             orig_len: p.orig,
             link_type: p.link,
             data: &p.data,
+            file: 0,
         };
         writer.write(&record).unwrap();
     }

@@ -22,7 +22,7 @@ impl Output for Lines {
     }
 
     fn capture_start(&mut self, ctx: &Context) {
-        self.ctx = *ctx;
+        self.ctx = ctx.clone();
     }
 }
 

@@ -29,7 +29,7 @@ impl Output for PrintAll {
     }
 
     fn capture_start(&mut self, ctx: &Context) {
-        self.ctx = *ctx;
+        self.ctx = ctx.clone();
     }
 }
 
