@@ -14,6 +14,8 @@ use wsdissect::Dissector;
 use wsdissect::analyzer::{
     Config, ConnectionInfo, Endpoint, FlowKey, Frame, HandshakeEvent, Http2Stats, Output, Stats, TlsStats, flow_key,
 };
+use wsdissect::capture::filter::CaptureFilter;
+use wsdissect::capture::live::LiveCapture;
 use wsdissect::capture::set::CaptureSet;
 use wsdissect::capture::write::CaptureWriter;
 use wsdissect::capture::{self, Block};
@@ -69,6 +71,19 @@ pub struct Args {
     /// Capture to read, as tshark's -r; repeat it to read several files as one capture.
     #[arg(short = 'r', long = "read-file", value_name = "FILE")]
     read_file: Vec<String>,
+
+    /// Capture live on a network interface (`any` for all of them); repeat for several. Frames
+    /// are printed as they arrive; Ctrl-C ends with the summary. Needs CAP_NET_RAW (root).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", conflicts_with_all = ["file", "read_file"])]
+    interface: Vec<String>,
+
+    /// Capture filter for -i, in pcap-filter syntax: 'tcp port 8080', 'host ::1 and port 443'.
+    #[arg(short = 'f', value_name = "FILTER", requires = "interface")]
+    capture_filter: Option<String>,
+
+    /// When a live capture stops: duration:SECONDS (or packets:N, packets captured).
+    #[arg(short = 'a', value_name = "CONDITION", requires = "interface")]
+    autostop: Vec<String>,
 
     /// Output format.
     #[arg(short = 'T', value_enum, default_value_t = Format::Text)]
@@ -338,6 +353,32 @@ fn capture_paths<'a>(args: impl Iterator<Item = &'a String>) -> anyhow::Result<V
     Ok(paths)
 }
 
+/// Opens the live capture `-i`, `-f`, `-a` and `-w` ask for.
+fn open_live(args: &Args) -> anyhow::Result<LiveCapture> {
+    let filter = match &args.capture_filter {
+        Some(text) => Some(CaptureFilter::compile(text).map_err(|e| anyhow!("-f: {e}"))?),
+        None => None,
+    };
+    let mut duration = None;
+    let mut packets = None;
+    for condition in &args.autostop {
+        match condition.split_once(':') {
+            Some(("duration", n)) => {
+                let seconds: f64 = n.parse().map_err(|_| anyhow!("-a {condition}: duration:SECONDS"))?;
+                duration =
+                    Some(std::time::Duration::try_from_secs_f64(seconds).map_err(|e| anyhow!("-a {condition}: {e}"))?);
+            }
+            Some(("packets", n)) => packets = Some(n.parse::<u64>().map_err(|_| anyhow!("-a {condition}: packets:N"))?),
+            _ => bail!("-a {condition}: duration:SECONDS or packets:N"),
+        }
+    }
+    let mut capture = LiveCapture::open(&args.interface, filter, duration, packets)?;
+    if let Some(path) = &args.write {
+        capture.save_to(File::create(path).with_context(|| format!("cannot create {path}"))?);
+    }
+    Ok(capture)
+}
+
 /// Preferences `-o` knows, as tshark names them.
 const PREFERENCES: &[&str] = &["tls.keylog_file"];
 
@@ -421,7 +462,7 @@ pub fn run() -> anyhow::Result<u8> {
         _ if args.connections => Printer::Connections(ConnectionTable::default(), json),
         _ if args.stats => Printer::Stats(StatsCollector::default(), json),
         _ if args.follow.is_some() => Printer::Follow(args.follow.unwrap_or_default(), false),
-        _ if args.write.is_some() => {
+        _ if args.write.is_some() && args.interface.is_empty() => {
             Printer::Write(Selection { with_handshake: args.with_handshake, ..Selection::default() })
         }
         (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
@@ -444,7 +485,8 @@ pub fn run() -> anyhow::Result<u8> {
     let keylog_files = keylog_files(&args)?;
     let keylog_given = !keylog_files.is_empty();
     let mut keylog = read_keylogs(&keylog_files)?;
-    let paths = capture_paths(args.read_file.iter().chain(&args.file))?;
+    let live = !args.interface.is_empty();
+    let paths = if live { Vec::new() } else { capture_paths(args.read_file.iter().chain(&args.file))? };
     let stdin = paths == ["-"];
     if args.write.is_some() && stdin {
         bail!("-w reads the capture twice: give a capture file, not standard input");
@@ -470,10 +512,10 @@ pub fn run() -> anyhow::Result<u8> {
                 None => Box::new(file),
             })
         }
-        // A set is opened below.
+        // A set, or a live capture, is opened below.
         _ => None,
     };
-    let name = paths.join(", ");
+    let name = if live { args.interface.join(", ") } else { paths.join(", ") };
     // Payloads are kept (and unmasked) only when something will print or test them.
     let payload_cap = match &printer {
         Printer::Fields(fields)
@@ -495,6 +537,15 @@ pub fn run() -> anyhow::Result<u8> {
     };
     let dissector = match source {
         Some(source) => Dissector::from_reader(source).map_err(|e| anyhow!("{name}: {e}"))?.with_file_name(&name),
+        None if live => {
+            let capture = open_live(&args)?;
+            // As tshark: the capture runs from here (scripts wait for this line).
+            eprintln!(
+                "wsdissect: capturing on {}",
+                args.interface.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ")
+            );
+            Dissector::from_live(capture)
+        }
         None => {
             let set = CaptureSet::open(&paths).map_err(|(path, e)| anyhow!("cannot open {path}: {e}"))?;
             if set.damaged().len() == paths.len() {
@@ -511,6 +562,7 @@ pub fn run() -> anyhow::Result<u8> {
         printer,
         ctx: Context::default(),
         messages_only: args.messages,
+        flush_each: false,
         bytes: match args.bytes {
             BytesArg::Hex => BytesAs::Hex,
             BytesArg::Base64 => BytesAs::Base64,
@@ -522,14 +574,22 @@ pub fn run() -> anyhow::Result<u8> {
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = args.threads.map_or(cores.min(2), usize::from);
-    // With -c, reading stops right after the last frame wanted, as one thread does it.
-    let parallel = threads > 1 && !stdin && args.count.is_none();
+    // With -c, reading stops right after the last frame wanted, as one thread does it; live,
+    // each frame is printed as soon as its last packet is read.
+    let parallel = threads > 1 && !stdin && !live && args.count.is_none();
+    sink.flush_each = live;
     let damage = if parallel { dissector.run_parallel(&mut sink) } else { dissector.run(&mut sink) };
     let mut damage: Vec<String> = damage.err().map(|e| format!("{name}: {e}")).into_iter().collect();
     damage.extend(
         dissector.damaged_files().iter().map(|(i, e)| format!("{}: {e}; the rest of the set was read", paths[*i])),
     );
     sink.finish();
+    if let Some(capture) = dissector.live_mut() {
+        capture.finish_saving().with_context(|| format!("writing {}", args.write.as_deref().unwrap_or("")))?;
+        if let Some(out_path) = &args.write {
+            eprintln!("wsdissect: wrote {} packets to {out_path}", capture.packets_read());
+        }
+    }
     if let (Printer::Write(selection), Some(out_path)) = (&sink.printer, &args.write) {
         let written = write_selected(&paths, out_path, selection, dissector.keylog())?;
         eprintln!("wsdissect: wrote {written} packets to {out_path}");
@@ -565,6 +625,8 @@ struct Sink<W: Write> {
     ctx: Context,
     /// `--messages`: only frames that complete a message are printed.
     messages_only: bool,
+    /// Live capture: each frame is flushed as soon as it is printed.
+    flush_each: bool,
     /// `-Y`: only frames it selects are printed (and handshakes are not).
     filter: Option<Filter>,
     /// How JSON writes bytes.
@@ -631,6 +693,9 @@ impl<W: Write> Output for Sink<W> {
                 None => Ok(()),
             },
         };
+        if self.flush_each {
+            self.result = std::mem::replace(&mut self.result, Ok(())).and_then(|_| self.out.flush());
+        }
     }
 
     fn handshake(&mut self, handshake: &HandshakeEvent<'_>) {

@@ -24,6 +24,7 @@ use std::sync::mpsc;
 
 use crate::analyzer::batch::{Batch, BatchSender, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
+use crate::capture::live::LiveCapture;
 use crate::capture::set::CaptureSet;
 use crate::capture::{Block, CaptureError, CaptureReader};
 use crate::fields::Context;
@@ -162,6 +163,7 @@ pub enum Error {
 enum Source<R> {
     One(CaptureReader<R>),
     Set(CaptureSet),
+    Live(LiveCapture),
 }
 
 impl<R: Read> Source<R> {
@@ -169,6 +171,7 @@ impl<R: Read> Source<R> {
         match self {
             Source::One(reader) => reader.next_block(),
             Source::Set(set) => set.next_block(),
+            Source::Live(live) => Ok(live.next_block()?),
         }
     }
 
@@ -176,6 +179,7 @@ impl<R: Read> Source<R> {
         match self {
             Source::One(reader) => reader.packets_read(),
             Source::Set(set) => set.packets_read(),
+            Source::Live(live) => live.packets_read(),
         }
     }
 
@@ -183,6 +187,7 @@ impl<R: Read> Source<R> {
         match self {
             Source::One(reader) => reader.is_pcapng(),
             Source::Set(set) => set.is_pcapng(),
+            Source::Live(_) => false,
         }
     }
 }
@@ -226,11 +231,35 @@ impl<R: Read> Dissector<R> {
         dissector
     }
 
+    /// Dissects packets as they arrive on network interfaces ([`LiveCapture`]); [`run`]
+    /// (one thread) reports each frame as soon as its last packet is read.
+    ///
+    /// [`run`]: Dissector::run
+    pub fn from_live(live: LiveCapture) -> Self {
+        Dissector {
+            reader: Source::Live(live),
+            analyzer: Analyzer::new(Config::default()),
+            ctx: Context::default(),
+            filter: None,
+            queue: VecDeque::new(),
+            finished: false,
+            error: None,
+        }
+    }
+
+    /// The live capture, to save what it captured (`-w`).
+    pub fn live_mut(&mut self) -> Option<&mut LiveCapture> {
+        match &mut self.reader {
+            Source::Live(live) => Some(live),
+            _ => None,
+        }
+    }
+
     /// The set's files that were set aside (not a capture, damaged, cut short), and why.
     pub fn damaged_files(&self) -> &[(usize, CaptureError)] {
         match &self.reader {
             Source::Set(set) => set.damaged(),
-            Source::One(_) => &[],
+            Source::One(_) | Source::Live(_) => &[],
         }
     }
 }

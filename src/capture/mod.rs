@@ -14,6 +14,8 @@
 //! }
 //! ```
 
+pub mod filter;
+pub mod live;
 pub mod set;
 pub mod write;
 use std::io::Read;
