@@ -43,7 +43,7 @@ impl Held {
             *end = end.saturating_sub(n);
             *end > 0
         });
-        self.scanner.reset();
+        self.scanner.dropped(n);
         n
     }
 }

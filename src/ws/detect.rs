@@ -35,11 +35,21 @@ pub struct Run {
     pub frames: usize,
 }
 
-/// Scans one direction's bytes as they grow, remembering the offsets already ruled out.
+/// Scans one direction's bytes as they grow: each offset is looked at once, and the runs that
+/// may still start there are followed on as bytes arrive, from where they had got to. An offset
+/// where a run already followed has read a whole frame is not followed again: from there it would
+/// read the same frames (once past its first data frame, in the same state), so the frames of a
+/// long run are each read once, not once per offset inside it.
 #[derive(Debug, Default)]
 pub struct Scanner {
-    /// Every offset below this starts no run.
-    ruled_out: usize,
+    /// Runs that nothing has contradicted yet, by offset.
+    candidates: Vec<Walk>,
+    /// Offsets below this have been looked at.
+    scanned: usize,
+    /// Where the runs have read whole frames, as positions in the stream (`dropped + offset`).
+    boundaries: std::collections::HashSet<usize, foldhash::fast::RandomState>,
+    /// Bytes the caller has dropped from the front.
+    dropped: usize,
 }
 
 impl Scanner {
@@ -52,65 +62,116 @@ impl Scanner {
     /// earlier one is most often a header-like byte inside the payload the capture joined in,
     /// whose length runs on past the data.
     pub fn scan(&mut self, buf: &[u8], limit: usize, min_frames: usize) -> (Option<Run>, Option<Run>) {
-        let mut earliest = None;
-        for p in self.ruled_out..buf.len() {
-            match run_at(buf, p, limit) {
-                Some(run) if run.frames >= min_frames => return (earliest.or(Some(run)), Some(run)),
-                Some(run) => {
-                    earliest.get_or_insert(run);
-                }
-                None if p == self.ruled_out => self.ruled_out += 1,
-                None => {}
+        let Scanner { candidates, boundaries, dropped, .. } = self;
+        let mut passed = |at: usize| {
+            boundaries.insert(*dropped + at);
+        };
+        candidates.retain_mut(|w| w.advance(buf, limit, &mut passed));
+        for p in self.scanned..buf.len() {
+            // Most bytes cannot start a frame at all: that is checked first, on the byte alone.
+            if !first_byte_fits(buf[p], None) || self.boundaries.contains(&(self.dropped + p)) {
+                continue;
+            }
+            let mut walk = Walk::start(p);
+            let (boundaries, dropped) = (&mut self.boundaries, self.dropped);
+            if walk.advance(buf, limit, &mut |at| {
+                boundaries.insert(dropped + at);
+            }) {
+                self.candidates.push(walk);
             }
         }
-        (earliest, None)
+        self.scanned = self.scanned.max(buf.len());
+        let earliest = self.candidates.first().map(Walk::run);
+        let with_frames = self.candidates.iter().find(|w| w.frames >= min_frames).map(Walk::run);
+        (earliest, with_frames)
     }
 
     /// Bytes at the start that start no run: the caller may drop them, then call
-    /// [`Scanner::reset`].
+    /// [`Scanner::dropped`].
     pub fn ruled_out(&self) -> usize {
-        self.ruled_out
+        self.candidates.first().map_or(self.scanned, |w| w.offset)
     }
 
-    /// Forgets the bytes scanned (after a hole in the stream, or the bytes ruled out dropped).
+    /// The caller dropped the first `n` bytes (at most [`Scanner::ruled_out`]).
+    pub fn dropped(&mut self, n: usize) {
+        for w in &mut self.candidates {
+            w.offset -= n;
+            w.next -= n;
+        }
+        self.scanned -= n;
+        self.dropped += n;
+        let start = self.dropped;
+        self.boundaries.retain(|&at| at >= start);
+    }
+
+    /// Forgets the bytes scanned (after a hole in the stream, the search starts again).
     pub fn reset(&mut self) {
-        self.ruled_out = 0;
+        *self = Scanner::default();
+    }
+}
+
+/// A run being followed: where it starts, the frame boundary it has reached, and what the frames
+/// so far fix.
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    offset: usize,
+    /// Where the next frame starts.
+    next: usize,
+    masked: Option<bool>,
+    /// Whether a data message is open: unknown at the start (the capture may begin inside one).
+    open: Option<bool>,
+    frames: usize,
+}
+
+impl Walk {
+    fn start(offset: usize) -> Walk {
+        Walk { offset, next: offset, masked: None, open: None, frames: 0 }
+    }
+
+    fn run(&self) -> Run {
+        Run { offset: self.offset, masked: self.masked.unwrap_or(false), frames: self.frames }
+    }
+
+    /// Follows the frames from `next` through `buf`, telling `passed` where each complete frame
+    /// starts; false once a byte contradicts the run. A frame the data ends inside is
+    /// checked as far as it goes and followed on next time.
+    fn advance(&mut self, buf: &[u8], limit: usize, passed: &mut impl FnMut(usize)) -> bool {
+        while self.next < buf.len() {
+            let p = self.next;
+            let Ok((_, h)) = parse_header(&buf[p..]) else {
+                // A header cut by the end of the data: its first byte must still fit.
+                return first_byte_fits(buf[p], self.open);
+            };
+            let (mut masked, mut open) = (self.masked, self.open);
+            if *masked.get_or_insert(h.masked) != h.masked || !header_fits(&h, &mut open) {
+                return false;
+            }
+            let start = p + usize::from(h.header_len);
+            let end = (p as u64).saturating_add(h.frame_len());
+            if end > (self.offset + limit) as u64 {
+                return false;
+            }
+            let end = end as usize;
+            if !payload_fits(&h, &buf[start..end.min(buf.len())], end <= buf.len()) {
+                return false;
+            }
+            if end > buf.len() {
+                return true;
+            }
+            (self.masked, self.open, self.next) = (masked, open, end);
+            self.frames += 1;
+            passed(p);
+        }
+        true
     }
 }
 
 /// The run of frames starting at `p`, if every byte after it reads as frames of one direction
 /// (the last one possibly unfinished).
-fn run_at(buf: &[u8], mut p: usize, limit: usize) -> Option<Run> {
-    let offset = p;
-    let mut masked = None;
-    // Whether a data message is open: unknown at the start (the capture may begin inside one).
-    let mut open: Option<bool> = None;
-    let mut frames = 0;
-    while p < buf.len() {
-        let Ok((_, h)) = parse_header(&buf[p..]) else {
-            // A header cut by the end of the data: its first byte must still fit.
-            return first_byte_fits(buf[p], open).then_some(Run { offset, masked: masked.unwrap_or(false), frames });
-        };
-        if *masked.get_or_insert(h.masked) != h.masked || !header_fits(&h, &mut open) {
-            return None;
-        }
-        let start = p + usize::from(h.header_len);
-        let end = (p as u64).saturating_add(h.frame_len());
-        if end > (offset + limit) as u64 {
-            return None;
-        }
-        let end = end as usize;
-        let payload = &buf[start..end.min(buf.len())];
-        if !payload_fits(&h, payload, end <= buf.len()) {
-            return None;
-        }
-        if end > buf.len() {
-            break;
-        }
-        frames += 1;
-        p = end;
-    }
-    Some(Run { offset, masked: masked.unwrap_or(false), frames })
+#[cfg(test)]
+fn run_at(buf: &[u8], p: usize, limit: usize) -> Option<Run> {
+    let mut walk = Walk::start(p);
+    walk.advance(buf, limit, &mut |_| {}).then(|| walk.run())
 }
 
 /// What a header's first byte alone allows: a defined opcode, RSV1 only on a data frame,
@@ -242,7 +303,7 @@ mod tests {
         }
         // Zero bytes are empty continuations that end nothing: only the last, cut, might start one.
         assert_eq!(scanner.scan(&[0u8; 4096], 1 << 16, 0).0.map(|r| (r.offset, r.frames)), Some((4095, 0)));
-        assert_eq!(scanner.ruled_out, 4095);
+        assert_eq!(scanner.ruled_out(), 4095);
     }
 
     #[test]
