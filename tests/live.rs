@@ -1,7 +1,8 @@
 //! Live capture (`-i`): with the privilege (CI runs as root), a real WebSocket peer (Python
 //! `websockets`, `testdata/scripts/python_peer.py`) talks over loopback while `wsdissect -i lo
-//! -f 'tcp port N'` runs, and every message the peer sent must be printed; Ctrl-C (SIGINT) ends
-//! the capture with its summary. Without CAP_NET_RAW, the one-line error says what is missing.
+//! -f 'tcp port N' -w FILE` runs, and every message the peer sent must be printed; Ctrl-C
+//! (SIGINT) ends the capture with its summary, and FILE read back gives the same frames.
+//! Without CAP_NET_RAW, the one-line error says what is missing.
 //!
 //! Where the capture cannot run (not root, or no Python `websockets`) the test says so and checks
 //! only the error, unless WSDISSECT_REQUIRE_LIVE is set (as `.ci/run` sets it as root): then that
@@ -57,8 +58,12 @@ fn every_message_a_real_peer_sends_is_printed_live() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let filter = format!("tcp port {port}");
     let fields = ["-T", "fields", "-e", "websocket.mask", "-e", "websocket.opcode", "-e", "websocket.payload.text"];
+    let dir = std::env::temp_dir().join(format!("wsdissect-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("saved.pcapng");
     let mut capture = Command::new(BIN)
-        .args(["-i", "lo", "-f", &filter, "-a", "duration:60"])
+        .args(["-i", "lo", "-f", &filter, "-a", "duration:60", "-w"])
+        .arg(&saved)
         .args(fields)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -69,8 +74,6 @@ fn every_message_a_real_peer_sends_is_printed_live() {
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains("capturing on 'lo'"), "{line}");
-    let dir = std::env::temp_dir().join(format!("wsdissect-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let truth = dir.join("truth.jsonl");
     let peer = Command::new("python3")
         .arg(common::testdata().join("scripts/python_peer.py"))
@@ -86,8 +89,14 @@ fn every_message_a_real_peer_sends_is_printed_live() {
     let out = capture.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5), "SIGINT did not end the capture promptly");
     assert_eq!(out.status.code(), Some(0));
-    let mut got: Vec<(bool, String)> = String::from_utf8(out.stdout)
-        .unwrap()
+    let printed = String::from_utf8(out.stdout).unwrap();
+    // -w saved what was captured: read back, it gives what was printed.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("packets to"), "{rest}");
+    let back = common::run(&[&["-r", saved.to_str().unwrap()][..], &fields].concat());
+    assert_eq!((back.code, &back.stdout), (0, &printed));
+    let mut got: Vec<(bool, String)> = printed
         .lines()
         .filter_map(|l| match l.split('\t').collect::<Vec<_>>()[..] {
             [mask, "1", text] => Some((mask == "1", text.to_string())),
