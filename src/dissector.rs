@@ -218,15 +218,7 @@ impl<R: Read> Dissector<R> {
     /// numbered across the set, `frame.file` naming each one's file.
     pub fn from_set(set: CaptureSet) -> Self {
         let files = set.names().into();
-        let mut dissector = Dissector {
-            reader: Source::Set(set),
-            analyzer: Analyzer::new(Config::default()),
-            ctx: Context::default(),
-            filter: None,
-            queue: VecDeque::new(),
-            finished: false,
-            error: None,
-        };
+        let mut dissector = Self::from_source(Source::Set(set));
         dissector.ctx.files = files;
         dissector
     }
@@ -236,8 +228,12 @@ impl<R: Read> Dissector<R> {
     ///
     /// [`run`]: Dissector::run
     pub fn from_live(live: LiveCapture) -> Self {
+        Self::from_source(Source::Live(live))
+    }
+
+    fn from_source(reader: Source<R>) -> Self {
         Dissector {
-            reader: Source::Live(live),
+            reader,
             analyzer: Analyzer::new(Config::default()),
             ctx: Context::default(),
             filter: None,
@@ -282,15 +278,7 @@ impl<'a> Dissector<&'a [u8]> {
 impl<R: Read> Dissector<R> {
     /// Dissects a capture read from `reader` (a file, standard input, a socket...).
     pub fn from_reader(reader: R) -> Result<Self, CaptureError> {
-        Ok(Dissector {
-            reader: Source::One(CaptureReader::new(reader)?),
-            analyzer: Analyzer::new(Config::default()),
-            ctx: Context::default(),
-            filter: None,
-            queue: VecDeque::new(),
-            finished: false,
-            error: None,
-        })
+        Ok(Self::from_source(Source::One(CaptureReader::new(reader)?)))
     }
 
     /// Sets the analyzer's limits (before anything is read).

@@ -132,22 +132,16 @@ def pump(sock, total):
 def drain(sock):
     while sock.recv(65536):
         pass
-def serve():
-    conn, _ = srv.accept()
-    reader = threading.Thread(target=drain, args=(conn,))
+def exchange(sock, total):
+    reader = threading.Thread(target=drain, args=(sock,))
     reader.start()
-    pump(conn, 200_000)
-    conn.shutdown(socket.SHUT_WR)
+    pump(sock, total)
+    sock.shutdown(socket.SHUT_WR)
     reader.join()
-    conn.close()
-server = threading.Thread(target=serve)
+    sock.close()
+server = threading.Thread(target=lambda: exchange(srv.accept()[0], 200_000))
 server.start()
-client = socket.create_connection(("127.0.0.1", 19107))
-reader = threading.Thread(target=drain, args=(client,))
-reader.start()
-pump(client, 100_000)
-client.shutdown(socket.SHUT_WR)
-reader.join()
+exchange(socket.create_connection(("127.0.0.1", 19107)), 100_000)
 server.join()
 EOF
 }
