@@ -78,11 +78,11 @@ pub struct Args {
     interface: Vec<String>,
 
     /// Capture filter for -i, in pcap-filter syntax: 'tcp port 8080', 'host ::1 and port 443'.
-    #[arg(short = 'f', value_name = "FILTER", requires = "interface")]
+    #[arg(short = 'f', value_name = "FILTER")]
     capture_filter: Option<String>,
 
     /// When a live capture stops: duration:SECONDS (or packets:N, packets captured).
-    #[arg(short = 'a', value_name = "CONDITION", requires = "interface")]
+    #[arg(short = 'a', value_name = "CONDITION")]
     autostop: Vec<String>,
 
     /// Output format.
@@ -486,6 +486,9 @@ pub fn run() -> anyhow::Result<u8> {
     let keylog_given = !keylog_files.is_empty();
     let mut keylog = read_keylogs(&keylog_files)?;
     let live = !args.interface.is_empty();
+    if !live && (args.capture_filter.is_some() || !args.autostop.is_empty()) {
+        bail!("-f and -a apply to a live capture (-i IFACE); to select frames of a file use -Y");
+    }
     let paths = if live { Vec::new() } else { capture_paths(args.read_file.iter().chain(&args.file))? };
     let stdin = paths == ["-"];
     if args.write.is_some() && stdin {

@@ -116,3 +116,16 @@ fn every_message_a_real_peer_sends_is_printed_live() {
     assert_eq!(got, sent);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn capture_filter_and_autostop_need_a_live_capture() {
+    let capture = common::testdata().join("real/python-basic.pcap");
+    for flag in [["-f", "port 1"], ["-a", "duration:1"]] {
+        let out = common::run(&[&["-r", capture.to_str().unwrap()][..], &flag].concat());
+        assert_eq!(out.code, 2, "{flag:?}");
+        assert!(out.stderr.contains("apply to a live capture (-i IFACE)"), "{}", out.stderr);
+    }
+    let out = common::run(&["-i", "lo", "-f", "tcp[13] & 2 != 0"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.starts_with("wsdissect: -f: ") && out.stderr.contains("understood:"), "{}", out.stderr);
+}
