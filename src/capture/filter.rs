@@ -54,7 +54,10 @@ impl CaptureFilter {
     /// Compiles a filter; the error says what was not understood.
     pub fn compile(text: &str) -> Result<Self, String> {
         let tokens = tokenize(text);
-        let mut parser = Parser { tokens: &tokens, at: 0, last: None };
+        if tokens.len() > MAX_TOKENS {
+            return Err(format!("longer than {MAX_TOKENS} words"));
+        }
+        let mut parser = Parser { tokens: &tokens, at: 0, depth: 0, last: None };
         let expr = parser.or()?;
         match parser.tokens.get(parser.at) {
             None => Ok(CaptureFilter { expr }),
@@ -138,9 +141,15 @@ fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
+/// Parentheses and `not`s nested deeper than this are refused (the parser recurses).
+const MAX_DEPTH: usize = 64;
+/// Filters longer than this are refused (evaluating recurses down chains of `and` and `or`).
+const MAX_TOKENS: usize = 4096;
+
 struct Parser<'a> {
     tokens: &'a [String],
     at: usize,
+    depth: usize,
     /// The last primitive's direction and kind, for a bare value (`port 80 or 443`).
     last: Option<(Dir, &'a str)>,
 }
@@ -175,6 +184,16 @@ impl<'a> Parser<'a> {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!("nested more than {MAX_DEPTH} deep"));
+        }
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, String> {
         match self.peek() {
             Some("not" | "!") => {
                 self.at += 1;
