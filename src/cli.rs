@@ -322,30 +322,21 @@ fn capture_paths<'a>(args: impl Iterator<Item = &'a String>) -> anyhow::Result<V
     let mut paths = Vec::new();
     for arg in args {
         let path = std::path::Path::new(arg);
-        if path.is_dir() {
+        let found: Vec<std::path::PathBuf> = if path.is_dir() {
             let entries = std::fs::read_dir(path).with_context(|| format!("cannot read directory {arg}"))?;
-            let mut files: Vec<String> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .map(|p| p.display().to_string())
-                .collect();
-            if files.is_empty() {
-                bail!("{arg}: the directory holds no file");
-            }
-            files.sort();
-            paths.extend(files);
+            entries.filter_map(|e| e.ok().map(|e| e.path())).collect()
         } else if !path.exists() && arg.contains(['*', '?', '[']) {
-            let matches = glob::glob(arg).map_err(|e| anyhow!("{arg}: {e}"))?;
-            let mut files: Vec<String> =
-                matches.filter_map(Result::ok).filter(|p| p.is_file()).map(|p| p.display().to_string()).collect();
-            if files.is_empty() {
-                bail!("{arg}: no file matches");
-            }
-            files.sort();
-            paths.extend(files);
+            glob::glob(arg).map_err(|e| anyhow!("{arg}: {e}"))?.filter_map(Result::ok).collect()
         } else {
             paths.push(arg.clone());
+            continue;
+        };
+        let mut files: Vec<String> = found.iter().filter(|p| p.is_file()).map(|p| p.display().to_string()).collect();
+        if files.is_empty() {
+            bail!("{arg}: no capture file there");
         }
+        files.sort();
+        paths.extend(files);
     }
     if paths.len() > 1 && paths.iter().any(|p| p == "-") {
         bail!("standard input (-) cannot be read with other files");
