@@ -60,6 +60,8 @@ pub struct LiveCapture {
     /// Index of the loopback interface, whose sent copies are dropped.
     loopback: Option<usize>,
     packets: u64,
+    /// The tap read first next time.
+    next_tap: usize,
     buf: Vec<u8>,
     /// The bytes of the packet returned last, from `buf`.
     len: usize,
@@ -96,6 +98,7 @@ impl LiveCapture {
             stop,
             loopback: if_index("lo"),
             packets: 0,
+            next_tap: 0,
             buf: vec![0; SLL_LEN + SNAPLEN],
             len: 0,
             save: None,
@@ -129,6 +132,16 @@ impl LiveCapture {
             if stopped || self.deadline.is_some_and(|d| now >= d) {
                 return Ok(None);
             }
+            // What is queued is read without waiting, the taps in turn so that none starves.
+            let taps = self.taps.len();
+            for k in 0..taps {
+                let i = (self.next_tap + k) % taps;
+                if let Some((link_type, orig_len)) = self.receive(i)? {
+                    self.next_tap = (i + 1) % taps;
+                    return self.packet(link_type, orig_len).map(Some);
+                }
+            }
+            // Nothing queued: wait until a tap has a packet, or the next check.
             let tick = Duration::from_millis(100);
             let wait = self.deadline.map_or(tick, |d| (d - now).min(tick));
             let mut fds: Vec<PollFd> = self.taps.iter().map(|t| PollFd::new(t.fd.as_fd(), PollFlags::POLLIN)).collect();
@@ -136,27 +149,25 @@ impl LiveCapture {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
-            let ready: Vec<usize> =
-                (0..fds.len()).filter(|&i| fds[i].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))).collect();
-            for i in ready {
-                if let Some((link_type, orig_len)) = self.receive(i)? {
-                    self.packets += 1;
-                    let ts = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-                    let record = Record {
-                        number: self.packets,
-                        ts_nanos: i64::try_from(ts.as_nanos()).unwrap_or(i64::MAX),
-                        orig_len,
-                        link_type,
-                        data: &self.buf[..self.len],
-                        file: 0,
-                    };
-                    if let Some(save) = self.save.as_mut() {
-                        save.write(&record)?;
-                    }
-                    return Ok(Some(Block::Packet(record)));
-                }
-            }
         }
+    }
+
+    /// The packet just received into `buf`, numbered, timed and saved if asked.
+    fn packet(&mut self, link_type: u32, orig_len: u32) -> io::Result<Block<'_>> {
+        self.packets += 1;
+        let ts = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let record = Record {
+            number: self.packets,
+            ts_nanos: i64::try_from(ts.as_nanos()).unwrap_or(i64::MAX),
+            orig_len,
+            link_type,
+            data: &self.buf[..self.len],
+            file: 0,
+        };
+        if let Some(save) = self.save.as_mut() {
+            save.write(&record)?;
+        }
+        Ok(Block::Packet(record))
     }
 
     /// Reads one packet from tap `i` into `buf`: its link type and length, or `None` when it is

@@ -240,25 +240,7 @@ fn utf8_prefix(bytes: &[u8], complete: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frame(b0: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
-        let mut out = vec![b0];
-        let mask = if key.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n @ 0..=125 => out.push(mask | n as u8),
-            n => {
-                out.push(mask | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-        }
-        let mut body = payload.to_vec();
-        if let Some(key) = key {
-            out.extend_from_slice(&key);
-            unmask(&mut body, key, 0);
-        }
-        out.extend_from_slice(&body);
-        out
-    }
+    use crate::ws::stream::tests::frame;
 
     fn frames(n: usize, key: Option<[u8; 4]>) -> Vec<u8> {
         (0..n).flat_map(|i| frame(0x81, format!("{{\"seq\": {i}}}").as_bytes(), key)).collect()

@@ -341,10 +341,11 @@ impl<M: Copy> FrameDecoder<M> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn frame(fin_opcode: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
+    /// A frame's bytes, masked with `key` when given (for the tests of `ws`).
+    pub(in crate::ws) fn frame(fin_opcode: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
         let mut f = vec![fin_opcode];
         let mask_bit = if key.is_some() { 0x80 } else { 0 };
         match payload.len() {
