@@ -1002,6 +1002,20 @@ impl ConnState {
         }
     }
 
+    /// No SYN either way: the capture joined the connection after it began.
+    fn joined_late(&self) -> bool {
+        self.heuristics && self.syn_seen == [false, false]
+    }
+
+    /// Looks for frames afresh: the bytes looked at so far were not the connection's own
+    /// (they were TLS records, now decrypted, whose keys tell the client's direction).
+    fn look_again(&mut self, client_dir: Option<usize>) {
+        self.client_dir = client_dir;
+        self.heuristics = self.syn_seen == [false, false];
+        self.mid_stream = None;
+        self.seen_data = [false; 2];
+    }
+
     fn stop_looking(&mut self) {
         self.heuristics = false;
         self.mid_stream = None;
@@ -1256,7 +1270,12 @@ fn carry_first_or_tls(
     out: &mut impl FrameSink,
 ) {
     if let (Carrier::Unknown, Delivery::Data(bytes, _)) = (&*carrier, &d) {
-        *carrier = if state.mode == Mode::Http && tls::looks_like_record(bytes) {
+        *carrier = if state.mode != Mode::Http {
+            Carrier::Tcp
+        } else if state.joined_late() && !tls.keys.is_empty() {
+            // It may be TLS joined after its handshake, or anything else: both are looked for.
+            Carrier::Tls(Box::new(TlsSession::joined_late()))
+        } else if tls::looks_like_record(bytes) {
             state.info.tls = Some(Box::default());
             Carrier::Tls(Box::default())
         } else {
@@ -1264,6 +1283,15 @@ fn carry_first_or_tls(
         };
     }
     let Carrier::Tls(session) = carrier else { return state.deliver(dir, d, stats, out) };
+    let looking = session.looking_for_keys();
+    if looking {
+        // Until a secret opens its records, a connection joined late is also looked at as it is.
+        state.deliver(dir, d, stats, out);
+        if state.mode != Mode::Http {
+            *carrier = Carrier::Tcp;
+            return;
+        }
+    }
     session.feed(dir, d, tls, &mut |up| match up {
         Upward::Data(dir, bytes, meta, record) => {
             state.deliver(dir, Delivery::Data(bytes, PacketMeta { record: Some(record), ..meta }), stats, out)
@@ -1271,6 +1299,10 @@ fn carry_first_or_tls(
         // How much plaintext was lost is not known: what is above must find its footing again.
         Upward::Gap(dir, meta) => state.deliver(dir, Delivery::Gap(u64::MAX, meta), stats, out),
         Upward::Info(info, client_dir) => {
+            if looking && state.info.tls.is_none() {
+                // What was looked at so far was ciphertext: look again, at the plaintext.
+                state.look_again(client_dir);
+            }
             state.info.tls = Some(Box::new(info.clone()));
             state.info_sent = false;
             // ALPN says what runs on top: HTTP/1.1 (or nothing said) goes on to the upgrade.
@@ -1282,6 +1314,9 @@ fn carry_first_or_tls(
             }
         }
     });
+    if looking && session.late_not_tls() {
+        *carrier = Carrier::Tcp;
+    }
 }
 
 /// Whether a direction's first bytes start the HTTP/2 client preface (at least `PRI `).

@@ -119,12 +119,31 @@ fn bad_key_logs() {
     assert!(out.stderr.contains("2 lines not understood (first: line 1"), "{}", out.stderr);
 }
 
+/// TLS 1.3 joined after its handshake: each direction's traffic secret in the key log opens its
+/// records; without the heuristics (or in TLS 1.2,
+/// whose keys need both hellos) nothing can be read.
 #[test]
 fn capture_started_after_the_handshake() {
     let capture = crafted("wss-after-handshake.pcap");
-    let out = run(&[&capture, "--keylog", &format!("{capture}.keys")]);
+    let keys = format!("{capture}.keys");
+    let out = run(&[&capture, "--keylog", &keys, "-T", "fields", "-e", "frame.number", "-e", "websocket.heuristic"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "");
+    assert_eq!(frames(&out), 24);
+    assert!(out.stdout.lines().all(|l| l.ends_with("\t1")), "{}", out.stdout);
+    assert!(out.stderr.contains("1 connections found from their frames"), "{}", out.stderr);
+    let rows = run(&[&capture, "--keylog", &keys, "--connections", "-T", "jsonl"]);
+    let row: serde_json::Value = serde_json::from_str(rows.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!((&row["tls"]["version"], &row["tls"]["decrypted"]), (&"TLSv1.3".into(), &true.into()), "{row}");
+
+    let out = run(&[&capture, "--keylog", &keys, "--no-heuristics"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert!(out.stderr.contains("the capture started after its TLS handshake"), "{}", out.stderr);
+
+    let tls12 = real("wss-python-tls12-ecdhe-aes128gcm.pcap");
+    let cut =
+        TempFile::new("tls12-late.pcapng", &common::pcapng(&common::packets(&tls12)[19..].iter().collect::<Vec<_>>()));
+    let out = run(&[&cut.path(), "--keylog", &format!("{tls12}.keys")]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
     assert!(out.stderr.contains("the capture started after its TLS handshake"), "{}", out.stderr);
 }
 

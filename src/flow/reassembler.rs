@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 
 /// What the reassembler hands on, in stream order.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery<'a, M> {
     /// Contiguous bytes, with the metadata of the packet that carried them.
     Data(&'a [u8], M),

@@ -3,10 +3,12 @@
 //! AES-CBC with HMAC, MAC-then-encrypt or encrypt-then-MAC (RFC 7366).
 //!
 //! The primitives come from `ring` (AEAD, HMAC, HKDF: its assembly AES-GCM is twice as fast as
-//! the pure-Rust crates here) and RustCrypto's `aes` + `cbc` (ring has no CBC mode).
+//! the pure-Rust crates here) and RustCrypto's `aes` + `cbc` (ring has no CBC mode) and `ghash`
+//! (ring does not expose AES-GCM's parts, which [`gcm_sequence_number`] needs).
 
 use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockModeDecrypt, KeyIvInit};
+use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, KeyInit, KeyIvInit};
+use ghash::universal_hash::UniversalHash;
 use ring::{aead, hkdf, hmac};
 use tls_parser::{TlsCipherEnc, TlsCipherEncMode, TlsCipherMac, TlsCipherSuite, TlsPRF};
 
@@ -342,6 +344,52 @@ impl RecordCipher {
     }
 }
 
+/// TLS 1.3 with AES-GCM: the sequence number under which this traffic secret sealed the record
+/// (`header`, then `body` with its tag), read from the tag instead of trying numbers. A GCM tag
+/// is GHASH(header, ciphertext) xor AES(J0), where J0 is the nonce (the IV xor the number) then
+/// the counter 1; undoing both gives the nonce. `None` for a record this secret did not seal
+/// (96 bits of J0 must come out right; the caller confirms by opening the record).
+pub fn gcm_sequence_number(suite: Suite, secret: &[u8], header: &[u8; 5], body: &[u8]) -> Option<u64> {
+    let Bulk::AesGcm(key_len) = suite.bulk else { return None };
+    let sealed_len = body.len().checked_sub(TAG_LEN)?;
+    let (sealed, tag) = body.split_at(sealed_len);
+    let mut key = [0; 32];
+    let key = &mut key[..key_len];
+    let mut iv = [0; 12];
+    hkdf_expand_label(suite.prf, secret, b"key", key);
+    hkdf_expand_label(suite.prf, secret, b"iv", &mut iv);
+    let undo_tag = |encrypt: &dyn Fn(&mut aes::Block), decrypt: &dyn Fn(&mut aes::Block)| {
+        let mut h = aes::Block::default();
+        encrypt(&mut h);
+        let mut ghash = ghash::GHash::new(&h);
+        ghash.update_padded(header);
+        ghash.update_padded(sealed);
+        let mut lengths = [0; 16];
+        lengths[..8].copy_from_slice(&(8 * header.len() as u64).to_be_bytes());
+        lengths[8..].copy_from_slice(&(8 * sealed_len as u64).to_be_bytes());
+        ghash.update(&[lengths.into()]);
+        let mut j0 = ghash.finalize();
+        j0.iter_mut().zip(tag).for_each(|(j, t)| *j ^= t);
+        decrypt(&mut j0);
+        j0
+    };
+    let j0 = match key_len {
+        16 => {
+            let aes = aes::Aes128::new_from_slice(key).ok()?;
+            undo_tag(&|b| aes.encrypt_block(b), &|b| aes.decrypt_block(b))
+        }
+        _ => {
+            let aes = aes::Aes256::new_from_slice(key).ok()?;
+            undo_tag(&|b| aes.encrypt_block(b), &|b| aes.decrypt_block(b))
+        }
+    };
+    if j0[..4] != iv[..4] || j0[12..] != [0, 0, 0, 1] {
+        return None;
+    }
+    let word = |bytes: &[u8]| u64::from_be_bytes(bytes.try_into().expect("8 bytes"));
+    Some(word(&j0[4..12]) ^ word(&iv[4..]))
+}
+
 /// Checks the HMAC of `data` as record `seq` (the length in the MAC input is `data`'s).
 fn verify_mac(mac: &hmac::Key, seq: u64, header: [u8; 5], data: &[u8], tag: &[u8]) -> Result<(), RecordError> {
     let mut ctx = hmac::Context::with_key(mac);
@@ -483,6 +531,28 @@ mod tests {
         let header: [u8; 5] = record[..5].try_into().unwrap();
         let (plain, kind) = cipher.open(5, header, &mut record[5..]).unwrap();
         assert_eq!((&record[5..][plain], kind), (&b"hello"[..], 23));
+    }
+
+    #[test]
+    fn test_gcm_sequence_number_read_from_the_tag() {
+        for (id, secret_len) in [(0x1301, 32), (0x1302, 48)] {
+            let suite = Suite::from_id(id).unwrap();
+            let secret = vec![9; secret_len];
+            let cipher = RecordCipher::tls13(suite, &secret).unwrap();
+            for (seq, len) in [(0, 0), (1, 15), (77, 16), (123_456_789_012, 1000), (u64::MAX - 1, 17)] {
+                let mut record = Vec::new();
+                cipher.seal_tls13(seq, 23, &vec![b'x'; len], &mut record).unwrap();
+                let header: [u8; 5] = record[..5].try_into().unwrap();
+                assert_eq!(gcm_sequence_number(suite, &secret, &header, &record[5..]), Some(seq), "{id:#x} {seq}");
+                // Another secret, or an altered record, gives nothing.
+                assert_eq!(gcm_sequence_number(suite, &vec![8; secret_len], &header, &record[5..]), None);
+                let last = record.len() - 1;
+                record[last] ^= 1;
+                assert_eq!(gcm_sequence_number(suite, &secret, &header, &record[5..]), None);
+            }
+        }
+        let chacha = Suite::from_id(0x1303).unwrap();
+        assert_eq!(gcm_sequence_number(chacha, &[9; 32], &[23, 3, 3, 0, 17], &[0; 17]), None);
     }
 
     /// RFC 8448 section 3: the client's first application record (sequence 0) and the server's

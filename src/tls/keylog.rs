@@ -203,6 +203,16 @@ impl KeyLog {
         self.secrets.contains_key(client_random)
     }
 
+    /// Every TLS 1.3 handshake and application traffic secret (`CLIENT_HANDSHAKE_TRAFFIC_SECRET`
+    /// ... `SERVER_TRAFFIC_SECRET_0`): its client random, its kind, the secret.
+    pub fn traffic_secrets(&self) -> impl Iterator<Item = (&[u8; 32], Secret, &[u8])> {
+        const TRAFFIC: [Secret; 4] =
+            [Secret::ClientHandshake, Secret::ServerHandshake, Secret::ClientApplication, Secret::ServerApplication];
+        self.secrets.iter().flat_map(|(random, secrets)| {
+            TRAFFIC.into_iter().filter_map(move |kind| Some((random, kind, secrets[kind as usize].as_deref()?)))
+        })
+    }
+
     /// Whether the log holds no secret at all.
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()

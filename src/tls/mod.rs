@@ -13,12 +13,20 @@
 //! A record that fails its check is counted and becomes a gap in the plaintext: nothing decoded
 //! from it is passed on. Without keys nothing is passed on at all, and [`TlsSession::problem`]
 //! says why.
+//!
+//! A connection the capture joined after its handshake ([`TlsSession::joined_late`]) has no
+//! client random to look its secrets up by. In TLS 1.3 each direction's records are sealed with
+//! a traffic secret alone, so its records are matched against every handshake and application
+//! traffic secret in the key log (and those a few KeyUpdates would make); AES-GCM records give their
+//! sequence number away ([`cipher::gcm_sequence_number`]), ChaCha20-Poly1305 records are tried
+//! under the first numbers. TLS 1.2 keys depend on both hellos' randoms: a TLS 1.2 connection
+//! joined late cannot be decrypted.
 
 pub mod cipher;
 pub mod hello;
 pub mod keylog;
 
-use cipher::{RecordCipher, RecordError, Suite, next_traffic_secret};
+use cipher::{Bulk, RecordCipher, RecordError, Suite, gcm_sequence_number, next_traffic_secret};
 use hello::{ClientHello, ServerHello};
 use keylog::{KeyLog, Secret};
 
@@ -203,6 +211,8 @@ struct Direction<M> {
     bytes_read: u64,
     /// A record failed or was lost since the last plaintext handed on.
     after_loss: bool,
+    /// Joined late: records tried against the key log without finding their secret.
+    late_tries: u32,
     /// Whole records waiting for the ServerHello, with the packet of their last byte.
     held: Vec<(Vec<u8>, M)>,
     held_bytes: usize,
@@ -225,6 +235,7 @@ impl<M> Default for Direction<M> {
             records_read: 0,
             bytes_read: 0,
             after_loss: false,
+            late_tries: 0,
             held: Vec::new(),
             held_bytes: 0,
         }
@@ -253,6 +264,33 @@ impl<M> Search<M> {
 const SEARCH_LIMIT: usize = 4 * (5 + MAX_RECORD_BODY);
 /// Sequence numbers a search tries for one candidate record.
 const SEARCH_TRIES: u64 = 2048;
+/// Joined late: KeyUpdates a direction may have made before the capture began.
+const LATE_KEY_UPDATES: usize = 4;
+/// Joined late: records of a direction matched against the key log before it is given up.
+const LATE_RECORDS: u32 = 3;
+/// Joined late, ChaCha20-Poly1305: how many times one record may be opened, shared among the
+/// secrets that may be ChaCha20's, each trying sequence numbers from 0 (they cannot be read from
+/// the tag as AES-GCM's can).
+const LATE_CHACHA_TRIES: u64 = 2048;
+
+/// The TLS 1.3 suites a traffic secret of this length may be used with.
+fn tls13_suites(secret_len: usize) -> &'static [u16] {
+    match secret_len {
+        32 => &[0x1301, 0x1303],
+        _ => &[0x1302],
+    }
+}
+
+/// Joined late: the secret a direction's record was found to be sealed with.
+struct LateKey {
+    client_random: [u8; 32],
+    from_client: bool,
+    stage: Stage,
+    suite: Suite,
+    secret: Vec<u8>,
+    cipher: RecordCipher,
+    seq: u64,
+}
 
 /// What all the TLS sessions of a capture share: the secrets, and the buffer whole records are
 /// decrypted in (one for all, so that a session that is not decrypting holds no record).
@@ -276,6 +314,8 @@ pub struct TlsSession<M> {
     info: TlsInfo,
     /// The direction that sent the ClientHello.
     client_dir: Option<usize>,
+    /// The capture joined the connection after its handshake.
+    late: bool,
     client_hello: Option<ClientHello>,
     server_hello: Option<ServerHello>,
     suite: Option<Suite>,
@@ -305,6 +345,7 @@ impl<M: Copy> TlsSession<M> {
             dirs: [Direction::default(), Direction::default()],
             info: TlsInfo::default(),
             client_dir: None,
+            late: false,
             client_hello: None,
             server_hello: None,
             suite: None,
@@ -312,6 +353,27 @@ impl<M: Copy> TlsSession<M> {
             records_decrypted: 0,
             records_undecrypted: 0,
         }
+    }
+
+    /// A session the capture joined after its handshake (no SYN seen): each direction looks
+    /// for a record some TLS 1.3 application traffic secret of the key log opens.
+    pub fn joined_late() -> Self {
+        let mut session = Self::new();
+        session.late = true;
+        for d in &mut session.dirs {
+            d.search = Some(Search::after(0));
+        }
+        session
+    }
+
+    /// Joined late, and neither direction has found its secret yet (nor been given up).
+    pub fn looking_for_keys(&self) -> bool {
+        self.late && self.dirs.iter().all(|d| d.cipher.is_none()) && self.dirs.iter().any(|d| !d.lost)
+    }
+
+    /// Joined late, and both directions were given up without a record found: it is not TLS.
+    pub fn late_not_tls(&self) -> bool {
+        self.late && self.dirs.iter().all(|d| d.lost && d.late_tries == 0)
     }
 
     /// What is known of the connection.
@@ -436,7 +498,7 @@ impl<M: Copy> TlsSession<M> {
     /// decrypting, so only where records are protected and the keys known.
     fn can_search(&self, dir: usize) -> bool {
         let d = &self.dirs[dir];
-        d.cipher.is_some() && (d.protected || self.info.version == Some(0x0304))
+        self.late || d.cipher.is_some() && (d.protected || self.info.version == Some(0x0304))
     }
 
     /// `len` bytes of direction `dir` are lost: the record they cut is stepped over when its
@@ -491,7 +553,9 @@ impl<M: Copy> TlsSession<M> {
         let Some(search) = self.dirs[dir].search.as_ref() else { return };
         let bytes = &search.bytes;
         let mut found = None;
+        let mut late_key = None;
         let mut at = search.scanned;
+        let mut late_tries = self.dirs[dir].late_tries;
         while at + 5 <= bytes.len() {
             if bytes[at] == APPLICATION_DATA && bytes[at + 1] == 3 && looks_like_record(&bytes[at..]) {
                 let end = at + record_len(&bytes[at..]).unwrap_or(5);
@@ -499,16 +563,47 @@ impl<M: Copy> TlsSession<M> {
                     // Not whole yet: wait for more bytes before looking further.
                     break;
                 }
-                if let Some(seq) = self.try_sequence_numbers(dir, &bytes[at..end], search.lost_bytes + at as u64) {
-                    found = Some((at, seq));
-                    break;
+                let record = &bytes[at..end];
+                if self.dirs[dir].cipher.is_some() {
+                    if let Some(seq) = self.try_sequence_numbers(dir, record, search.lost_bytes + at as u64) {
+                        found = Some((at, seq));
+                        break;
+                    }
+                } else if late_tries < LATE_RECORDS {
+                    late_tries += 1;
+                    if let Some(key) = self.late_key(dir, record, keys) {
+                        found = Some((at, key.seq));
+                        late_key = Some(key);
+                        break;
+                    }
                 }
             }
             at += 1;
         }
+        let failed = late_tries - self.dirs[dir].late_tries - u32::from(late_key.is_some());
+        self.records_undecrypted += u64::from(failed);
+        if let Some(key) = late_key {
+            self.take_late_key(dir, key, out);
+        } else if failed > 0 && self.dirs.iter().all(|d| d.cipher.is_none()) {
+            // TLS records, and no secret of the key log opens them (yet).
+            self.problem.get_or_insert(Problem::NoHandshake);
+        }
         let d = &mut self.dirs[dir];
+        d.late_tries = late_tries;
+        if d.cipher.is_none() && late_tries >= LATE_RECORDS {
+            // No secret of the key log opens this direction's records.
+            d.search = None;
+            d.lost = true;
+            return;
+        }
         let Some((at, seq)) = found else {
             let search = d.search.as_mut().expect("searching");
+            if d.cipher.is_none() && search.bytes.len() > SEARCH_LIMIT {
+                // Joined late, and no record header in more bytes than four records take: not TLS.
+                d.search = None;
+                d.lost = true;
+                return;
+            }
             search.scanned = at;
             if search.bytes.len() > SEARCH_LIMIT {
                 let drop = search.bytes.len() - SEARCH_LIMIT / 2;
@@ -563,6 +658,86 @@ impl<M: Copy> TlsSession<M> {
         None
     }
 
+    /// Joined late: the traffic secret of the key log (a handshake or an application secret, or
+    /// one a few KeyUpdates made of the latter) that opens `record`, with the record's sequence
+    /// number. Once one direction's is found, the other's is of the same connection.
+    fn late_key(&self, dir: usize, record: &[u8], keys: &KeyLog) -> Option<LateKey> {
+        let header: [u8; 5] = record[..5].try_into().ok()?;
+        let body = &record[5..];
+        let side = self.client_dir.map(|client| client == dir);
+        let mut scratch = Vec::with_capacity(body.len());
+        let mut opens = |cipher: &RecordCipher, seq: u64| {
+            scratch.clear();
+            scratch.extend_from_slice(body);
+            cipher.open(seq, header, &mut scratch).is_ok()
+        };
+        let candidates: Vec<_> = keys
+            .traffic_secrets()
+            .map(|(random, kind, secret)| {
+                let from_client = matches!(kind, Secret::ClientHandshake | Secret::ClientApplication);
+                let stage = match kind {
+                    Secret::ClientHandshake | Secret::ServerHandshake => Stage::Handshake,
+                    _ => Stage::Application,
+                };
+                (random, from_client, stage, secret)
+            })
+            .filter(|(random, from_client, ..)| {
+                self.info.client_random.is_none_or(|r| r == **random) && side.is_none_or(|s| s == *from_client)
+            })
+            .collect();
+        let chacha_secrets = candidates.iter().filter(|(.., secret)| secret.len() == 32).count() as u64;
+        let chacha_tries = LATE_CHACHA_TRIES / chacha_secrets.max(1);
+        for (random, from_client, stage, secret) in candidates {
+            for &id in tls13_suites(secret.len()) {
+                let suite = Suite::from_id(id)?;
+                let mut secret = secret.to_vec();
+                // Only application secrets are updated.
+                let updates = if stage == Stage::Application { LATE_KEY_UPDATES } else { 0 };
+                for generation in 0..=updates {
+                    if generation > 0 {
+                        secret = next_traffic_secret(suite.prf, &secret);
+                    }
+                    let Some(cipher) = RecordCipher::tls13(suite, &secret) else { break };
+                    let seq = match suite.bulk {
+                        Bulk::ChaCha20Poly1305 if generation == 0 => (0..chacha_tries).find(|&seq| opens(&cipher, seq)),
+                        Bulk::ChaCha20Poly1305 => None,
+                        _ => gcm_sequence_number(suite, &secret, &header, body).filter(|&seq| opens(&cipher, seq)),
+                    };
+                    if let Some(seq) = seq {
+                        return Some(LateKey {
+                            client_random: *random,
+                            from_client,
+                            stage,
+                            suite,
+                            secret,
+                            cipher,
+                            seq,
+                        });
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Joined late: direction `dir` decrypts with `key` from here on; the connection is TLS 1.3
+    /// with the key's suite, and the key tells which side is the client.
+    fn take_late_key(&mut self, dir: usize, key: LateKey, out: &mut impl FnMut(Upward<'_, M>)) {
+        let d = &mut self.dirs[dir];
+        d.cipher = Some(key.cipher);
+        d.secret = key.secret;
+        d.stage = key.stage;
+        self.suite = Some(key.suite);
+        self.client_dir = Some(if key.from_client { dir } else { 1 - dir });
+        self.info.version = Some(0x0304);
+        self.info.cipher_suite = Some(key.suite.id);
+        self.info.client_random = Some(key.client_random);
+        if self.problem == Some(Problem::NoHandshake) {
+            self.problem = None;
+        }
+        out(Upward::Info(&self.info, self.client_dir));
+    }
+
     /// One whole record (header and body) of direction `dir`.
     fn record(&mut self, dir: usize, record: &mut [u8], meta: M, keys: &KeyLog, out: &mut impl FnMut(Upward<'_, M>)) {
         let header: [u8; 5] = record[..5].try_into().expect("a record has a header");
@@ -575,7 +750,7 @@ impl<M: Copy> TlsSession<M> {
             }
             return;
         }
-        if self.server_hello.is_none() {
+        if self.server_hello.is_none() && !self.late {
             match opaque_type {
                 HANDSHAKE => self.handshake_bytes(dir, &record[5..], keys, out),
                 APPLICATION_DATA if self.client_hello.is_none() => {
@@ -884,7 +1059,8 @@ impl<M: Copy> TlsSession<M> {
 
     /// The TLS 1.3 cipher (and its secret) of one side at one stage, from the key log.
     fn tls13_cipher(&self, from_client: bool, stage: Stage, keys: &KeyLog) -> Option<(RecordCipher, Vec<u8>)> {
-        let random = self.client_hello.as_ref()?.random;
+        // Joined late, the client random is the one whose secret opened a record.
+        let random = self.info.client_random?;
         let suite = self.suite?;
         let kind = match (stage, from_client) {
             (Stage::Early, true) => Secret::ClientEarly,
@@ -1088,5 +1264,49 @@ mod tests {
         let mut session = TlsSession::new();
         let got = run(&mut session, &log, &[(0, client_hello(random, false)), (1, server)]);
         assert_eq!(got[1], [b"one", b"two"]);
+    }
+
+    /// Joined late: among several connections' secrets, each direction finds its own (the
+    /// server's two KeyUpdates on), from a record's tag, and reads on from the sequence number
+    /// it gives; the secret's side names the client.
+    #[test]
+    fn test_joined_late_finds_each_directions_secret() {
+        let mut text = String::new();
+        for n in 0..20u8 {
+            text += &Secret::ClientApplication.line(&[n; 32], &[n; 32]);
+            text += &Secret::ServerApplication.line(&[n; 32], &[n + 100; 32]);
+        }
+        let mut log = KeyLog::default();
+        log.add_text(text.as_bytes());
+        let suite = Suite::from_id(SUITE).unwrap();
+        let server_secret = next_traffic_secret(suite.prf, &next_traffic_secret(suite.prf, &[107; 32]));
+        let server_secret: [u8; 32] = server_secret.try_into().unwrap();
+        // The client's stream joined inside a record; the server's at one.
+        let mut client = sealed(&[7; 32], 41_000, APPLICATION_DATA, b"cut")[9..].to_vec();
+        client.extend(sealed(&[7; 32], 41_001, APPLICATION_DATA, b"hello"));
+        let server =
+            [sealed(&server_secret, 5, APPLICATION_DATA, b"one"), sealed(&server_secret, 6, APPLICATION_DATA, b"two")];
+        let mut session = TlsSession::joined_late();
+        let got = run(&mut session, &log, &[(1, server.concat()), (0, client)]);
+        assert_eq!(got, [vec![b"hello".to_vec()], vec![b"one".to_vec(), b"two".to_vec()]]);
+        assert_eq!((session.client_dir(), session.info().client_random), (Some(0), Some([7; 32])));
+        assert_eq!((session.info().version, session.problem()), (Some(0x0304), None));
+    }
+
+    /// Joined late on records no secret opens: TLS, not decrypted; on bytes with no record: not
+    /// TLS, once more bytes than four records have come.
+    #[test]
+    fn test_joined_late_without_the_secret() {
+        let log = keys([1; 32], &[(Secret::ClientApplication, [1; 32])]);
+        let records: Vec<u8> = (0..LATE_RECORDS as u64).flat_map(|seq| sealed(&[2; 32], seq, 23, b"x")).collect();
+        let mut session = TlsSession::joined_late();
+        assert_eq!(run(&mut session, &log, &[(0, records)]), [Vec::<Vec<u8>>::new(), vec![]]);
+        assert_eq!((session.problem(), session.records_undecrypted), (Some(Problem::NoHandshake), LATE_RECORDS as u64));
+        assert!(!session.late_not_tls());
+
+        let mut session = TlsSession::joined_late();
+        let text = b"GET / HTTP/1.1\r\n".repeat(SEARCH_LIMIT / 8);
+        run(&mut session, &log, &[(0, text.clone()), (1, text)]);
+        assert!(session.late_not_tls() && !session.looking_for_keys());
     }
 }
