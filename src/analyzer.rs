@@ -496,6 +496,84 @@ struct H2Conn {
     /// By stream id, in order: what is done to every WebSocket of the connection (at a hole, at
     /// its end) is done in the same order on every run.
     sockets: BTreeMap<u32, H2Socket>,
+    /// The capture joined the connection after it began.
+    late: Option<Box<LateStreams>>,
+}
+
+/// The streams of an HTTP/2 connection the capture joined late that it did not see open: each
+/// is looked at for WebSocket frames, as a TCP connection joined late is.
+#[derive(Debug, Default)]
+struct LateStreams {
+    /// By stream id: the bytes held while looking, or `None` once the stream is known not to
+    /// be a WebSocket.
+    looking: BTreeMap<u32, Option<Box<MidStream>>>,
+    /// Which side is the client is known (from TLS, or from the masked frames of a WebSocket
+    /// found).
+    sides_known: bool,
+    /// The framing took the server for the client (it had to guess which side was which).
+    swapped: bool,
+    /// `swapped` was just found: the connection's own details are still to be turned round.
+    turn_parent: bool,
+}
+
+impl LateStreams {
+    /// DATA of a stream not seen opening (`from_client` as the framing takes it), looked at for
+    /// WebSocket frames: the WebSocket, once they show it.
+    #[allow(clippy::too_many_arguments)]
+    fn data(
+        &mut self,
+        parent: &ConnectionInfo,
+        stream: u32,
+        from_client: bool,
+        bytes: &[u8],
+        meta: PacketMeta,
+        limits: Limits,
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) -> Option<H2Socket> {
+        let entry = self.looking.entry(stream).or_insert_with(|| Some(Box::default()));
+        let verdict = entry.as_deref_mut()?.data(usize::from(from_client), bytes, meta);
+        let Verdict::WebSocket(runs) = verdict else {
+            if verdict != Verdict::Undecided {
+                *entry = None;
+            }
+            return None;
+        };
+        let held = entry.take().expect("looking").into_held();
+        self.looking.remove(&stream);
+        // Held by the framing's side: 1 is the side it takes for the client.
+        if !self.sides_known {
+            self.sides_known = true;
+            self.swapped = midstream::client_of(&runs) == 0;
+            self.turn_parent = self.swapped;
+        }
+        let mut info = parent.clone();
+        if self.turn_parent {
+            (info.client, info.server) = (info.server, info.client);
+        }
+        info.http2_stream = Some(stream);
+        info.arrows = Default::default();
+        info.origin = Origin::Heuristic;
+        info.handshake = None;
+        info.deflate = None;
+        let client = usize::from(!self.swapped);
+        let starts = midstream::frame_starts(&runs, client);
+        let ws = [false, true].map(|from_client| {
+            let held_as = usize::from(from_client != self.swapped);
+            WsDirection::new(from_client, starts[held_as].is_some(), &info, limits)
+        });
+        let mut socket = H2Socket { info, ws, ended: [false; 2], problem: None, info_sent: false };
+        stats.websocket_connections += 1;
+        stats.http2.websockets += 1;
+        stats.heuristic_connections += 1;
+        let [a, b] = &held;
+        let from = starts.map(|s| s.unwrap_or(0));
+        for (held_as, range, meta) in midstream::in_packet_order([(&a.pieces, from[0]), (&b.pieces, from[1])]) {
+            let (decoder, mut emit) = socket.decoder_and_reporter((held_as == 1) != self.swapped, stats, out);
+            decoder.feed(&held[held_as].bytes[range], meta, &mut emit);
+        }
+        Some(socket)
+    }
 }
 
 /// A WebSocket on an HTTP/2 stream: a connection of its own for frames and messages.
@@ -936,7 +1014,7 @@ impl ConnState {
                 Delivery::Data(bytes, meta) => {
                     if !std::mem::replace(&mut self.seen_data[dir], true) {
                         if is_preface_start(bytes) {
-                            self.start_http2(dir, stats, out);
+                            self.start_http2(dir, None, stats, out);
                             return self.deliver_http2(dir, d, stats, out);
                         }
                         if http2::looks_like_settings(bytes) {
@@ -991,7 +1069,7 @@ impl ConnState {
         if !self.heuristics || self.syn_seen != [false, false] {
             return self.stop_looking();
         }
-        match self.mid_stream.get_or_insert_default().data(dir, bytes, meta) {
+        match self.mid_stream.get_or_insert_with(|| Box::new(MidStream::connection())).data(dir, bytes, meta) {
             Verdict::Undecided => {}
             Verdict::NotWebSocket => self.stop_looking(),
             Verdict::WebSocket(runs) => {
@@ -999,6 +1077,30 @@ impl ConnState {
                 self.stop_looking();
                 self.start_mid_stream(runs, held, stats, out);
             }
+            Verdict::Http2 { dir, offset } => {
+                let probes = self.mid_stream.take().expect("looking").into_http2().expect("probed");
+                self.start_late_http2(&probes, dir, offset, stats, out);
+            }
+        }
+    }
+
+    /// The connection is HTTP/2, found from its frames (direction `dir` holds them from
+    /// `offset`): the bytes held are replayed to a framing that looks for its frame headers,
+    /// and hands up the streams it did not see open.
+    fn start_late_http2(
+        &mut self,
+        probes: &[midstream::Http2Probe; 2],
+        dir: usize,
+        offset: usize,
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) {
+        let late = LateStreams { sides_known: self.client_dir.is_some(), ..LateStreams::default() };
+        self.start_http2(self.client_dir.unwrap_or(0), Some(Box::new(late)), stats, out);
+        let starts = if dir == 0 { [offset, 0] } else { [0, offset] };
+        let [a, b] = probes;
+        for (d, range, meta) in midstream::in_packet_order([(&a.pieces, starts[0]), (&b.pieces, starts[1])]) {
+            self.deliver_http2(d, Delivery::Data(&probes[d].bytes[range], meta), stats, out);
         }
     }
 
@@ -1031,12 +1133,7 @@ impl ConnState {
         stats: &mut Stats,
         out: &mut impl FrameSink,
     ) {
-        let client_dir = match runs {
-            [Some(r), _] if r.masked => 0,
-            [_, Some(r)] if r.masked => 1,
-            [Some(r), _] if r.frames > 0 => 1,
-            _ => 0,
-        };
+        let client_dir = midstream::client_of(&runs);
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
         self.info.server = server;
@@ -1045,29 +1142,15 @@ impl ConnState {
         self.sync_isn();
         self.mode = Mode::WebSocket;
         stats.heuristic_connections += 1;
-        let mut starts = [0; 2];
-        for dir in 0..2 {
-            let from_client = dir == client_dir;
-            let run = runs[dir].filter(|r| r.frames > 0 && r.masked == from_client);
-            starts[dir] = run.map_or(0, |r| r.offset);
-            let ws = WsDirection::new(from_client, run.is_some(), &self.info, self.limits);
+        let starts = midstream::frame_starts(&runs, client_dir);
+        for (dir, start) in starts.iter().enumerate() {
+            let ws = WsDirection::new(dir == client_dir, start.is_some(), &self.info, self.limits);
             self.ws[dir] = Some(Box::new(ws));
         }
-        // Each direction's pieces, merged by packet number.
-        let mut pieces: Vec<(usize, usize, usize, PacketMeta)> = Vec::new();
-        for (dir, h) in held.iter().enumerate() {
-            let mut from = 0;
-            for &(end, meta) in &h.pieces {
-                let start = from.max(starts[dir]);
-                if end > start {
-                    pieces.push((dir, start, end, meta));
-                }
-                from = end;
-            }
-        }
-        pieces.sort_by_key(|&(dir, _, _, meta)| (meta.number, dir));
-        for (dir, start, end, meta) in pieces {
-            self.feed_decoder(dir, Delivery::Data(&held[dir].bytes[start..end], meta), stats, out);
+        let [a, b] = &held;
+        let from = starts.map(|s| s.unwrap_or(0));
+        for (dir, range, meta) in midstream::in_packet_order([(&a.pieces, from[0]), (&b.pieces, from[1])]) {
+            self.feed_decoder(dir, Delivery::Data(&held[dir].bytes[range], meta), stats, out);
         }
     }
 
@@ -1078,7 +1161,7 @@ impl ConnState {
         self.stop_looking();
         if switched == Switched::Http2 {
             let client_dir = 1 - server_dir;
-            self.start_http2(client_dir, stats, out);
+            self.start_http2(client_dir, None, stats, out);
             if let Some(h2) = self.h2.as_deref_mut() {
                 h2.framing.upgraded_from_http1();
             }
@@ -1128,8 +1211,15 @@ impl ConnState {
     }
 
     /// The connection is HTTP/2 from here, its client sending in `client_dir`: the preface
-    /// came that way, or TLS's ALPN said `h2`.
-    fn start_http2(&mut self, client_dir: usize, stats: &mut Stats, out: &mut impl FrameSink) {
+    /// came that way, or TLS's ALPN said `h2`; or its frames were found in a connection the
+    /// capture joined `late`.
+    fn start_http2(
+        &mut self,
+        client_dir: usize,
+        late: Option<Box<LateStreams>>,
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) {
         let (client, server) = if client_dir == 0 { (self.a, self.b) } else { (self.b, self.a) };
         self.info.client = client;
         self.info.server = server;
@@ -1139,7 +1229,8 @@ impl ConnState {
         self.http = UpgradeScanner::default();
         self.stop_looking();
         stats.http2.connections += 1;
-        self.h2 = Some(Box::new(H2Conn { framing: Http2::new(client_dir), sockets: BTreeMap::new() }));
+        let framing = if late.is_some() { Http2::joined_late(client_dir) } else { Http2::new(client_dir) };
+        self.h2 = Some(Box::new(H2Conn { framing, sockets: BTreeMap::new(), late }));
         // The server's SETTINGS, seen before the preface.
         if let Some(early) = self.early_settings.take()
             && early.0 != client_dir
@@ -1153,8 +1244,10 @@ impl ConnState {
     /// its streams.
     fn deliver_http2(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         let Some(h2) = self.h2.as_deref_mut() else { return };
-        let H2Conn { framing, sockets } = h2;
+        let H2Conn { framing, sockets, late } = h2;
         let (parent, limits) = (&self.info, self.limits);
+        // The framing's idea of which side sends is turned round if it guessed wrong.
+        let swapped = |late: &Option<Box<LateStreams>>| late.as_ref().is_some_and(|l| l.swapped);
         let mut on_up = |up: Up<'_, PacketMeta>| match up {
             Up::Opened(opening) => {
                 let socket = open_h2_socket(parent, *opening, limits, stats, out);
@@ -1168,13 +1261,21 @@ impl ConnState {
                 }
             }
             Up::Data { stream, from_client, bytes, meta, frame_len } => {
+                let meta = PacketMeta { http2_data_len: std::num::NonZeroU32::new(frame_len), ..meta };
                 if let Some(s) = sockets.get_mut(&stream) {
-                    let meta = PacketMeta { http2_data_len: std::num::NonZeroU32::new(frame_len), ..meta };
-                    let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
+                    let (decoder, mut emit) = s.decoder_and_reporter(from_client != swapped(late), stats, out);
                     decoder.feed(bytes, meta, &mut emit);
+                } else if let Some(late) = late.as_deref_mut()
+                    && let Some(socket) = late.data(parent, stream, from_client, bytes, meta, limits, stats, out)
+                {
+                    sockets.insert(stream, socket);
                 }
             }
             Up::End { stream, from_client, reset, .. } => {
+                if let Some(late) = late.as_deref_mut() {
+                    late.looking.remove(&stream);
+                }
+                let from_client = from_client != swapped(late);
                 let Some(s) = sockets.get_mut(&stream) else { return };
                 let mut both = s.end(from_client, stats, out);
                 if reset {
@@ -1186,12 +1287,21 @@ impl ConnState {
                 }
             }
             Up::Gap { stream, from_client, len, .. } => {
+                if let Some(late) = late.as_deref_mut()
+                    && let Some(Some(mid)) = late.looking.get_mut(&stream)
+                {
+                    mid.gap(usize::from(from_client));
+                }
                 if let Some(s) = sockets.get_mut(&stream) {
-                    let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
+                    let (decoder, mut emit) = s.decoder_and_reporter(from_client != swapped(late), stats, out);
                     decoder.gap(len, &mut emit);
                 }
             }
             Up::Lost { from_client, .. } => {
+                if let Some(late) = late.as_deref_mut() {
+                    late.looking.values_mut().flatten().for_each(|mid| mid.gap(usize::from(from_client)));
+                }
+                let from_client = from_client != swapped(late);
                 for s in sockets.values_mut().filter(|s| !s.ended[usize::from(from_client)]) {
                     let (decoder, mut emit) = s.decoder_and_reporter(from_client, stats, out);
                     decoder.gap(u64::MAX, &mut emit);
@@ -1221,6 +1331,13 @@ impl ConnState {
         match d {
             Delivery::Data(bytes, meta) => framing.data(dir, bytes, meta, &mut on_up),
             Delivery::Gap(len, meta) => framing.gap(dir, len, meta, &mut on_up),
+        }
+        if late.as_deref_mut().is_some_and(|l| std::mem::take(&mut l.turn_parent)) {
+            // A WebSocket found showed the framing's guess of the client wrong.
+            let client_dir = self.dir_of(self.info.server);
+            (self.info.client, self.info.server) = (self.info.server, self.info.client);
+            self.client_dir = Some(client_dir);
+            self.sync_isn();
         }
     }
 
@@ -1310,7 +1427,7 @@ fn carry_first_or_tls(
                 && state.mode == Mode::Http
                 && let Some(client_dir) = client_dir
             {
-                state.start_http2(client_dir, stats, out);
+                state.start_http2(client_dir, None, stats, out);
             }
         }
     });

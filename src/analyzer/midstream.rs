@@ -1,10 +1,20 @@
 //! Connections the capture joined after they began: each direction's bytes are held and
 //! scanned for WebSocket frames ([`crate::ws::detect`]) until the connection shows enough of
-//! them, or shows that it is something else.
+//! them, or shows that it is something else. A TCP connection is also scanned for HTTP/2
+//! frames ([`crate::http2::find_frames`]); the streams of an HTTP/2 connection joined late are
+//! each scanned for WebSocket frames as a TCP connection is.
 
+use std::ops::Range;
+
+use crate::http2;
 use crate::ws::detect::{MIN_FRAMES, MIN_FRAMES_BOTH, Run, Scanner};
 
 use super::PacketMeta;
+
+/// HTTP/2 frames one after the other that make a connection joined late HTTP/2.
+const HTTP2_FRAMES: usize = 4;
+/// Bytes per direction scanned for HTTP/2 frames: four frames of the default largest size.
+const HTTP2_PROBE_LIMIT: usize = 4 * (9 + 16_384);
 
 /// Bytes held per direction while looking, from the first that may start a frame (the bytes
 /// before it are dropped); a direction that reaches it undecided is given up.
@@ -14,6 +24,19 @@ const HOLD_LIMIT: usize = 1 << 20;
 #[derive(Debug, Default)]
 pub(super) struct MidStream {
     dirs: [Held; 2],
+    /// A TCP connection's bytes, as they came, while they may still show HTTP/2 frames (not
+    /// for an HTTP/2 stream's).
+    http2: Option<Box<[Http2Probe; 2]>>,
+}
+
+/// One direction's first bytes, scanned for HTTP/2 frames.
+#[derive(Debug, Default)]
+pub(super) struct Http2Probe {
+    pub(super) bytes: Vec<u8>,
+    /// Where each packet's bytes end in `bytes`, and the packet.
+    pub(super) pieces: Vec<(usize, PacketMeta)>,
+    /// Offsets before this one start no run of frames.
+    scanned: usize,
 }
 
 /// One direction's bytes since the capture joined (or since its last hole).
@@ -57,11 +80,32 @@ pub(super) enum Verdict {
     WebSocket([Option<Run>; 2]),
     /// Neither direction holds frames.
     NotWebSocket,
+    /// HTTP/2: direction `dir` holds frames from `offset` on.
+    Http2 { dir: usize, offset: usize },
 }
 
 impl MidStream {
+    /// Looks at a TCP connection: for WebSocket frames, and for HTTP/2's.
+    pub(super) fn connection() -> Self {
+        MidStream { http2: Some(Box::default()), ..MidStream::default() }
+    }
+
     /// Takes bytes of direction `dir`, and says what the connection looks like now.
     pub(super) fn data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta) -> Verdict {
+        if let Some(probes) = self.http2.as_deref_mut() {
+            let probe = &mut probes[dir];
+            if probe.bytes.len() < HTTP2_PROBE_LIMIT {
+                probe.bytes.extend_from_slice(bytes);
+                probe.pieces.push((probe.bytes.len(), meta));
+                match http2::find_frames(&probe.bytes, probe.scanned, HTTP2_FRAMES) {
+                    Ok(offset) => return Verdict::Http2 { dir, offset },
+                    Err(scanned) => probe.scanned = scanned,
+                }
+            }
+            if probes.iter().all(|p| p.bytes.len() >= HTTP2_PROBE_LIMIT) {
+                self.http2 = None;
+            }
+        }
         let held = &mut self.dirs[dir];
         held.received = true;
         if !held.given_up {
@@ -73,6 +117,9 @@ impl MidStream {
 
     /// A hole in direction `dir`: frames cannot be followed across it, so its bytes are dropped.
     pub(super) fn gap(&mut self, dir: usize) {
+        if let Some(probes) = self.http2.as_deref_mut() {
+            probes[dir] = Http2Probe::default();
+        }
         let held = &mut self.dirs[dir];
         held.bytes = Vec::new();
         held.pieces = Vec::new();
@@ -82,6 +129,11 @@ impl MidStream {
     /// The bytes held, to be replayed once the connection is taken as WebSocket.
     pub(super) fn into_held(self) -> [Held; 2] {
         self.dirs
+    }
+
+    /// The bytes as they came, to be replayed once the connection is taken as HTTP/2.
+    pub(super) fn into_http2(self) -> Option<Box<[Http2Probe; 2]>> {
+        self.http2
     }
 
     /// A direction alone with [`MIN_FRAMES`] frames, or both with [`MIN_FRAMES_BOTH`], one
@@ -113,6 +165,41 @@ impl MidStream {
         }
         if self.dirs.iter().all(|held| held.given_up) { Verdict::NotWebSocket } else { Verdict::Undecided }
     }
+}
+
+/// The client's direction, from the runs of frames found: the masked one's, or the other of an
+/// unmasked one.
+pub(super) fn client_of(runs: &[Option<Run>; 2]) -> usize {
+    match runs {
+        [Some(r), _] if r.masked => 0,
+        [_, Some(r)] if r.masked => 1,
+        [Some(r), _] if r.frames > 0 => 1,
+        _ => 0,
+    }
+}
+
+/// Where each direction's frames start in its held bytes: at its run, if it has one its side
+/// sends (masked from the client); `None` where the first frame is still to be found.
+pub(super) fn frame_starts(runs: &[Option<Run>; 2], client: usize) -> [Option<usize>; 2] {
+    [0, 1].map(|dir| runs[dir].filter(|r| r.frames > 0 && r.masked == (dir == client)).map(|r| r.offset))
+}
+
+/// The pieces of both directions' held bytes from their starts, in packet order: (direction,
+/// range in its bytes, packet).
+pub(super) fn in_packet_order(held: [(&[(usize, PacketMeta)], usize); 2]) -> Vec<(usize, Range<usize>, PacketMeta)> {
+    let mut pieces = Vec::new();
+    for (dir, (ends, start)) in held.into_iter().enumerate() {
+        let mut from = 0;
+        for &(end, meta) in ends {
+            let begin = from.max(start);
+            if end > begin {
+                pieces.push((dir, begin..end, meta));
+            }
+            from = end;
+        }
+    }
+    pieces.sort_by_key(|(dir, _, meta)| (meta.number, *dir));
+    pieces
 }
 
 #[cfg(test)]

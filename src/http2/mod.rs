@@ -64,6 +64,8 @@ const FRAME_HEADER_LEN: usize = 9;
 const MAX_RESYNC: usize = 64 * 1024;
 /// SETTINGS_MAX_FRAME_SIZE until a peer says otherwise.
 const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;
+/// The largest SETTINGS_MAX_FRAME_SIZE allowed.
+const MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
 
 /// HTTP/2 frame types (RFC 9113 section 6).
 pub mod frame_type {
@@ -279,6 +281,8 @@ struct Reader {
     lost: bool,
     /// The largest frame this direction may send: its receiver's SETTINGS_MAX_FRAME_SIZE.
     max_frame: u32,
+    /// Joined late: the first frame header is still to be found (not after a hole).
+    joining: bool,
 }
 
 impl std::fmt::Debug for Reader {
@@ -305,6 +309,7 @@ impl Reader {
             hpack_broken: false,
             lost: false,
             max_frame: DEFAULT_MAX_FRAME_SIZE,
+            joining: false,
         }
     }
 }
@@ -326,6 +331,11 @@ pub struct Http2<M> {
     streams: HashMap<u32, Stream<M>>,
     /// The server sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1.
     connect_enabled: bool,
+    /// Per direction, while it looks for a frame header: where each delivery ends in the bytes
+    /// kept, and its packet (the bytes are handed on with their own packets once found).
+    resync_ends: [Vec<(usize, M)>; 2],
+    /// The capture joined the connection after it began ([`Http2::joined_late`]).
+    late: bool,
     /// Counters, for the summary.
     pub counts: Http2Counts,
 }
@@ -339,7 +349,33 @@ impl<M: Copy> Http2<M> {
         } else {
             [Reader::new(false), Reader::new(true)]
         };
-        Http2 { readers, streams: HashMap::new(), connect_enabled: false, counts: Http2Counts::default() }
+        Http2 {
+            readers,
+            streams: HashMap::new(),
+            connect_enabled: false,
+            resync_ends: [Vec::new(), Vec::new()],
+            late: false,
+            counts: Http2Counts::default(),
+        }
+    }
+
+    /// A connection the capture joined after it began, its client (as far as is known) sending
+    /// in direction `client_dir`. Each direction looks for a frame header first, as after a
+    /// hole; header blocks are not decoded (HPACK's dynamic table is not known), and the DATA of
+    /// every stream not seen opening is handed up as [`Up::Data`]: the streams opened before
+    /// the capture, which may be WebSockets.
+    pub fn joined_late(client_dir: usize) -> Self {
+        let mut h2 = Self::new(client_dir);
+        h2.late = true;
+        for r in &mut h2.readers {
+            r.preface_left = 0;
+            r.body = Body::Resync { buf: Vec::new() };
+            r.hpack_broken = true;
+            // Whatever the peers have agreed is not known.
+            r.max_frame = MAX_FRAME_SIZE;
+            r.joining = true;
+        }
+        h2
     }
 
     /// The connection came from an HTTP/1.1 `Upgrade: h2c`: the request that asked for it is
@@ -413,6 +449,7 @@ impl<M: Copy> Http2<M> {
             match &mut r.body {
                 Body::Resync { buf } => {
                     buf.clear();
+                    self.resync_ends[dir].clear();
                     return;
                 }
                 Body::Header if r.preface_left > 0 => {
@@ -529,6 +566,8 @@ impl<M: Copy> Http2<M> {
         let Body::Resync { buf } = &mut self.readers[dir].body else { return 0 };
         buf.extend_from_slice(bytes);
         let mut buf = std::mem::take(buf);
+        let mut ends = std::mem::take(&mut self.resync_ends[dir]);
+        ends.push((buf.len(), meta));
         let mut found = None;
         let mut keep_from = buf.len().saturating_sub(FRAME_HEADER_LEN - 1);
         for at in 0..buf.len().saturating_sub(FRAME_HEADER_LEN - 1) {
@@ -546,16 +585,31 @@ impl<M: Copy> Http2<M> {
         }
         match found {
             Some(at) => {
-                self.readers[dir].body = Body::Header;
-                self.counts.resyncs += 1;
-                self.data(dir, &buf[at..], meta, up);
+                let r = &mut self.readers[dir];
+                r.body = Body::Header;
+                if !std::mem::take(&mut r.joining) {
+                    self.counts.resyncs += 1;
+                }
+                let mut start = at;
+                for (end, meta) in ends {
+                    if end > start {
+                        self.data(dir, &buf[start..end], meta, up);
+                        start = end;
+                    }
+                }
             }
             None => {
-                buf.drain(..keep_from);
-                if buf.len() > MAX_RESYNC {
-                    buf.drain(..buf.len() - MAX_RESYNC / 2);
+                let mut drop = keep_from;
+                if buf.len() - drop > MAX_RESYNC {
+                    drop = buf.len() - MAX_RESYNC / 2;
                 }
+                buf.drain(..drop);
+                ends.retain_mut(|(end, _)| {
+                    *end = end.saturating_sub(drop);
+                    *end > 0
+                });
                 self.readers[dir].body = Body::Resync { buf };
+                self.resync_ends[dir] = ends;
             }
         }
         bytes.len()
@@ -566,26 +620,11 @@ impl<M: Copy> Http2<M> {
     /// picked up in its middle), flags and length that type allows, the reserved bit clear, a
     /// stream id the type allows and, for DATA, a stream that is open.
     fn plausible_header(&self, dir: usize, bytes: &[u8]) -> Option<u32> {
-        let h = bytes.get(..FRAME_HEADER_LEN)?;
-        let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
-        let (kind, flags) = (h[3], h[4]);
-        let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
-        let from_client = self.readers[dir].from_client;
-        let ok = stream >> 31 == 0
-            && len <= self.readers[dir].max_frame
-            && match kind {
-                frame_type::DATA => flags & !(END_STREAM | PADDED) == 0 && self.streams.contains_key(&stream),
-                frame_type::HEADERS => stream != 0 && flags & !(END_STREAM | END_HEADERS | PADDED | PRIORITY) == 0,
-                frame_type::PRIORITY => stream != 0 && len == 5 && flags == 0,
-                frame_type::RST_STREAM => stream != 0 && len == 4 && flags == 0,
-                frame_type::SETTINGS => stream == 0 && len.is_multiple_of(6) && flags & !ACK == 0,
-                frame_type::PUSH_PROMISE => !from_client && stream != 0 && flags & !(END_HEADERS | PADDED) == 0,
-                frame_type::PING => stream == 0 && len == 8 && flags & !ACK == 0,
-                frame_type::GOAWAY => stream == 0 && len >= 8 && flags == 0,
-                frame_type::WINDOW_UPDATE => len == 4 && flags == 0,
-                _ => false,
-            };
-        ok.then_some(len)
+        let r = &self.readers[dir];
+        let len = plausible_fields(bytes, r.max_frame, Some(r.from_client))?;
+        let stream = u32::from_be_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
+        let data_on_unknown = bytes[3] == frame_type::DATA && !self.streams.contains_key(&stream) && !self.late;
+        (!data_on_unknown).then_some(len)
     }
 
     /// Collects a frame's payload; acts on the frame once it is whole. Returns how many of
@@ -649,6 +688,10 @@ impl<M: Copy> Http2<M> {
         up: &mut impl FnMut(Up<'_, M>),
     ) {
         let side = usize::from(!from_client);
+        if self.late && !self.streams.contains_key(&stream) && self.streams.len() < MAX_STREAMS {
+            // Opened before the capture: handed up, for what is above to tell what it is.
+            self.streams.insert(stream, Stream::WebSocket { ended: [false; 2] });
+        }
         match self.streams.get_mut(&stream) {
             Some(Stream::WebSocket { ended }) if ended[side] => {
                 // After END_STREAM: the side is closed (RFC 9113 section 5.1).
@@ -899,6 +942,55 @@ impl<M: Copy> Http2<M> {
     }
 }
 
+/// The payload length of the frame header at the start of `bytes`, if its fields make sense on
+/// their own: a type known and not CONTINUATION (a header block cannot be picked up in its
+/// middle), flags and length that type allows, at most `max_frame`, the reserved bit clear, and
+/// a stream id the type allows. `from_client`: the sender, if known (only a server pushes).
+fn plausible_fields(bytes: &[u8], max_frame: u32, from_client: Option<bool>) -> Option<u32> {
+    let h = bytes.get(..FRAME_HEADER_LEN)?;
+    let len = u32::from_be_bytes([0, h[0], h[1], h[2]]);
+    let (kind, flags) = (h[3], h[4]);
+    let stream = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
+    let ok = stream >> 31 == 0
+        && len <= max_frame
+        && match kind {
+            frame_type::DATA => stream != 0 && flags & !(END_STREAM | PADDED) == 0,
+            frame_type::HEADERS => stream != 0 && flags & !(END_STREAM | END_HEADERS | PADDED | PRIORITY) == 0,
+            frame_type::PRIORITY => stream != 0 && len == 5 && flags == 0,
+            frame_type::RST_STREAM => stream != 0 && len == 4 && flags == 0,
+            frame_type::SETTINGS => stream == 0 && len.is_multiple_of(6) && flags & !ACK == 0,
+            frame_type::PUSH_PROMISE => {
+                from_client != Some(true) && stream != 0 && flags & !(END_HEADERS | PADDED) == 0
+            }
+            frame_type::PING => stream == 0 && len == 8 && flags & !ACK == 0,
+            frame_type::GOAWAY => stream == 0 && len >= 8 && flags == 0,
+            frame_type::WINDOW_UPDATE => len == 4 && flags == 0,
+            _ => false,
+        };
+    ok.then_some(len)
+}
+
+/// Where `bytes` hold `count` HTTP/2 frames one after the other (each header where the
+/// previous frame ends, each of the default size at most), searching from `from`: `Ok` with
+/// the first frame's offset, or `Err` with the offset to search from once more bytes have come.
+/// For a connection the capture joined late.
+pub fn find_frames(bytes: &[u8], from: usize, count: usize) -> Result<usize, usize> {
+    let mut at = from;
+    'start: while at + FRAME_HEADER_LEN <= bytes.len() {
+        let mut next = at;
+        for _ in 0..count {
+            let Some(header) = bytes.get(next..next + FRAME_HEADER_LEN) else { return Err(at) };
+            let Some(len) = plausible_fields(header, DEFAULT_MAX_FRAME_SIZE, None) else {
+                at += 1;
+                continue 'start;
+            };
+            next += FRAME_HEADER_LEN + len as usize;
+        }
+        return Ok(at);
+    }
+    Err(at)
+}
+
 /// Whether bytes start with a SETTINGS frame on stream 0, as a server's first bytes do (its
 /// connection preface).
 pub fn looks_like_settings(bytes: &[u8]) -> bool {
@@ -1123,6 +1215,30 @@ mod tests {
 
     /// A hole that takes a whole DATA frame, header and all: reading picks up at the next
     /// frame header, and the stream is told it lost bytes.
+    #[test]
+    fn test_joined_late_hands_up_streams_opened_before() {
+        let data = |stream: u8, text: &[u8]| [&[0, 0, text.len() as u8, 0, 0, 0, 0, 0, stream][..], text].concat();
+        let window_update = [0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+        // Joined inside a DATA frame: its end, then whole frames.
+        let stream =
+            [&data(3, b"lost")[11..], &data(3, b"one "), &window_update, &data(5, b"x"), &data(3, b"two")].concat();
+        assert_eq!(find_frames(&stream, 0, 4), Ok(2));
+        // The fourth header not whole yet: looked for again from the first.
+        assert_eq!(find_frames(&stream[..40], 0, 4), Err(2));
+        assert_eq!(find_frames(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, 4), Err(19));
+        let mut h2 = Http2::joined_late(0);
+        let mut seen: Vec<(u32, bool, Vec<u8>, u64)> = Vec::new();
+        let mut on_up = |up: Up<'_, u64>| {
+            if let Up::Data { stream, from_client, bytes, meta, .. } = up {
+                seen.push((stream, from_client, bytes.to_vec(), meta));
+            }
+        };
+        h2.data(0, &stream[..20], 1, &mut on_up);
+        h2.data(0, &stream[20..], 2, &mut on_up);
+        let want = [(3, true, b"one ".to_vec(), 1), (5, true, b"x".to_vec(), 2), (3, true, b"two".to_vec(), 2)];
+        assert_eq!(seen, want);
+    }
+
     #[test]
     fn test_frame_header_lost_then_found() {
         let data = |text: &[u8]| [&[0, 0, text.len() as u8, 0, 0, 0, 0, 0, 1][..], text].concat();
