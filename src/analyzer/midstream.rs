@@ -14,6 +14,7 @@ use super::PacketMeta;
 /// HTTP/2 frames one after the other that make a connection joined late HTTP/2.
 const HTTP2_FRAMES: usize = 4;
 /// Bytes per direction scanned for HTTP/2 frames: four frames of the default largest size.
+/// Past it, the connection is not taken for HTTP/2.
 const HTTP2_PROBE_LIMIT: usize = 4 * (9 + 16_384);
 
 /// Bytes held per direction while looking, from the first that may start a frame (the bytes
@@ -29,14 +30,15 @@ pub(super) struct MidStream {
     http2: Option<Box<[Http2Probe; 2]>>,
 }
 
-/// One direction's first bytes, scanned for HTTP/2 frames.
+/// One direction's first bytes, scanned for HTTP/2 frames: those from where a run of frames
+/// may still start (the bytes before it are dropped).
 #[derive(Debug, Default)]
 pub(super) struct Http2Probe {
     pub(super) bytes: Vec<u8>,
     /// Where each packet's bytes end in `bytes`, and the packet.
     pub(super) pieces: Vec<(usize, PacketMeta)>,
-    /// Offsets before this one start no run of frames.
-    scanned: usize,
+    /// Bytes received, dropped ones included.
+    received: usize,
 }
 
 /// One direction's bytes since the capture joined (or since its last hole).
@@ -94,15 +96,22 @@ impl MidStream {
     pub(super) fn data(&mut self, dir: usize, bytes: &[u8], meta: PacketMeta) -> Verdict {
         if let Some(probes) = self.http2.as_deref_mut() {
             let probe = &mut probes[dir];
-            if probe.bytes.len() < HTTP2_PROBE_LIMIT {
+            if probe.received < HTTP2_PROBE_LIMIT {
+                probe.received += bytes.len();
                 probe.bytes.extend_from_slice(bytes);
                 probe.pieces.push((probe.bytes.len(), meta));
-                match http2::find_frames(&probe.bytes, probe.scanned, HTTP2_FRAMES) {
+                match http2::find_frames(&probe.bytes, HTTP2_FRAMES) {
                     Ok(offset) => return Verdict::Http2 { dir, offset },
-                    Err(scanned) => probe.scanned = scanned,
+                    Err(ruled_out) => {
+                        probe.bytes.drain(..ruled_out);
+                        probe.pieces.retain_mut(|(end, _)| {
+                            *end = end.saturating_sub(ruled_out);
+                            *end > 0
+                        });
+                    }
                 }
             }
-            if probes.iter().all(|p| p.bytes.len() >= HTTP2_PROBE_LIMIT) {
+            if probes.iter().all(|p| p.received >= HTTP2_PROBE_LIMIT) {
                 self.http2 = None;
             }
         }
@@ -251,6 +260,20 @@ mod tests {
         assert_eq!(m.data(0, &text, meta(1)), Verdict::Undecided);
         assert!(m.dirs[0].bytes.is_empty());
         assert_eq!(m.data(1, &server_frames(2 * MIN_FRAMES), meta(2)), Verdict::Undecided);
+    }
+
+    #[test]
+    fn test_http2_frames_found_and_other_bytes_not_kept() {
+        let mut m = MidStream::connection();
+        m.data(0, &b"GET / HTTP/1.1\r\n".repeat(1000), meta(1));
+        assert!(m.http2.as_ref().unwrap()[0].bytes.len() < 9);
+        let ping = [0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+        let data = [0, 0, 2, 0, 0, 0, 0, 0, 3, b'h', b'i'];
+        let frames = [&b"tail"[..], &data, &ping, &data, &data].concat();
+        assert_eq!(m.data(1, &frames[..30], meta(2)), Verdict::Undecided);
+        // The bytes before the first frame were dropped while the run was not whole yet.
+        assert_eq!(m.data(1, &frames[30..], meta(3)), Verdict::Http2 { dir: 1, offset: 0 });
+        assert_eq!(m.into_http2().unwrap()[1].bytes, frames[4..]);
     }
 
     #[test]

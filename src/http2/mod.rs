@@ -971,11 +971,11 @@ fn plausible_fields(bytes: &[u8], max_frame: u32, from_client: Option<bool>) -> 
 }
 
 /// Where `bytes` hold `count` HTTP/2 frames one after the other (each header where the
-/// previous frame ends, each of the default size at most), searching from `from`: `Ok` with
-/// the first frame's offset, or `Err` with the offset to search from once more bytes have come.
-/// For a connection the capture joined late.
-pub fn find_frames(bytes: &[u8], from: usize, count: usize) -> Result<usize, usize> {
-    let mut at = from;
+/// previous frame ends, each of the default size at most): `Ok` with the first frame's offset,
+/// or `Err` with how many bytes start no such run (whatever bytes come next). For a
+/// connection the capture joined late.
+pub fn find_frames(bytes: &[u8], count: usize) -> Result<usize, usize> {
+    let mut at = 0;
     'start: while at + FRAME_HEADER_LEN <= bytes.len() {
         let mut next = at;
         for _ in 0..count {
@@ -1222,10 +1222,10 @@ mod tests {
         // Joined inside a DATA frame: its end, then whole frames.
         let stream =
             [&data(3, b"lost")[11..], &data(3, b"one "), &window_update, &data(5, b"x"), &data(3, b"two")].concat();
-        assert_eq!(find_frames(&stream, 0, 4), Ok(2));
-        // The fourth header not whole yet: looked for again from the first.
-        assert_eq!(find_frames(&stream[..40], 0, 4), Err(2));
-        assert_eq!(find_frames(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, 4), Err(19));
+        assert_eq!(find_frames(&stream, 4), Ok(2));
+        // The fourth header not whole yet: the first may still start a run.
+        assert_eq!(find_frames(&stream[..40], 4), Err(2));
+        assert_eq!(find_frames(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 4), Err(19));
         let mut h2 = Http2::joined_late(0);
         let mut seen: Vec<(u32, bool, Vec<u8>, u64)> = Vec::new();
         let mut on_up = |up: Up<'_, u64>| {
