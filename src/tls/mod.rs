@@ -250,13 +250,11 @@ struct Search<M> {
     ends: Vec<(usize, M)>,
     /// Bytes lost since the last record read (the gap, and what was thrown away).
     lost_bytes: u64,
-    /// Offsets before this one are no record's start.
-    scanned: usize,
 }
 
 impl<M> Search<M> {
     fn after(lost_bytes: u64) -> Self {
-        Search { bytes: Vec::new(), ends: Vec::new(), lost_bytes, scanned: 0 }
+        Search { bytes: Vec::new(), ends: Vec::new(), lost_bytes }
     }
 }
 
@@ -514,7 +512,6 @@ impl<M: Copy> TlsSession<M> {
             search.lost_bytes += search.bytes.len() as u64 + len;
             search.bytes.clear();
             search.ends.clear();
-            search.scanned = 0;
             return;
         }
         // Bytes from the gap's start to the next record boundary, when known.
@@ -554,7 +551,7 @@ impl<M: Copy> TlsSession<M> {
         let bytes = &search.bytes;
         let mut found = None;
         let mut late_key = None;
-        let mut at = search.scanned;
+        let mut at = 0;
         let mut late_tries = self.dirs[dir].late_tries;
         while at + 5 <= bytes.len() {
             if bytes[at] == APPLICATION_DATA && bytes[at + 1] == 3 && looks_like_record(&bytes[at..]) {
@@ -598,13 +595,19 @@ impl<M: Copy> TlsSession<M> {
         }
         let Some((at, seq)) = found else {
             let search = d.search.as_mut().expect("searching");
-            if d.cipher.is_none() && search.bytes.len() > SEARCH_LIMIT {
+            // No record starts before `at`: those bytes are lost.
+            search.bytes.drain(..at);
+            search.ends.retain_mut(|(end, _)| {
+                *end = end.saturating_sub(at);
+                *end > 0
+            });
+            search.lost_bytes += at as u64;
+            if d.cipher.is_none() && d.late_tries == 0 && search.lost_bytes > SEARCH_LIMIT as u64 {
                 // Joined late, and no record header in more bytes than four records take: not TLS.
                 d.search = None;
                 d.lost = true;
                 return;
             }
-            search.scanned = at;
             if search.bytes.len() > SEARCH_LIMIT {
                 let drop = search.bytes.len() - SEARCH_LIMIT / 2;
                 search.bytes.drain(..drop);
@@ -613,7 +616,6 @@ impl<M: Copy> TlsSession<M> {
                     *end > 0
                 });
                 search.lost_bytes += drop as u64;
-                search.scanned = search.scanned.saturating_sub(drop);
             }
             return;
         };
