@@ -52,7 +52,7 @@ const WSS: &[&str] = &[
 ];
 
 const OTHER: &[&str] =
-    &["http.pcap", "tls.pcap", "ssh.pcap", "redis.pcap", "mqtt.pcap", "postgres.pcap", "random.pcap"];
+    &["http.pcap", "tls.pcap", "ssh.pcap", "redis.pcap", "mqtt.pcap", "postgres.pcap", "smb.pcap", "random.pcap"];
 
 /// The frames, each with the first packet it spans.
 fn frames(bytes: &[u8], heuristics: bool, keys: &KeyLog) -> Vec<(OwnedFrame, u64)> {

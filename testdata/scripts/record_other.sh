@@ -2,9 +2,10 @@
 # Records testdata/other/*: TCP protocols that are not WebSocket, from real software on
 # loopback, for the heuristics' corpus (tests/heuristics.rs requires zero WebSocket frames from
 # each, cut anywhere). Needs root, tcpdump, curl, python3, openssl, ssh and sshd, redis-server
-# and redis-cli, mosquitto and its clients, and PostgreSQL (initdb, pg_ctl, psql): on Debian
+# and redis-cli, mosquitto and its clients, PostgreSQL (initdb, pg_ctl, psql), and Samba's smbd
+# and smbclient: on Debian
 #   apt-get install tcpdump curl openssl openssh-client openssh-server redis-server redis-tools \
-#       mosquitto mosquitto-clients postgresql
+#       mosquitto mosquitto-clients postgresql samba smbclient
 # Only 127.0.0.1 is used. With arguments, records only the captures named.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,6 +118,40 @@ postgres() { # a fresh cluster, and psql creating, filling and reading a table
     su postgres -c "$bin/pg_ctl -D $data -w stop" > /dev/null
 }
 
+smb() { # smbd with a guest share; smbclient writes, lists and reads back a file (SMB 3)
+    mkdir -p "$work/smb/share" "$work/smb/state"
+    chmod 777 "$work/smb/share"
+    local state="$work/smb/state"
+    cat > "$work/smb/smb.conf" <<EOF
+[global]
+  server role = standalone server
+  interfaces = lo
+  bind interfaces only = yes
+  smb ports = 19108
+  map to guest = Bad User
+  guest account = nobody
+  private dir = $state
+  lock directory = $state
+  state directory = $state
+  cache directory = $state
+  pid directory = $state
+  ncalogdir = $state
+  log file = $state/log.%m
+  disable spoolss = yes
+  load printers = no
+[share]
+  path = $work/smb/share
+  guest ok = yes
+  read only = no
+EOF
+    # smbd signals its process group on exit: it gets a session of its own.
+    setsid smbd --foreground --no-process-group -s "$work/smb/smb.conf" > /dev/null 2>&1 &
+    sleep 2
+    (cd "$work" && smbclient //127.0.0.1/share -p 19108 -N -s "$work/smb/smb.conf" \
+        -c 'put random.bin; put text.txt; ls; get random.bin /dev/null; get text.txt /dev/null' > /dev/null 2>&1)
+    pkill -f "smbd --foreground --no-process-group -s $work/smb/smb.conf" || true
+}
+
 random_bytes() { # a server and a client sending each other random bytes in random-sized writes
     python3 - <<'EOF'
 import os, random, socket, threading
@@ -153,3 +188,4 @@ record redis.pcap 19104 redis
 record mqtt.pcap 19105 mqtt
 record postgres.pcap 19106 postgres
 record random.pcap 19107 random_bytes
+record smb.pcap 19108 smb
