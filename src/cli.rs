@@ -23,6 +23,7 @@ use wsdissect::fields::{self, Context, Field};
 use wsdissect::filter::Filter;
 use wsdissect::net::{self, TcpSegment};
 use wsdissect::output;
+use wsdissect::output::FieldsLayout;
 use wsdissect::output::json::{BytesAs, JsonWriter};
 use wsdissect::output::messages::MessageRecord;
 use wsdissect::output::overview::{ConnectionTable, StatsCollector};
@@ -92,6 +93,11 @@ pub struct Args {
     /// Field to print with -T fields (repeat for more columns; see --list-fields).
     #[arg(short = 'e', value_name = "FIELD")]
     fields: Vec<String>,
+
+    /// How -T fields lays out its lines, as tshark's -E: header=y|n, separator=/t|/s|C,
+    /// quote=d|s|n, occurrence=f|l|a, aggregator=,|/s|C, escape=y|n, bom=y|n.
+    #[arg(short = 'E', value_name = "NAME=VALUE")]
+    fields_layout: Vec<String>,
 
     /// Print Wireshark's protocol tree for every frame.
     #[arg(short = 'V')]
@@ -230,7 +236,7 @@ enum Format {
 enum Printer {
     Summary,
     Tree(TextAs),
-    Fields(Vec<&'static Field>),
+    Fields(Vec<&'static Field>, FieldsLayout),
     MessageLines,
     FrameJson(JsonWriter),
     MessageJson(JsonWriter),
@@ -413,6 +419,15 @@ fn parse_decode_as(spec: &str) -> anyhow::Result<u16> {
     rest.parse().map_err(|_| anyhow!("-d {spec:?}: {rest:?} is not a TCP port"))
 }
 
+/// The layout `-E` options ask for.
+fn fields_layout(options: &[String]) -> anyhow::Result<FieldsLayout> {
+    let mut layout = FieldsLayout::default();
+    for option in options {
+        layout.set(option).map_err(|why| anyhow!("-E {option:?}: {why}"))?;
+    }
+    Ok(layout)
+}
+
 fn resolve_fields(names: &[String]) -> anyhow::Result<Vec<&'static Field>> {
     if names.is_empty() {
         bail!("-T fields needs at least one -e FIELD (see --list-fields)");
@@ -456,7 +471,7 @@ pub fn run() -> anyhow::Result<u8> {
         _ if args.write.is_some() && args.interface.is_empty() => {
             Printer::Write(Selection { with_handshake: args.with_handshake, ..Selection::default() })
         }
-        (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?),
+        (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?, fields_layout(&args.fields_layout)?),
         (Format::Json | Format::Jsonl, _, messages) => {
             let writer = JsonWriter::new(args.format == Format::Json, pretty);
             if messages { Printer::MessageJson(writer) } else { Printer::FrameJson(writer) }
@@ -467,6 +482,9 @@ pub fn run() -> anyhow::Result<u8> {
     };
     if !args.fields.is_empty() && args.format != Format::Fields {
         bail!("-e is used with -T fields");
+    }
+    if !args.fields_layout.is_empty() && args.format != Format::Fields {
+        bail!("-E is used with -T fields");
     }
     let filter = match &args.display_filter {
         Some(expr) => Some(Filter::compile(expr).map_err(|e| anyhow!("-Y: {}", e.render(expr)))?),
@@ -512,7 +530,7 @@ pub fn run() -> anyhow::Result<u8> {
     let name = if live { args.interface.join(", ") } else { paths.join(", ") };
     // Payloads are kept (and unmasked) only when something will print or test them.
     let payload_cap = match &printer {
-        Printer::Fields(fields)
+        Printer::Fields(fields, _)
             if !fields.iter().any(|f| f.reads_payload()) && !filter.as_ref().is_some_and(Filter::reads_payload) =>
         {
             0
@@ -566,6 +584,9 @@ pub fn run() -> anyhow::Result<u8> {
         printed: 0,
         result: Ok(()),
     };
+    if let Printer::Fields(fields, layout) = &sink.printer {
+        sink.result = layout.write_start(&mut sink.out, fields);
+    }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = args.threads.map_or(cores.min(2), usize::from);
     // With -c, reading stops right after the last frame wanted, as one thread does it; live,
@@ -677,7 +698,9 @@ impl<W: Write> Output for Sink<W> {
             }
             Printer::Summary => output::write_summary_line(&mut self.out, &self.ctx, frame),
             Printer::Tree(text_as) => output::tree::write_frame_tree(&mut self.out, frame, *text_as),
-            Printer::Fields(fields) => output::write_fields_line(&mut self.out, &self.ctx, fields, frame),
+            Printer::Fields(fields, layout) => {
+                output::write_fields_line(&mut self.out, &self.ctx, layout, fields, frame)
+            }
             Printer::MessageLines => output::messages::write_message_line(&mut self.out, &self.ctx, frame),
             Printer::FrameJson(json) => {
                 json.write(&mut self.out, &output::json::frame_record(&self.ctx, frame, self.bytes))
@@ -705,7 +728,7 @@ impl<W: Write> Output for Sink<W> {
                 output::write_handshake_line(&mut self.out, &self.ctx, handshake)
             }
             Printer::Tree(_) => output::tree::write_handshake_tree(&mut self.out, handshake),
-            Printer::Fields(_)
+            Printer::Fields(..)
             | Printer::FrameJson(_)
             | Printer::MessageJson(_)
             | Printer::Stats(..)

@@ -32,7 +32,7 @@ fn analyse(bytes: &[u8]) -> usize {
         serde_json::to_writer(&mut sink, &output::json::frame_record(&ctx, f, output::json::BytesAs::Hex)).unwrap();
         serde_json::to_writer(&mut sink, &output::messages::MessageRecord::of(f, output::json::BytesAs::Base64))
             .unwrap();
-        output::write_fields_line(&mut sink, &ctx, &all, f).unwrap();
+        output::write_fields_line(&mut sink, &ctx, &Default::default(), &all, f).unwrap();
         sink.clear();
     };
     while let Ok(Some(record)) = reader.next_record() {

@@ -36,27 +36,208 @@ fn write_info_column(w: &mut impl Write, f: &Frame<'_>, trim: bool) -> io::Resul
     w.write_all(if trim { tail.trim_ascii_end() } else { tail })
 }
 
-/// Writes one `-T fields` cell: the field's values formatted as tshark does, joined by `,`.
-pub fn write_field_cell(w: &mut impl Write, ctx: &Context, field: &Field, frame: &Frame<'_>) -> io::Result<()> {
-    let mut first = true;
+/// How `-T fields` lays its lines out: tshark's `-E` options, with tshark's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldsLayout {
+    /// `header=y`: a first line with the field names.
+    pub header: bool,
+    /// `separator=`: between fields (tab).
+    pub separator: char,
+    /// `quote=d|s`: each field that has a value, in these quotes.
+    pub quote: Option<char>,
+    /// `occurrence=f|l|a`: which values of a field that has several.
+    pub occurrence: Occurrence,
+    /// `aggregator=`: between the values of a field (`,`).
+    pub aggregator: char,
+    /// `escape=y`: tabs, newlines and backslashes in strings written as escapes.
+    pub escape: bool,
+    /// `bom=y`: the output starts with a UTF-8 byte order mark.
+    pub bom: bool,
+}
+
+/// `-E occurrence=`: which of a field's values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occurrence {
+    /// `f`.
+    First,
+    /// `l`.
+    Last,
+    /// `a`.
+    All,
+}
+
+impl Default for FieldsLayout {
+    fn default() -> Self {
+        FieldsLayout {
+            header: false,
+            separator: '\t',
+            quote: None,
+            occurrence: Occurrence::All,
+            aggregator: ',',
+            escape: true,
+            bom: false,
+        }
+    }
+}
+
+impl FieldsLayout {
+    /// Applies one `-E NAME=VALUE`, as tshark reads it.
+    pub fn set(&mut self, option: &str) -> Result<(), String> {
+        let (name, value) = option.split_once('=').ok_or("expected NAME=VALUE")?;
+        let yes_no = || match value {
+            "y" | "Y" => Ok(true),
+            "n" | "N" => Ok(false),
+            _ => Err(format!("{name} is y or n")),
+        };
+        let character = || match value {
+            "/t" => Ok('\t'),
+            "/s" => Ok(' '),
+            _ => {
+                let mut chars = value.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Ok(c),
+                    _ => Err(format!("{name} is one character, /t (tab) or /s (space)")),
+                }
+            }
+        };
+        match name {
+            "header" => self.header = yes_no()?,
+            "separator" => self.separator = character()?,
+            "aggregator" => self.aggregator = character()?,
+            "escape" => self.escape = yes_no()?,
+            "bom" => self.bom = yes_no()?,
+            "quote" => {
+                self.quote = match value {
+                    "d" => Some('"'),
+                    "s" => Some('\''),
+                    "n" => None,
+                    _ => return Err("quote is d (double), s (single) or n (none)".into()),
+                }
+            }
+            "occurrence" => {
+                self.occurrence = match value {
+                    "f" => Occurrence::First,
+                    "l" => Occurrence::Last,
+                    "a" => Occurrence::All,
+                    _ => return Err("occurrence is f (first), l (last) or a (all)".into()),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option {name:?} (header, separator, quote, occurrence, aggregator, escape, bom)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What goes before the first line: the byte order mark, the header line.
+    pub fn write_start(&self, w: &mut impl Write, fields: &[&Field]) -> io::Result<()> {
+        if self.bom {
+            w.write_all("\u{feff}".as_bytes())?;
+        }
+        if self.header {
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    write_char(w, self.separator)?;
+                }
+                w.write_all(field.name.as_bytes())?;
+            }
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a separator: one byte in the common case (the copy is then inlined).
+#[inline]
+fn write_char(w: &mut impl Write, c: char) -> io::Result<()> {
+    match u8::try_from(c) {
+        Ok(byte) if byte.is_ascii() => w.write_all(&[byte]),
+        _ => w.write_all(c.encode_utf8(&mut [0; 4]).as_bytes()),
+    }
+}
+
+/// Writes one `-T fields` cell: the field's values formatted as tshark does, those `layout`
+/// asks for joined by its aggregator, quoted as it says.
+pub fn write_field_cell(
+    w: &mut impl Write,
+    ctx: &Context,
+    layout: &FieldsLayout,
+    field: &Field,
+    frame: &Frame<'_>,
+) -> io::Result<()> {
+    if layout.quote.is_none() && layout.occurrence == Occurrence::All {
+        // Every line of most runs: streamed, nothing kept.
+        let mut first = true;
+        let mut result = Ok(());
+        (field.get)(ctx, frame, &mut |value| {
+            if result.is_ok() && !std::mem::take(&mut first) {
+                result = write_char(w, layout.aggregator);
+            }
+            if result.is_ok() {
+                result = write_value(w, field, &value, layout.escape);
+            }
+        });
+        return result;
+    }
+    write_laid_out_cell(w, ctx, layout, field, frame)
+}
+
+/// [`write_field_cell`] with quotes, or some of several values.
+#[inline(never)]
+fn write_laid_out_cell(
+    w: &mut impl Write,
+    ctx: &Context,
+    layout: &FieldsLayout,
+    field: &Field,
+    frame: &Frame<'_>,
+) -> io::Result<()> {
+    let mut count = 0;
+    let mut last = Vec::new();
     let mut result = Ok(());
     (field.get)(ctx, frame, &mut |value| {
         if result.is_err() {
             return;
         }
-        if !first {
-            result = w.write_all(b",");
-        }
-        first = false;
-        if result.is_ok() {
-            result = write_value(w, field, &value);
-        }
+        count += 1;
+        result = match layout.occurrence {
+            Occurrence::All => (if count == 1 { open_quote(w, layout) } else { write_char(w, layout.aggregator) })
+                .and_then(|_| write_value(w, field, &value, layout.escape)),
+            Occurrence::First if count == 1 => {
+                open_quote(w, layout).and_then(|_| write_value(w, field, &value, layout.escape))
+            }
+            Occurrence::First => Ok(()),
+            Occurrence::Last => {
+                last.clear();
+                write_value(&mut last, field, &value, layout.escape)
+            }
+        };
     });
-    result
+    result?;
+    if count == 0 {
+        return Ok(());
+    }
+    if layout.occurrence == Occurrence::Last {
+        open_quote(w, layout)?;
+        w.write_all(&last)?;
+    }
+    match layout.quote {
+        Some(q) => write_char(w, q),
+        None => Ok(()),
+    }
 }
 
-/// Formats one value the way `tshark -T fields` does.
-pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>) -> io::Result<()> {
+fn open_quote(w: &mut impl Write, layout: &FieldsLayout) -> io::Result<()> {
+    match layout.quote {
+        Some(q) => write_char(w, q),
+        None => Ok(()),
+    }
+}
+
+/// Formats one value the way `tshark -T fields` does (strings escaped or not).
+#[inline(always)]
+pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>, escape: bool) -> io::Result<()> {
     match value {
         Value::Present => w.write_all(b"1"),
         Value::Bool(b) => w.write_all(if *b { b"1" } else { b"0" }),
@@ -71,7 +252,8 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>) -> io::
             }
             Ok(())
         }
-        Value::Str(s) => write_escaped_field(w, s),
+        Value::Str(s) if escape => write_escaped_field(w, s),
+        Value::Str(s) => w.write_all(s.as_bytes()),
         Value::Ip(ip) => write!(w, "{ip}"),
         Value::Nanos(n) => {
             let sign = if *n < 0 { "-" } else { "" };
@@ -103,12 +285,18 @@ fn write_escaped_field(w: &mut impl Write, s: &str) -> io::Result<()> {
 }
 
 /// Writes a `-T fields` line for a frame.
-pub fn write_fields_line(w: &mut impl Write, ctx: &Context, fields: &[&Field], frame: &Frame<'_>) -> io::Result<()> {
+pub fn write_fields_line(
+    w: &mut impl Write,
+    ctx: &Context,
+    layout: &FieldsLayout,
+    fields: &[&Field],
+    frame: &Frame<'_>,
+) -> io::Result<()> {
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
-            w.write_all(b"\t")?;
+            write_char(w, layout.separator)?;
         }
-        write_field_cell(w, ctx, field, frame)?;
+        write_field_cell(w, ctx, layout, field, frame)?;
     }
     w.write_all(b"\n")
 }
@@ -219,4 +407,40 @@ pub fn write_field_list(w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{}\t{}\t{}", f.name, f.ty.name(), f.description)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_escape_writes_strings_as_tshark_or_as_they_are() {
+        let field = crate::fields::lookup("websocket.payload.text").unwrap();
+        let value = Value::Str("a\tb\\c\n".into());
+        let mut escaped = Vec::new();
+        write_value(&mut escaped, field, &value, true).unwrap();
+        assert_eq!(escaped, b"a\\tb\\\\c\\n");
+        let mut raw = Vec::new();
+        write_value(&mut raw, field, &value, false).unwrap();
+        assert_eq!(raw, b"a\tb\\c\n");
+    }
+
+    #[test]
+    fn test_layout_options() {
+        let mut layout = FieldsLayout::default();
+        for option in ["header=y", "separator=/s", "quote=s", "occurrence=l", "aggregator=/t", "escape=n", "bom=Y"] {
+            layout.set(option).unwrap();
+        }
+        let want = FieldsLayout {
+            header: true,
+            separator: ' ',
+            quote: Some('\''),
+            occurrence: Occurrence::Last,
+            aggregator: '\t',
+            escape: false,
+            bom: true,
+        };
+        assert_eq!(layout, want);
+        assert!(layout.set("occurrence=2").is_err());
+    }
 }

@@ -14,7 +14,7 @@ struct Lines {
 impl Output for Lines {
     fn frame(&mut self, f: &Frame<'_>) {
         let _ = output::write_summary_line(&mut self.out, &self.ctx, f);
-        let _ = output::write_fields_line(&mut self.out, &self.ctx, &self.fields, f);
+        let _ = output::write_fields_line(&mut self.out, &self.ctx, &Default::default(), &self.fields, f);
     }
 
     fn handshake(&mut self, h: &HandshakeEvent<'_>) {

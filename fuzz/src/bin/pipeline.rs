@@ -17,7 +17,7 @@ impl Output for PrintAll {
     fn frame(&mut self, f: &Frame<'_>) {
         let _ = output::write_summary_line(&mut self.sink, &self.ctx, f);
         let _ = output::tree::write_frame_tree(&mut self.sink, f, TextAs::Json);
-        let _ = output::write_fields_line(&mut self.sink, &self.ctx, &self.fields, f);
+        let _ = output::write_fields_line(&mut self.sink, &self.ctx, &Default::default(), &self.fields, f);
         let _ = serde_json::to_writer(&mut self.sink, &output::json::frame_record(&self.ctx, f, BytesAs::Hex));
         self.sink.clear();
     }
