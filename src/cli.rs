@@ -126,13 +126,19 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     keylog: Vec<String>,
 
-    /// A preference, as tshark's -o: tls.keylog_file:FILE is --keylog FILE.
+    /// A preference, as tshark's -o: tls.keylog_file:FILE is --keylog FILE,
+    /// websocket.text_type:"As json" is --text-as json, wsdissect.payload_limit:N is
+    /// --payload-limit N (see --list-preferences).
     #[arg(short = 'o', value_name = "NAME:VALUE")]
     preferences: Vec<String>,
 
     /// List every field with its type and description, then exit.
     #[arg(long)]
     list_fields: bool,
+
+    /// List the preferences -o takes, then exit.
+    #[arg(long)]
+    list_preferences: bool,
 
     /// Out-of-order bytes buffered per connection direction before a hole is given up.
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().reassembly_limit)]
@@ -376,21 +382,77 @@ fn open_live(args: &Args) -> anyhow::Result<LiveCapture> {
     Ok(capture)
 }
 
-/// Preferences `-o` knows, as tshark names them.
-const PREFERENCES: &[&str] = &["tls.keylog_file"];
+/// Preferences `-o` knows: tshark's that map to what wsdissect does, and a `wsdissect.` spelling
+/// of each of its own settings. With what each takes, for `--list-preferences`.
+const PREFERENCES: &[(&str, &str)] = &[
+    ("tls.keylog_file", "FILE: a TLS key log, as --keylog (also ssl.keylog_file)"),
+    ("websocket.text_type", "No subdissection | Line based text | As json | As SIP: how -V shows text (--text-as)"),
+    ("tcp.desegment_tcp_streams", "TRUE: frames are read across TCP segments (always)"),
+    ("tcp.reassemble_out_of_order", "TRUE: segments are put in order before reading (always)"),
+    ("tcp.analyze_sequence_numbers", "TRUE: gaps, retransmissions and overlaps are found (always)"),
+    ("wsdissect.reassembly_limit", "BYTES: as --reassembly-limit"),
+    ("wsdissect.payload_limit", "BYTES: as --payload-limit"),
+    ("wsdissect.inflate_limit", "BYTES: as --inflate-limit"),
+    ("wsdissect.inflate_ratio", "RATIO: as --inflate-ratio"),
+    ("wsdissect.max_connections", "N: as --max-connections"),
+    ("wsdissect.threads", "1 | 2: as --threads"),
+    ("wsdissect.heuristics", "TRUE | FALSE: FALSE as --no-heuristics"),
+];
 
-/// The key log files named by `--keylog` and `-o tls.keylog_file:FILE` (or the older
-/// `ssl.keylog_file`), in order.
-fn keylog_files(args: &Args) -> anyhow::Result<Vec<String>> {
-    let mut files = args.keylog.clone();
-    for pref in &args.preferences {
+/// Applies the `-o NAME:VALUE` preferences to the flags they spell.
+fn apply_preferences(args: &mut Args) -> anyhow::Result<()> {
+    for pref in std::mem::take(&mut args.preferences) {
         let (name, value) = pref.split_once(':').ok_or_else(|| anyhow!("-o {pref:?}: expected NAME:VALUE"))?;
+        let bad = |why: &str| anyhow!("-o {pref:?}: {why}");
+        let number = || value.trim().parse::<usize>().map_err(|_| bad("expected a number"));
+        let boolean = || match value.trim().to_ascii_uppercase().as_str() {
+            "TRUE" => Ok(true),
+            "FALSE" => Ok(false),
+            _ => Err(bad("expected TRUE or FALSE")),
+        };
         match name {
-            "tls.keylog_file" | "ssl.keylog_file" => files.push(value.to_string()),
-            _ => bail!("-o {pref:?}: unknown preference {name:?} (known: {})", PREFERENCES.join(", ")),
+            "tls.keylog_file" | "ssl.keylog_file" => args.keylog.push(value.to_string()),
+            "websocket.text_type" => {
+                args.text_as = match value.trim().to_ascii_lowercase().as_str() {
+                    "no subdissection" | "line based text" => TextAsArg::Lines,
+                    "as json" => TextAsArg::Json,
+                    "as sip" => {
+                        eprintln!("wsdissect: -o {pref:?}: SIP is not dissected; text is shown as lines");
+                        TextAsArg::Lines
+                    }
+                    _ => return Err(bad("one of No subdissection, Line based text, As json, As SIP")),
+                }
+            }
+            "tcp.desegment_tcp_streams" | "tcp.reassemble_out_of_order" | "tcp.analyze_sequence_numbers" => {
+                if !boolean()? {
+                    return Err(bad(
+                        "wsdissect always puts TCP segments in order and reads frames across them, tracking \
+                         sequence numbers to find gaps; only TRUE is accepted",
+                    ));
+                }
+            }
+            "wsdissect.reassembly_limit" => args.reassembly_limit = number()?,
+            "wsdissect.payload_limit" => args.payload_limit = number()?,
+            "wsdissect.inflate_limit" => args.inflate_limit = number()?,
+            "wsdissect.inflate_ratio" => {
+                args.inflate_ratio = u32::try_from(number()?).map_err(|_| bad("expected a ratio"))?
+            }
+            "wsdissect.max_connections" => args.max_connections = number()?,
+            "wsdissect.threads" => {
+                args.threads = Some(match number()? {
+                    n @ (1 | 2) => n as u8,
+                    _ => return Err(bad("expected 1 or 2")),
+                })
+            }
+            "wsdissect.heuristics" => args.no_heuristics = !boolean()?,
+            _ => {
+                let near = fields::closest_among(name, PREFERENCES.iter().map(|(n, _)| *n));
+                let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", ")) };
+                bail!("-o {pref:?}: unknown preference {name:?}{hint} (see --list-preferences)")
+            }
         }
     }
-    Ok(files)
+    Ok(())
 }
 
 /// Reads the key logs: a file that cannot be read or holds no secret is an error (exit 2);
@@ -449,12 +511,17 @@ fn resolve_fields(names: &[String]) -> anyhow::Result<Vec<&'static Field>> {
 
 /// Runs the command line; errors returned here are usage errors (exit 2).
 pub fn run() -> anyhow::Result<u8> {
-    let args = Args::parse();
+    let mut args = Args::parse();
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     if args.list_fields {
         return finish_output(output::write_field_list(&mut out).and_then(|_| out.flush()), EXIT_OK);
     }
+    if args.list_preferences {
+        let list: String = PREFERENCES.iter().map(|(name, what)| format!("{name}\t{what}\n")).collect();
+        return finish_output(out.write_all(list.as_bytes()).and_then(|_| out.flush()), EXIT_OK);
+    }
+    apply_preferences(&mut args)?;
     let text_as = match args.text_as {
         TextAsArg::Lines => TextAs::Lines,
         TextAsArg::Json => TextAs::Json,
@@ -491,7 +558,7 @@ pub fn run() -> anyhow::Result<u8> {
         None => None,
     };
     let decode_as_ports = args.decode_as.iter().map(|s| parse_decode_as(s)).collect::<anyhow::Result<Vec<u16>>>()?;
-    let keylog_files = keylog_files(&args)?;
+    let keylog_files = args.keylog.clone();
     let keylog_given = !keylog_files.is_empty();
     let mut keylog = read_keylogs(&keylog_files)?;
     let live = !args.interface.is_empty();

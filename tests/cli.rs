@@ -152,13 +152,16 @@ fn fields_are_formatted_as_tshark_does() {
 #[test]
 fn tree_matches_tshark_verbose_layout() {
     for (rel, reference, text_as) in [
-        ("real/python-small.pcapng", "tshark-V.txt", "lines"),
-        ("crafted/big-endian-nanos.pcap", "tshark-V.txt", "lines"),
+        ("real/python-small.pcapng", "tshark-V.txt", ["--text-as", "lines"]),
+        ("crafted/big-endian-nanos.pcap", "tshark-V.txt", ["--text-as", "lines"]),
         // Fragments joined with a ping between them, and JSON text both ways.
-        ("crafted/fragments.pcap", "tshark-V.txt", "lines"),
-        ("crafted/fragments.pcap", "tshark-V-json.txt", "json"),
+        ("crafted/fragments.pcap", "tshark-V.txt", ["--text-as", "lines"]),
+        ("crafted/fragments.pcap", "tshark-V-json.txt", ["--text-as", "json"]),
+        // tshark's own spellings of the same.
+        ("crafted/fragments.pcap", "tshark-V.txt", ["-o", "websocket.text_type:No subdissection"]),
+        ("crafted/fragments.pcap", "tshark-V-json.txt", ["-o", "websocket.text_type:As json"]),
     ] {
-        let out = run(&["-V", "--text-as", text_as, &capture(rel)]);
+        let out = run(&["-V", text_as[0], text_as[1], &capture(rel)]);
         let want = std::fs::read_to_string(testdata().join(format!("{rel}.{reference}"))).unwrap();
         let ours = tree_blocks(&out.stdout);
         if ours != want {

@@ -780,7 +780,12 @@ pub fn lookup(name: &str) -> Option<&'static Field> {
 
 /// Known names closest to `name`, for "did you mean" messages.
 pub fn closest(name: &str) -> Vec<&'static str> {
-    let mut scored: Vec<(usize, &'static str)> = all().map(|f| (edit_distance(name, f.name), f.name)).collect();
+    closest_among(name, all().map(|f| f.name))
+}
+
+/// The names among `names` closest to `name` (by edit distance), for "did you mean" messages.
+pub fn closest_among<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, &'a str)> = names.map(|n| (edit_distance(name, n), n)).collect();
     scored.sort();
     let best = scored.first().map_or(0, |s| s.0);
     scored.into_iter().take_while(|s| s.0 <= best + 2 && s.0 <= name.len().max(4)).take(3).map(|s| s.1).collect()

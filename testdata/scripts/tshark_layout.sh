@@ -2,10 +2,11 @@
 # Records tshark's own output for the -E layouts and -o preferences wsdissect copies, into
 # testdata/layout/ (tests/layout.rs compares wsdissect's with them, without tshark).
 # Each line of testdata/layout/cases.tsv: NAME <tab> CAPTURE (under testdata/) <tab> ARGUMENTS,
-# the same for both tools; a key log beside the capture is given to tshark as
-# -o tls.keylog_file. Needs tshark (4.0.17 here).
+# the same for both tools, run from the repository's top (paths in ARGUMENTS are from there).
+# Needs tshark (4.0.17 here).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here/.."
 while IFS=$'\t' read -r name capture args; do
     case "$name" in ''|'#'*) continue ;; esac
     eval "set -- $args"
