@@ -105,7 +105,7 @@ pub struct Args {
 
     /// Display filter in Wireshark's language: only frames (messages with --messages) it
     /// selects are printed, e.g. -Y 'websocket.opcode == 1 && websocket.payload.text contains "error"'.
-    #[arg(short = 'Y', value_name = "FILTER")]
+    #[arg(short = 'Y', value_name = "FILTER", allow_hyphen_values = true)]
     display_filter: Option<String>,
 
     /// Stop after this many WebSocket frames (messages with --messages).

@@ -78,6 +78,8 @@ pub enum Value<'a> {
     Bool(bool),
     /// An unsigned integer.
     UInt(u64),
+    /// A signed integer (what display-filter arithmetic gives).
+    Int(i64),
     /// Bytes.
     Bytes(Cow<'a, [u8]>),
     /// Text.

@@ -29,7 +29,7 @@ use regex::bytes::{Regex, RegexBuilder};
 
 use crate::analyzer::Frame;
 use crate::fields::{self, Context, Field, FieldType, Value};
-use syntax::{CmpOp, Expr, Operand, Quant, RelOp, Rhs, SetItem, SliceRange, Span};
+use syntax::{ArithOp, CmpOp, Expr, Operand, Quant, RelOp, Rhs, SetItem, SliceRange, Span};
 
 /// A filter that does not parse or type-check: what is wrong, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +69,8 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
     UInt(u32),
+    /// What arithmetic gives.
+    Int,
     Bool,
     Bytes,
     Str,
@@ -103,6 +105,7 @@ impl Ty {
     fn describe(self) -> &'static str {
         match self {
             Ty::UInt(_) => "an unsigned integer",
+            Ty::Int => "an integer",
             Ty::Bool => "a boolean",
             Ty::Bytes => "a byte string",
             Ty::Str => "a character string",
@@ -136,12 +139,44 @@ enum Src {
     Min(Vec<Src>),
     Max(Vec<Src>),
     Abs(Box<Src>),
+    /// Arithmetic on every pair of values of its two sides.
+    Arith(ArithOp, Box<Src>, Box<Src>),
+    Neg(Box<Src>),
+    /// An integer in an arithmetic expression.
+    Int(i64),
+}
+
+impl Src {
+    /// The value of an arithmetic expression without fields, worked out once; `None` when it
+    /// reads a field, or has no value (a division by zero, an overflow).
+    fn constant(&self) -> Option<i64> {
+        match self {
+            Src::Int(n) => Some(*n),
+            Src::Neg(a) => a.constant()?.checked_neg(),
+            Src::Arith(op, a, b) => arith(*op, a.constant()?, b.constant()?),
+            _ => None,
+        }
+    }
+}
+
+/// One arithmetic operation, as Wireshark does it on integers; `None` on division by zero or
+/// overflow (no value).
+fn arith(op: ArithOp, a: i64, b: i64) -> Option<i64> {
+    match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div => a.checked_div(b),
+        ArithOp::Mod => a.checked_rem(b),
+        ArithOp::BitAnd => Some(a & b),
+    }
 }
 
 /// A literal, converted to the type it is compared with. Strings are kept as bytes.
 #[derive(Debug, Clone, PartialEq)]
 enum Const {
     UInt(u64),
+    Int(i64),
     Bool(bool),
     Bytes(Vec<u8>),
     Ip(IpAddr, u8),
@@ -268,10 +303,44 @@ impl Compiler {
                 Ok((Src::Slice(Box::new(src), ranges.clone()), Ty::Bytes))
             }
             Operand::Call(name, args, span) => self.call(name, args, span),
+            Operand::Arith(..) | Operand::Neg(..) => {
+                let src = self.arith(op)?;
+                if src.constant().is_some() {
+                    return Err(FilterError::new(
+                        "arithmetic on values alone goes on the right of a comparison; the left needs a field",
+                        op.span(),
+                    ));
+                }
+                Ok((src, Ty::Int))
+            }
             Operand::Str(_, span) | Operand::Char(_, span) => {
                 Err(FilterError::new("expected a field here, not a value", span.clone()))
             }
         }
+    }
+
+    /// An arithmetic expression (or one side of one): integer fields and functions of them,
+    /// and integers.
+    fn arith(&mut self, op: &Operand) -> Result<Src, FilterError> {
+        Ok(match op {
+            Operand::Arith(o, a, b, _) => Src::Arith(*o, Box::new(self.arith(a)?), Box::new(self.arith(b)?)),
+            Operand::Neg(a, _) => Src::Neg(Box::new(self.arith(a)?)),
+            Operand::Char(c, _) => Src::Int(i64::from(*c)),
+            Operand::Word(w, span) if fields::lookup(w).is_none() => match parse_uint(w) {
+                Some(n) => Src::Int(i64::try_from(n).map_err(|_| FilterError::new("too big", span.clone()))?),
+                None => return Err(unknown_field(w, span.clone())),
+            },
+            other => {
+                let (src, ty) = self.src(other, false)?;
+                if !matches!(ty, Ty::UInt(_) | Ty::Int) {
+                    return Err(FilterError::new(
+                        format!("arithmetic needs integers; {} is {}", lhs_name(other), ty.describe()),
+                        other.span(),
+                    ));
+                }
+                src
+            }
+        })
     }
 
     fn call(&mut self, name: &str, args: &[Operand], span: &Span) -> Result<(Src, Ty), FilterError> {
@@ -329,8 +398,16 @@ impl Compiler {
                 let mut srcs = Vec::new();
                 let mut first_ty = None;
                 for arg in args {
-                    let (src, ty) = self.src(arg, false)?;
-                    if !matches!(ty, Ty::UInt(_) | Ty::Time) || first_ty.is_some_and(|t| t != ty) {
+                    // Integers and arithmetic count as one type, as do times.
+                    let (src, ty) = match arg {
+                        Operand::Arith(..) | Operand::Neg(..) | Operand::Char(..) => (self.arith(arg)?, Ty::Int),
+                        Operand::Word(w, _) if fields::lookup(w).is_none() => (self.arith(arg)?, Ty::Int),
+                        _ => match self.src(arg, false)? {
+                            (src, Ty::UInt(_)) => (src, Ty::Int),
+                            other => other,
+                        },
+                    };
+                    if !matches!(ty, Ty::Int | Ty::Time) || first_ty.is_some_and(|t| t != ty) {
                         return Err(FilterError::new(
                             format!("{name}() needs numbers of one type; this is {}", ty.describe()),
                             arg.span(),
@@ -360,7 +437,32 @@ impl Compiler {
         test: Option<&(RelOp, Span, Rhs)>,
     ) -> Result<Node, FilterError> {
         let Some((op, op_span, rhs)) = test else {
-            return Ok(Node::Exists(self.src(lhs, false)?.0));
+            return match lhs {
+                // `field & mask`: some bit of the mask is set (also byte by byte, on bytes).
+                Operand::Arith(ArithOp::BitAnd, a, mask, _) if !is_arith_of_fields(mask) => {
+                    let (src, ty) = self.src(a, true)?;
+                    if !matches!(ty, Ty::UInt(_) | Ty::Int | Ty::Bytes) {
+                        return Err(FilterError::new(
+                            format!("\"&\" needs an integer or bytes; {} is {}", lhs_name(a), ty.describe()),
+                            a.span(),
+                        ));
+                    }
+                    let field = match &**a {
+                        Operand::Word(w, _) => fields::lookup(w),
+                        _ => None,
+                    };
+                    let mask = literal(mask, ty, field, a)?;
+                    Ok(Node::BitAnd { lhs: src, mask, quant: quant.unwrap_or(Quant::Any) })
+                }
+                // Other arithmetic alone: some value is not zero.
+                Operand::Arith(..) | Operand::Neg(..) => Ok(Node::Cmp {
+                    lhs: self.src(lhs, false)?.0,
+                    op: CmpOp::Ne,
+                    quant: Quant::Any,
+                    rhs: Side::Const(Const::Int(0)),
+                }),
+                _ => Ok(Node::Exists(self.src(lhs, false)?.0)),
+            };
         };
         // In a relation a protocol stands for its bytes.
         let (src, ty) = self.src(lhs, true)?;
@@ -393,13 +495,28 @@ impl Compiler {
                         op_span.clone(),
                     ));
                 }
-                // Another field (or a function or slice of one) on the right: compared value by value.
+                // Another field (or a function, slice or arithmetic of one) on the right: compared
+                // value by value.
                 let names_field = |o: &Operand| match o {
                     Operand::Word(w, _) => fields::lookup(w).is_some(),
                     Operand::Call(..) | Operand::Slice(..) => true,
+                    Operand::Arith(..) | Operand::Neg(..) => is_arith_of_fields(o),
                     _ => false,
                 };
                 let side = match r {
+                    Operand::Arith(..) | Operand::Neg(..) if !names_field(r) => {
+                        if !matches!(ty, Ty::UInt(_) | Ty::Int) {
+                            return Err(FilterError::new(
+                                format!("{} is {}; arithmetic gives an integer", lhs_name(lhs), ty.describe()),
+                                r.span(),
+                            ));
+                        }
+                        // Worked out once; no value (a division by zero) matches nothing.
+                        match self.arith(r)?.constant() {
+                            Some(n) => Side::Const(Const::Int(n)),
+                            None => Side::Src(Src::Min(Vec::new())),
+                        }
+                    }
                     r if names_field(r) => {
                         let (rsrc, rty) = self.src(r, true)?;
                         if !compatible(ty, rty) {
@@ -451,16 +568,6 @@ impl Compiler {
                     .map_err(|e| FilterError::new(format!("invalid regular expression: {e}"), r.span()))?;
                 Node::Matches { lhs: src, re, quant: quant.unwrap_or(Quant::Any) }
             }
-            RelOp::BitAnd => {
-                if !matches!(ty, Ty::UInt(_) | Ty::Bytes) {
-                    return Err(FilterError::new(
-                        format!("\"&\" needs an integer or bytes; {} is {}", lhs_name(lhs), ty.describe()),
-                        op_span.clone(),
-                    ));
-                }
-                let mask = literal(operand(rhs)?, ty, field, lhs)?;
-                Node::BitAnd { lhs: src, mask, quant: quant.unwrap_or(Quant::Any) }
-            }
             RelOp::In => {
                 let Rhs::Set(items, _) = rhs else { unreachable!("the parser gives a set after in") };
                 let mut out = Vec::with_capacity(items.len());
@@ -487,18 +594,30 @@ impl Compiler {
     }
 }
 
+/// Whether an operand reads a field (arithmetic with one somewhere in it, or a field itself).
+fn is_arith_of_fields(op: &Operand) -> bool {
+    match op {
+        Operand::Arith(_, a, b, _) => is_arith_of_fields(a) || is_arith_of_fields(b),
+        Operand::Neg(a, _) => is_arith_of_fields(a),
+        Operand::Word(w, _) => fields::lookup(w).is_some(),
+        Operand::Call(..) | Operand::Slice(..) => true,
+        Operand::Str(..) | Operand::Char(..) => false,
+    }
+}
+
 fn lhs_name(op: &Operand) -> String {
     match op {
         Operand::Word(w, _) => w.clone(),
         Operand::Call(name, _, _) => format!("{name}(...)"),
         Operand::Slice(..) => "the slice".to_string(),
+        Operand::Arith(..) | Operand::Neg(..) => "the arithmetic".to_string(),
         _ => "the value".to_string(),
     }
 }
 
 fn compatible(a: Ty, b: Ty) -> bool {
     match (a, b) {
-        (Ty::UInt(_), Ty::UInt(_)) => true,
+        (Ty::UInt(_) | Ty::Int, Ty::UInt(_) | Ty::Int) => true,
         (Ty::Bytes | Ty::Str, Ty::Bytes | Ty::Str) => true,
         _ => a == b,
     }
@@ -531,6 +650,14 @@ fn literal(op: &Operand, ty: Ty, field: Option<&Field>, lhs: &Operand) -> Result
                 return Err(FilterError::new(format!("{v} is too big for {} ({bits} bits)", lhs_name(lhs)), span));
             }
             Ok(Const::UInt(v))
+        }
+        (Ty::Int, _) => {
+            let value = match op {
+                Operand::Char(c, _) => Some(u64::from(*c)),
+                Operand::Word(w, _) => parse_uint(w),
+                _ => None,
+            };
+            value.and_then(|v| i64::try_from(v).ok()).map(Const::Int).ok_or_else(|| fail(&describe_operand(op)))
         }
         (Ty::Bool, Operand::Word(w, _)) => match w.to_ascii_lowercase().as_str() {
             "true" => Ok(Const::Bool(true)),
@@ -699,6 +826,7 @@ fn to_const(v: &Value<'_>) -> Option<Const> {
         Value::Present => return None,
         Value::Bool(b) => Const::Bool(*b),
         Value::UInt(n) => Const::UInt(*n),
+        Value::Int(n) => Const::Int(*n),
         Value::Bytes(b) => Const::Bytes(b.to_vec()),
         Value::Str(s) => Const::Bytes(s.as_bytes().to_vec()),
         Value::Ip(ip) => Const::Ip(*ip, if ip.is_ipv4() { 32 } else { 128 }),
@@ -715,6 +843,7 @@ fn compare(v: &Value<'_>, op: CmpOp, c: &Const) -> bool {
     }
     let ord = match (v, c) {
         (Value::UInt(a), Const::UInt(b)) => a.cmp(b),
+        (Value::UInt(_) | Value::Int(_), Const::UInt(_) | Const::Int(_)) => integer(v).cmp(&const_integer(c)),
         (Value::Bool(a), Const::Bool(b)) => a.cmp(b),
         (Value::Bytes(_) | Value::Str(_), Const::Bytes(b)) => bytes_of(v).unwrap_or_default().cmp(b.as_slice()),
         (Value::Ip(a), Const::Ip(b, _)) => a.cmp(b),
@@ -728,6 +857,23 @@ fn compare(v: &Value<'_>, op: CmpOp, c: &Const) -> bool {
         CmpOp::Le => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+/// An integer value, signed or not, widened so that any two compare.
+fn integer(v: &Value<'_>) -> Option<i128> {
+    match v {
+        Value::UInt(n) => Some(i128::from(*n)),
+        Value::Int(n) => Some(i128::from(*n)),
+        _ => None,
+    }
+}
+
+fn const_integer(c: &Const) -> Option<i128> {
+    match c {
+        Const::UInt(n) => Some(i128::from(*n)),
+        Const::Int(n) => Some(i128::from(*n)),
+        _ => None,
     }
 }
 
@@ -810,9 +956,10 @@ fn values(src: &Src, ctx: &Context, f: &Frame<'_>, out: &mut dyn FnMut(Value<'_>
                     if let Some(c) = to_const(&v) {
                         let better = match (&best, &c) {
                             (None, _) => true,
-                            (Some(Const::UInt(b)), Const::UInt(n)) => n.cmp(b) == want,
                             (Some(Const::Nanos(b)), Const::Nanos(n)) => n.cmp(b) == want,
-                            _ => false,
+                            (Some(b), n) => {
+                                const_integer(b).zip(const_integer(n)).is_some_and(|(b, n)| n.cmp(&b) == want)
+                            }
                         };
                         if better {
                             best = Some(c);
@@ -822,14 +969,34 @@ fn values(src: &Src, ctx: &Context, f: &Frame<'_>, out: &mut dyn FnMut(Value<'_>
             }
             match best {
                 Some(Const::UInt(n)) => out(Value::UInt(n)),
+                Some(Const::Int(n)) => out(Value::Int(n)),
                 Some(Const::Nanos(n)) => out(Value::Nanos(n)),
                 _ => {}
             }
         }
         Src::Abs(inner) => values(inner, ctx, f, &mut |v| match v {
             Value::Nanos(n) => out(Value::Nanos(n.abs())),
+            Value::Int(n) => out(Value::Int(n.saturating_abs())),
             other => out(other),
         }),
+        Src::Int(n) => out(Value::Int(*n)),
+        Src::Neg(inner) => values(inner, ctx, f, &mut |v| {
+            if let Some(n) = integer(&v).and_then(|n| i64::try_from(-n).ok()) {
+                out(Value::Int(n));
+            }
+        }),
+        Src::Arith(op, a, b) => {
+            let mut right = Vec::new();
+            values(b, ctx, f, &mut |v| right.extend(integer(&v).and_then(|n| i64::try_from(n).ok())));
+            values(a, ctx, f, &mut |v| {
+                let Some(l) = integer(&v).and_then(|n| i64::try_from(n).ok()) else { return };
+                for &r in &right {
+                    if let Some(n) = arith(*op, l, r) {
+                        out(Value::Int(n));
+                    }
+                }
+            });
+        }
     }
 }
 
@@ -839,6 +1006,7 @@ fn display(v: &Value<'_>) -> String {
         Value::Present => String::new(),
         Value::Bool(b) => u8::from(*b).to_string(),
         Value::UInt(n) => n.to_string(),
+        Value::Int(n) => n.to_string(),
         Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":"),
         Value::Str(s) => s.to_string(),
         Value::Ip(ip) => ip.to_string(),

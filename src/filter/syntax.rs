@@ -2,7 +2,9 @@
 //! of every part for error messages. Types are checked later, against the field registry.
 //!
 //! Precedence, lowest first: `or`/`||`, `xor`/`^^`, `and`/`&&`, `not`/`!`, then a relation
-//! (`[any|all] operand [op operand]`), as in Wireshark.
+//! (`[any|all] value [op value]`), as in Wireshark. A value is arithmetic (Wireshark 4.0), lowest
+//! first: `&`, then `+ -`, then `* / %`, then unary `-`; `{ }` groups. A `-` or `/` inside a
+//! word belongs to it (`e1-7e`, `10.0.0.0/8`): subtraction needs a space before the `-`.
 
 use std::ops::Range;
 
@@ -50,10 +52,25 @@ pub enum RelOp {
     Contains,
     /// `matches`, `~`.
     Matches,
-    /// `&`, `bitwise_and`.
-    BitAnd,
     /// `in`.
     In,
+}
+
+/// An arithmetic operator (Wireshark 4.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+    /// `%`.
+    Mod,
+    /// `&`, `bitwise_and`: alone, a test that some bit is set.
+    BitAnd,
 }
 
 /// One part of a slice: `[i:j]`, `[i-j]`, `[i]`, `[:j]`, `[i:]`.
@@ -80,6 +97,10 @@ pub enum Operand {
     Call(String, Vec<Operand>, Span),
     /// `operand[slice]`.
     Slice(Box<Operand>, Vec<SliceRange>, Span),
+    /// `a + b`, `a & b`, ...
+    Arith(ArithOp, Box<Operand>, Box<Operand>, Span),
+    /// `-a`.
+    Neg(Box<Operand>, Span),
 }
 
 impl Operand {
@@ -87,7 +108,7 @@ impl Operand {
     pub fn span(&self) -> Span {
         match self {
             Operand::Word(_, s) | Operand::Str(_, s) | Operand::Char(_, s) | Operand::Call(_, _, s) => s.clone(),
-            Operand::Slice(_, _, s) => s.clone(),
+            Operand::Slice(_, _, s) | Operand::Arith(_, _, _, s) | Operand::Neg(_, s) => s.clone(),
         }
     }
 }
@@ -145,6 +166,7 @@ enum Tok {
     Or,
     Xor,
     Rel(RelOp),
+    Arith(ArithOp),
     Quant(Quant),
     Word(String),
     Str(Vec<u8>),
@@ -217,7 +239,12 @@ impl Parser<'_> {
             (_, _, '<') => (Tok::Rel(RelOp::Cmp(CmpOp::Lt)), 1),
             (_, _, '>') => (Tok::Rel(RelOp::Cmp(CmpOp::Gt)), 1),
             (_, _, '~') => (Tok::Rel(RelOp::Matches), 1),
-            (_, _, '&') => (Tok::Rel(RelOp::BitAnd), 1),
+            (_, _, '&') => (Tok::Arith(ArithOp::BitAnd), 1),
+            (_, _, '+') => (Tok::Arith(ArithOp::Add), 1),
+            (_, _, '-') => (Tok::Arith(ArithOp::Sub), 1),
+            (_, _, '*') => (Tok::Arith(ArithOp::Mul), 1),
+            (_, _, '/') => (Tok::Arith(ArithOp::Div), 1),
+            (_, _, '%') => (Tok::Arith(ArithOp::Mod), 1),
             (_, _, '!') => (Tok::Not, 1),
             (_, _, '(') => (Tok::LParen, 1),
             (_, _, ')') => (Tok::RParen, 1),
@@ -245,7 +272,7 @@ impl Parser<'_> {
                     "le" => Tok::Rel(RelOp::Cmp(CmpOp::Le)),
                     "contains" => Tok::Rel(RelOp::Contains),
                     "matches" => Tok::Rel(RelOp::Matches),
-                    "bitwise_and" => Tok::Rel(RelOp::BitAnd),
+                    "bitwise_and" => Tok::Arith(ArithOp::BitAnd),
                     "in" => Tok::Rel(RelOp::In),
                     "any" => Tok::Quant(Quant::Any),
                     "all" => Tok::Quant(Quant::All),
@@ -386,7 +413,7 @@ impl Parser<'_> {
             }
             _ => None,
         };
-        let lhs = self.operand()?;
+        let lhs = self.value()?;
         let (tok, op_span) = self.peek()?;
         let Tok::Rel(op) = tok else {
             if quant.is_some() {
@@ -401,9 +428,58 @@ impl Parser<'_> {
                 (_, at) => return Err(FilterError::new("expected \"{\" after \"in\"", at)),
             }
         } else {
-            Rhs::Operand(self.operand()?)
+            Rhs::Operand(self.value()?)
         };
         Ok(Expr::Rel { quant, lhs, test: Some((op, op_span, rhs)) })
+    }
+
+    /// An arithmetic value: `&` binds least, then `+ -`, then `* / %`.
+    fn value(&mut self) -> Result<Operand, FilterError> {
+        self.binary(0)
+    }
+
+    /// Operands joined by the operators of `level` (0: `&`, 1: `+ -`, 2: `* / %`) and above.
+    fn binary(&mut self, level: usize) -> Result<Operand, FilterError> {
+        const LEVELS: [&[ArithOp]; 3] =
+            [&[ArithOp::BitAnd], &[ArithOp::Add, ArithOp::Sub], &[ArithOp::Mul, ArithOp::Div, ArithOp::Mod]];
+        let Some(ops) = LEVELS.get(level) else { return self.unary() };
+        let mut lhs = self.binary(level + 1)?;
+        while let (Tok::Arith(op), _) = self.peek()? {
+            if !ops.contains(&op) {
+                break;
+            }
+            self.next()?;
+            let rhs = self.binary(level + 1)?;
+            let span = lhs.span().start..rhs.span().end;
+            lhs = Operand::Arith(op, Box::new(lhs), Box::new(rhs), span);
+        }
+        Ok(lhs)
+    }
+
+    /// A unary minus, a `{ }` group, or an operand.
+    fn unary(&mut self) -> Result<Operand, FilterError> {
+        let (tok, span) = self.peek()?;
+        match tok {
+            Tok::Arith(ArithOp::Sub) => {
+                self.next()?;
+                self.nest(&span)?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                let whole = span.start..inner.span().end;
+                Ok(Operand::Neg(Box::new(inner), whole))
+            }
+            Tok::LBrace => {
+                self.next()?;
+                self.nest(&span)?;
+                let inner = self.value()?;
+                self.depth -= 1;
+                match self.next()? {
+                    (Tok::RBrace, _) => Ok(inner),
+                    (_, at) => Err(FilterError::new("expected \"}\" to close the \"{\"", span.start..at.end)),
+                }
+            }
+            _ => self.operand(),
+        }
     }
 
     fn set(&mut self, open: Span) -> Result<Rhs, FilterError> {
@@ -466,7 +542,7 @@ impl Parser<'_> {
                             (_, at) => return Err(FilterError::new("expected \",\" or \")\"", at)),
                         }
                     }
-                    args.push(self.operand()?);
+                    args.push(self.value()?);
                 }
             }
             Tok::Word(w) => Operand::Word(w, span),

@@ -254,6 +254,7 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>, escape:
         }
         Value::Str(s) if escape => write_escaped_field(w, s),
         Value::Str(s) => w.write_all(s.as_bytes()),
+        Value::Int(n) => w.write_all(itoa::Buffer::new().format(*n).as_bytes()),
         Value::Ip(ip) => write!(w, "{ip}"),
         Value::Nanos(n) => {
             let sign = if *n < 0 { "-" } else { "" };
