@@ -21,6 +21,7 @@ fn bench(c: &mut Criterion) {
         handshake: None,
         deflate: None,
         isn: [Some(1000), Some(5000)],
+        window_shift: [None; 2],
         first_packet: 1,
         tls: None,
         http2_stream: None,
@@ -51,6 +52,7 @@ fn bench(c: &mut Criterion) {
         http2_data_len: None,
         http2_problem: None,
         file: 0,
+        ..PacketMeta::default()
     };
     let frame = Frame {
         packet,

@@ -604,6 +604,12 @@ pub fn run() -> anyhow::Result<u8> {
         }
         _ => args.payload_limit,
     };
+    // Header values are read only for what shows them: -V's link line, fields, filters.
+    let packet_headers = match &printer {
+        Printer::Fields(fields, _) => fields.iter().any(|f| f.reads_headers()),
+        Printer::Tree(_) => true,
+        _ => false,
+    } || filter.as_ref().is_some_and(Filter::reads_headers);
     let config = Config {
         reassembly_limit: args.reassembly_limit,
         payload_cap,
@@ -613,6 +619,7 @@ pub fn run() -> anyhow::Result<u8> {
         max_connections: args.max_connections,
         keylog,
         heuristics: !args.no_heuristics,
+        packet_headers,
     };
     let dissector = match source {
         Some(source) => Dissector::from_reader(source).map_err(|e| anyhow!("{name}: {e}"))?.with_file_name(&name),

@@ -172,16 +172,28 @@ fn tree_matches_tshark_verbose_layout() {
 }
 
 #[test]
-fn tree_has_frame_ip_tcp_lines() {
+fn tree_has_frame_link_ip_tcp_lines() {
     let out = run(&["-V", "-c", "1", &capture("real/python-small.pcapng")]);
     let lines: Vec<&str> = out.stdout.lines().skip_while(|l| !l.starts_with("Frame 8: ")).collect();
     assert!(lines[0].contains("bytes on wire"), "{}", lines[0]);
-    assert!(lines[1].starts_with("Internet Protocol Version 4, Src: 127.0.0.1, Dst: 127.0.0.1"));
+    // tshark's link lines (without the manufacturer names it looks up).
+    assert_eq!(
+        lines[1..5],
+        [
+            "Ethernet II, Src: 00:00:00:00:00:00, Dst: 00:00:00:00:00:00",
+            "    Destination: 00:00:00:00:00:00",
+            "    Source: 00:00:00:00:00:00",
+            "    Type: IPv4 (0x0800)"
+        ]
+    );
+    assert!(lines[5].starts_with("Internet Protocol Version 4, Src: 127.0.0.1, Dst: 127.0.0.1"));
     // The same relative numbers tshark shows for this packet.
     assert_eq!(
-        lines[2],
+        lines[6],
         "Transmission Control Protocol, Src Port: 45298, Dst Port: 18005, Seq: 200, Ack: 204, Len: 28"
     );
+    let cooked = run(&["-V", "-c", "1", &capture("real/python-any-sll2.pcap")]);
+    assert!(cooked.stdout.lines().any(|l| l == "Linux cooked capture v2"), "{}", cooked.stdout);
 }
 
 #[test]

@@ -216,19 +216,7 @@ mod tests {
     use super::*;
 
     fn meta(number: u64) -> PacketMeta {
-        PacketMeta {
-            number,
-            ts_nanos: 0,
-            len: 0,
-            caplen: 0,
-            seq: 0,
-            ack: 0,
-            tcp_len: 0,
-            record: None,
-            http2_data_len: None,
-            http2_problem: None,
-            file: 0,
-        }
+        PacketMeta { number, ..PacketMeta::default() }
     }
 
     /// `n` unmasked text frames `"ok"`.

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use crate::analyzer::{Frame, Origin};
 use crate::http::Headers;
+use crate::net;
 use crate::ws::expert::ExpertKind;
 use crate::ws::frame::{Opcode, close_body};
 
@@ -28,12 +29,18 @@ pub enum FieldType {
     UInt8,
     /// 16-bit unsigned.
     UInt16,
+    /// 24-bit unsigned.
+    UInt24,
     /// 32-bit unsigned.
     UInt32,
     /// 64-bit unsigned.
     UInt64,
     /// A packet number.
     FrameNum,
+    /// A 32-bit signed integer.
+    Int32,
+    /// A MAC address, written `00:1a:2b:3c:4d:5e`.
+    Ether,
     /// Raw bytes.
     Bytes,
     /// UTF-8 text.
@@ -44,6 +51,8 @@ pub enum FieldType {
     Ipv6,
     /// An absolute time, seconds since the epoch.
     AbsTime,
+    /// An absolute time written as a date (`frame.time`: `Nov 25, 2026 17:04:08.019576000 UTC`).
+    Date,
     /// A time relative to the first packet.
     RelTime,
 }
@@ -56,14 +65,17 @@ impl FieldType {
             FieldType::Bool => "FT_BOOLEAN",
             FieldType::UInt8 => "FT_UINT8",
             FieldType::UInt16 => "FT_UINT16",
+            FieldType::UInt24 => "FT_UINT24",
             FieldType::UInt32 => "FT_UINT32",
             FieldType::UInt64 => "FT_UINT64",
             FieldType::FrameNum => "FT_FRAMENUM",
+            FieldType::Int32 => "FT_INT32",
+            FieldType::Ether => "FT_ETHER",
             FieldType::Bytes => "FT_BYTES",
             FieldType::String => "FT_STRING",
             FieldType::Ipv4 => "FT_IPv4",
             FieldType::Ipv6 => "FT_IPv6",
-            FieldType::AbsTime => "FT_ABSOLUTE_TIME",
+            FieldType::AbsTime | FieldType::Date => "FT_ABSOLUTE_TIME",
             FieldType::RelTime => "FT_RELATIVE_TIME",
         }
     }
@@ -122,10 +134,34 @@ pub struct Field {
 }
 
 impl Field {
+    /// Whether the field is read from the packet's link, IP and TCP header values
+    /// ([`crate::net::Headers`]), which are then decoded for every packet.
+    pub fn reads_headers(&self) -> bool {
+        const FROM_HEADERS: [&str; 16] = [
+            "eth.",
+            "vlan.",
+            "ip.len",
+            "ip.id",
+            "ip.flags",
+            "ip.ttl",
+            "ip.proto",
+            "ip.dsfield",
+            "ipv6.plen",
+            "ipv6.hlim",
+            "ipv6.flow",
+            "tcp.hdr_len",
+            "tcp.flags",
+            "tcp.window_size",
+            "tcp.options",
+            "frame.protocols",
+        ];
+        FROM_HEADERS.iter().any(|p| self.name.starts_with(p))
+    }
+
     /// Whether the field is read from the payload or the message built from it (inflated and
     /// checked), so payloads must be kept and unmasked.
     pub fn reads_payload(&self) -> bool {
-        ["websocket.payload", "websocket.message", "websocket.expert", "_ws.expert"]
+        ["websocket.payload", "websocket.message", "websocket.expert", "_ws.expert", "data", "frame.protocols"]
             .iter()
             .any(|p| self.name.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
             || self.name == "websocket.decompression.failed.expert"
@@ -195,7 +231,60 @@ pub fn text_of<'a>(f: &Frame<'a>) -> Option<Cow<'a, str>> {
 /// A 16-bit value shown in hex with four digits (`0x0303`), as Wireshark shows TLS versions and
 /// cipher suites.
 const fn hex16(name: &'static str, description: &'static str, get: Getter) -> Field {
-    Field { hex_digits: Some(4), ..field(name, FieldType::UInt16, description, get) }
+    hex(name, FieldType::UInt16, 4, description, get)
+}
+
+/// An integer shown in hex with `digits` digits (`ip.flags`: `0x02`).
+const fn hex(name: &'static str, ty: FieldType, digits: u8, description: &'static str, get: Getter) -> Field {
+    Field { hex_digits: Some(digits), ..field(name, ty, description, get) }
+}
+
+/// The header values of the frame's packet (its last), when it came over IPv4, IPv6 or
+/// Ethernet as asked.
+fn ipv4_headers<'f>(f: &'f Frame<'_>) -> Option<&'f net::Headers> {
+    Some(&f.packet.headers).filter(|h| !h.ipv6)
+}
+
+fn ipv6_headers<'f>(f: &'f Frame<'_>) -> Option<&'f net::Headers> {
+    Some(&f.packet.headers).filter(|h| h.ipv6)
+}
+
+fn ethernet_headers<'f>(f: &'f Frame<'_>) -> Option<&'f net::Headers> {
+    Some(&f.packet.headers).filter(|h| h.link == net::Link::Ethernet)
+}
+
+/// A `tcp.flags.*` bit.
+fn tcp_flag<'a>(f: &Frame<'a>, bit: u16, v: &mut dyn FnMut(Value<'a>)) {
+    v(Value::Bool(f.packet.headers.tcp_flags & bit != 0))
+}
+
+/// `frame.protocols`: the protocols tshark names for the packet, down to what the frame's
+/// message is dissected as.
+pub fn protocols(f: &Frame<'_>) -> String {
+    let h = &f.packet.headers;
+    let mut out = String::from(match h.link {
+        net::Link::Ethernet if h.vlan_id.is_some() => "eth:ethertype:vlan:ethertype",
+        net::Link::Ethernet => "eth:ethertype",
+        net::Link::Sll | net::Link::Sll2 => "sll:ethertype",
+        net::Link::Raw => "raw",
+        net::Link::Null => "null",
+    });
+    out += if h.ipv6 { ":ipv6:tcp" } else { ":ip:tcp" };
+    if f.connection.tls.is_some() {
+        out += ":tls";
+    }
+    out += match (f.connection.http2_stream, f.connection.origin) {
+        (Some(_), _) => ":http2",
+        (None, Origin::Handshake) => ":http",
+        _ => "",
+    };
+    out += ":websocket";
+    match f.message.filter(|m| m.wire_length > 0).map(|m| m.opcode) {
+        Some(Opcode::TEXT) => out += ":data-text-lines",
+        Some(Opcode::BINARY) => out += ":data",
+        _ => {}
+    }
+    out
 }
 
 /// What is known of the frame's TLS connection (`tls.handshake.*`, on every frame of it).
@@ -234,6 +323,16 @@ pub static FIELDS: &[Field] = &[
     field("frame.time_relative", FieldType::RelTime, "Seconds since the first packet of the capture", |c, f, v| {
         v(Value::Nanos(f.packet.ts_nanos - c.first_ts))
     }),
+    field("frame.time", FieldType::Date, "Capture time, as a date (UTC)", |_, f, v| v(Value::Nanos(f.packet.ts_nanos))),
+    field("frame.time_delta", FieldType::RelTime, "Seconds since the packet captured before it", |_, f, v| {
+        v(Value::Nanos(f.packet.delta_nanos))
+    }),
+    field(
+        "frame.protocols",
+        FieldType::String,
+        "The protocols of the packet, as tshark lists them (eth:ethertype:ip:tcp:http:websocket:...)",
+        |_, f, v| v(Value::Str(Cow::Owned(protocols(f)))),
+    ),
     field("frame.len", FieldType::UInt32, "Packet length on the wire", |_, f, v| {
         v(Value::UInt(u64::from(f.packet.len)))
     }),
@@ -250,6 +349,32 @@ pub static FIELDS: &[Field] = &[
             }
         },
     ),
+    field("eth.src", FieldType::Ether, "Ethernet source address", |_, f, v| {
+        if let Some(h) = ethernet_headers(f) {
+            v(Value::Bytes(Cow::Owned(h.eth_src.to_vec())))
+        }
+    }),
+    field("eth.dst", FieldType::Ether, "Ethernet destination address", |_, f, v| {
+        if let Some(h) = ethernet_headers(f) {
+            v(Value::Bytes(Cow::Owned(h.eth_dst.to_vec())))
+        }
+    }),
+    field("eth.addr", FieldType::Ether, "Ethernet source or destination address", |_, f, v| {
+        if let Some(h) = ethernet_headers(f) {
+            v(Value::Bytes(Cow::Owned(h.eth_dst.to_vec())));
+            v(Value::Bytes(Cow::Owned(h.eth_src.to_vec())));
+        }
+    }),
+    hex16("eth.type", "EtherType after the Ethernet addresses (0x8100 before a VLAN tag)", |_, f, v| {
+        if let Some(h) = ethernet_headers(f) {
+            v(Value::UInt(u64::from(h.eth_type)))
+        }
+    }),
+    field("vlan.id", FieldType::UInt16, "802.1Q VLAN id (of the first tag)", |_, f, v| {
+        if let Some(id) = f.packet.headers.vlan_id {
+            v(Value::UInt(u64::from(id)))
+        }
+    }),
     field("ip.src", FieldType::Ipv4, "IPv4 source address", |_, f, v| {
         if f.src().ip.is_ipv4() {
             v(Value::Ip(ip_of(f, true)))
@@ -266,6 +391,41 @@ pub static FIELDS: &[Field] = &[
             v(Value::Ip(ip_of(f, false)));
         }
     }),
+    field("ip.len", FieldType::UInt16, "IPv4 total length", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.ip_len)))
+        }
+    }),
+    hex16("ip.id", "IPv4 identification", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.ip_id_or_flow)))
+        }
+    }),
+    hex("ip.flags", FieldType::UInt8, 2, "IPv4 flags (0x02: don't fragment, 0x01: more fragments)", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.ip_flags)))
+        }
+    }),
+    field("ip.flags.df", FieldType::Bool, "IPv4 don't fragment", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::Bool(h.ip_flags & 0x2 != 0))
+        }
+    }),
+    field("ip.ttl", FieldType::UInt8, "IPv4 time to live", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.ttl)))
+        }
+    }),
+    field("ip.proto", FieldType::UInt8, "IPv4 protocol (6: TCP)", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.proto)))
+        }
+    }),
+    hex("ip.dsfield", FieldType::UInt8, 2, "IPv4 differentiated services field (DSCP and ECN)", |_, f, v| {
+        if let Some(h) = ipv4_headers(f) {
+            v(Value::UInt(u64::from(h.dsfield)))
+        }
+    }),
     field("ipv6.src", FieldType::Ipv6, "IPv6 source address", |_, f, v| {
         if f.src().ip.is_ipv6() {
             v(Value::Ip(ip_of(f, true)))
@@ -280,6 +440,21 @@ pub static FIELDS: &[Field] = &[
         if f.src().ip.is_ipv6() {
             v(Value::Ip(ip_of(f, true)));
             v(Value::Ip(ip_of(f, false)));
+        }
+    }),
+    field("ipv6.plen", FieldType::UInt16, "IPv6 payload length", |_, f, v| {
+        if let Some(h) = ipv6_headers(f) {
+            v(Value::UInt(u64::from(h.ip_len)))
+        }
+    }),
+    field("ipv6.hlim", FieldType::UInt8, "IPv6 hop limit", |_, f, v| {
+        if let Some(h) = ipv6_headers(f) {
+            v(Value::UInt(u64::from(h.ttl)))
+        }
+    }),
+    hex("ipv6.flow", FieldType::UInt24, 6, "IPv6 flow label", |_, f, v| {
+        if let Some(h) = ipv6_headers(f) {
+            v(Value::UInt(u64::from(h.ip_id_or_flow)))
         }
     }),
     field("tcp.srcport", FieldType::UInt16, "TCP source port", |_, f, v| v(Value::UInt(u64::from(f.src().port)))),
@@ -299,6 +474,57 @@ pub static FIELDS: &[Field] = &[
     }),
     field("tcp.len", FieldType::UInt32, "TCP payload length of the packet", |_, f, v| {
         v(Value::UInt(u64::from(f.packet.tcp_len)))
+    }),
+    field("tcp.hdr_len", FieldType::UInt8, "TCP header length, bytes", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.headers.tcp_hdr_len)))
+    }),
+    hex16("tcp.flags", "TCP flags (0x002 SYN, 0x010 ACK, 0x008 PSH, ...)", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.headers.tcp_flags)))
+    }),
+    field("tcp.flags.syn", FieldType::Bool, "TCP SYN", |_, f, v| tcp_flag(f, net::tcp_flag::SYN, v)),
+    field("tcp.flags.ack", FieldType::Bool, "TCP ACK", |_, f, v| tcp_flag(f, net::tcp_flag::ACK, v)),
+    field("tcp.flags.fin", FieldType::Bool, "TCP FIN", |_, f, v| tcp_flag(f, net::tcp_flag::FIN, v)),
+    field("tcp.flags.reset", FieldType::Bool, "TCP RST", |_, f, v| tcp_flag(f, net::tcp_flag::RST, v)),
+    field("tcp.flags.push", FieldType::Bool, "TCP PSH", |_, f, v| tcp_flag(f, net::tcp_flag::PSH, v)),
+    field("tcp.flags.urg", FieldType::Bool, "TCP URG", |_, f, v| tcp_flag(f, net::tcp_flag::URG, v)),
+    field("tcp.window_size_value", FieldType::UInt16, "TCP window, as in the header", |_, f, v| {
+        v(Value::UInt(u64::from(f.packet.headers.window)))
+    }),
+    field(
+        "tcp.window_size",
+        FieldType::UInt32,
+        "TCP window, scaled by the sender's window scale when both SYNs are in the capture",
+        |_, f, v| {
+            let h = &f.packet.headers;
+            let shift = f.connection.window_shift[usize::from(!f.from_client)]
+                .filter(|_| h.tcp_flags & net::tcp_flag::SYN == 0);
+            v(Value::UInt(u64::from(h.window) << shift.unwrap_or(0)))
+        },
+    ),
+    field("tcp.options.mss_val", FieldType::UInt16, "TCP maximum segment size option", |_, f, v| {
+        if let Some(mss) = f.packet.headers.mss {
+            v(Value::UInt(u64::from(mss)))
+        }
+    }),
+    field("tcp.options.wscale.shift", FieldType::UInt8, "TCP window scale option: shift count", |_, f, v| {
+        if let Some(shift) = f.packet.headers.wscale {
+            v(Value::UInt(u64::from(shift)))
+        }
+    }),
+    field("tcp.options.sack_perm", FieldType::Bytes, "TCP SACK permitted option (its bytes, 04:02)", |_, f, v| {
+        if f.packet.headers.sack_perm {
+            v(Value::Bytes(Cow::Borrowed(&[4, 2])))
+        }
+    }),
+    field("tcp.options.timestamp.tsval", FieldType::UInt32, "TCP timestamps option: value", |_, f, v| {
+        if let Some((tsval, _)) = f.packet.headers.timestamps {
+            v(Value::UInt(u64::from(tsval)))
+        }
+    }),
+    field("tcp.options.timestamp.tsecr", FieldType::UInt32, "TCP timestamps option: echo reply", |_, f, v| {
+        if let Some((_, tsecr)) = f.packet.headers.timestamps {
+            v(Value::UInt(u64::from(tsecr)))
+        }
     }),
     Field {
         names: TLS_VERSION_NAMES,
@@ -484,6 +710,26 @@ pub static FIELDS: &[Field] = &[
             v(Value::Str(t))
         }
     }),
+    field("data", FieldType::None, "tshark's data dissector: a binary message's data, on its last frame", |_, f, v| {
+        if f.message.is_some_and(|m| m.opcode == Opcode::BINARY && m.length > 0) {
+            v(Value::Present)
+        }
+    }),
+    field(
+        "data.data",
+        FieldType::Bytes,
+        "A binary message's data (tshark's data dissector), on its last frame",
+        |_, f, v| {
+            if let Some(m) = f.message.filter(|m| m.opcode == Opcode::BINARY && m.length > 0) {
+                v(Value::Bytes(Cow::Borrowed(m.data)))
+            }
+        },
+    ),
+    field("data.len", FieldType::Int32, "Length of data.data", |_, f, v| {
+        if let Some(m) = f.message.filter(|m| m.opcode == Opcode::BINARY && m.length > 0) {
+            v(Value::UInt(m.length))
+        }
+    }),
     field("websocket.payload.close", FieldType::None, "Close frame body", |_, f, v| {
         if f.header.opcode == Opcode::CLOSE && f.header.payload_len > 0 {
             v(Value::Present)
@@ -659,25 +905,44 @@ pub static FIELDS: &[Field] = &[
             }
         },
     ),
-    field("http.request.method", FieldType::String, "Handshake request method", |_, f, v| {
-        if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
-            v(Value::Str(Cow::Borrowed(r.method.as_str())))
-        }
-    }),
-    field("http.request.uri", FieldType::String, "Handshake request URI", |_, f, v| {
-        if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
-            v(Value::Str(Cow::Borrowed(r.uri.as_str())))
-        }
-    }),
-    field("http.host", FieldType::String, "Handshake Host header", |_, f, v| {
-        header_field(f, true, false, |h| h.host.as_ref(), v)
-    }),
-    field("http.user_agent", FieldType::String, "Handshake User-Agent header", |_, f, v| {
-        header_field(f, true, false, |h| h.user_agent.as_ref(), v)
-    }),
-    field("http.origin", FieldType::String, "Handshake Origin header", |_, f, v| {
-        header_field(f, true, false, |h| h.origin.as_ref(), v)
-    }),
+    field(
+        "http.request.method",
+        FieldType::String,
+        "Handshake request method, on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| {
+            if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+                v(Value::Str(Cow::Borrowed(r.method.as_str())))
+            }
+        },
+    ),
+    field(
+        "http.request.uri",
+        FieldType::String,
+        "Handshake request URI, on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| {
+            if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
+                v(Value::Str(Cow::Borrowed(r.uri.as_str())))
+            }
+        },
+    ),
+    field(
+        "http.host",
+        FieldType::String,
+        "Handshake Host header, on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| header_field(f, true, false, |h| h.host.as_ref(), v),
+    ),
+    field(
+        "http.user_agent",
+        FieldType::String,
+        "Handshake User-Agent header, on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| header_field(f, true, false, |h| h.user_agent.as_ref(), v),
+    ),
+    field(
+        "http.origin",
+        FieldType::String,
+        "Handshake Origin header, on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| header_field(f, true, false, |h| h.origin.as_ref(), v),
+    ),
     field("http.upgrade", FieldType::String, "Upgrade header of the request and of the response", |_, f, v| {
         header_field(f, true, true, |h| h.upgrade.as_ref(), v)
     }),
@@ -702,11 +967,16 @@ pub static FIELDS: &[Field] = &[
         "Sec-WebSocket-Extensions offered (request) and accepted (response), in that order",
         |_, f, v| header_field(f, true, true, |h| h.sec_websocket_extensions.as_ref(), v),
     ),
-    field("http.response.code", FieldType::UInt16, "Handshake response status code (101)", |_, f, v| {
-        if let Some(h) = f.connection.handshake.as_ref() {
-            v(Value::UInt(u64::from(h.response.code)))
-        }
-    }),
+    field(
+        "http.response.code",
+        FieldType::UInt16,
+        "Handshake response status code (101), on every frame of its connection (tshark: the handshake packets)",
+        |_, f, v| {
+            if let Some(h) = f.connection.handshake.as_ref() {
+                v(Value::UInt(u64::from(h.response.code)))
+            }
+        },
+    ),
     field(
         "websocket.handshake.accept_valid",
         FieldType::Bool,

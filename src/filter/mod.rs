@@ -92,13 +92,16 @@ impl Ty {
             FieldType::Bool => Ty::Bool,
             FieldType::UInt8 => Ty::UInt(8),
             FieldType::UInt16 => Ty::UInt(16),
+            FieldType::UInt24 => Ty::UInt(24),
+            FieldType::Int32 => Ty::Int,
+            FieldType::Ether => Ty::Bytes,
             FieldType::UInt32 | FieldType::FrameNum => Ty::UInt(32),
             FieldType::UInt64 => Ty::UInt(64),
             FieldType::Bytes => Ty::Bytes,
             FieldType::String => Ty::Str,
             FieldType::Ipv4 => Ty::Ip { v6: false },
             FieldType::Ipv6 => Ty::Ip { v6: true },
-            FieldType::AbsTime | FieldType::RelTime => Ty::Time,
+            FieldType::AbsTime | FieldType::Date | FieldType::RelTime => Ty::Time,
         }
     }
 
@@ -230,15 +233,21 @@ enum Node {
 pub struct Filter {
     root: Node,
     reads_payload: bool,
+    reads_headers: bool,
 }
 
 impl Filter {
     /// Parses and type-checks `expr` against the field registry.
     pub fn compile(expr: &str) -> Result<Filter, FilterError> {
         let ast = syntax::parse(expr)?;
-        let mut c = Compiler { reads_payload: false };
+        let mut c = Compiler { reads_payload: false, reads_headers: false };
         let root = c.expr(&ast)?;
-        Ok(Filter { root, reads_payload: c.reads_payload })
+        Ok(Filter { root, reads_payload: c.reads_payload, reads_headers: c.reads_headers })
+    }
+
+    /// Whether the filter reads packet header values ([`Field::reads_headers`]).
+    pub fn reads_headers(&self) -> bool {
+        self.reads_headers
     }
 
     /// Whether the filter reads payloads or messages (which must then be kept and unmasked).
@@ -254,6 +263,7 @@ impl Filter {
 
 struct Compiler {
     reads_payload: bool,
+    reads_headers: bool,
 }
 
 fn unknown_field(name: &str, span: Span) -> FilterError {
@@ -276,6 +286,7 @@ impl Compiler {
     fn field(&mut self, name: &str, span: &Span) -> Result<&'static Field, FilterError> {
         let f = fields::lookup(name).ok_or_else(|| unknown_field(name, span.clone()))?;
         self.reads_payload |= f.reads_payload();
+        self.reads_headers |= f.reads_headers();
         Ok(f)
     }
 
@@ -288,7 +299,11 @@ impl Compiler {
                 let ty = Ty::of(f);
                 if bytes && ty == Ty::Protocol {
                     self.reads_payload = true;
-                    return Ok((Src::Wire, Ty::Bytes));
+                    // A protocol stands for its bytes: the frame's on the wire, or data's data.
+                    return Ok(match fields::lookup(&format!("{name}.data")) {
+                        Some(data) => (Src::Field(data), Ty::Bytes),
+                        None => (Src::Wire, Ty::Bytes),
+                    });
                 }
                 Ok((Src::Field(f), ty))
             }
@@ -354,8 +369,10 @@ impl Compiler {
         match name {
             "len" => {
                 let arg = one(args)?;
+                // len(websocket) is its header's length, as in Wireshark; len(data), its data's.
                 if let Operand::Word(w, s) = arg
                     && Ty::of(self.field(w, s)?) == Ty::Protocol
+                    && fields::lookup(&format!("{w}.data")).is_none()
                 {
                     return Ok((Src::HeaderLen, Ty::UInt(32)));
                 }

@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use etherparse::{EtherType, IpNumber, LaxIpSlice, LaxNetSlice, LaxSlicedPacket, TcpSlice};
+use etherparse::{EtherType, IpNumber, LaxIpSlice, LaxNetSlice, LaxSlicedPacket, TcpOptionElement, TcpSlice};
 
 /// Link types (LINKTYPE_* values) this module understands.
 pub mod link {
@@ -66,6 +66,83 @@ pub struct TcpFlags {
     pub rst: bool,
 }
 
+/// The link layer a packet came in, as `frame.protocols` and `-V` name it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Link {
+    /// Ethernet II (`eth`).
+    #[default]
+    Ethernet,
+    /// Linux cooked capture v1 (`sll`).
+    Sll,
+    /// Linux cooked capture v2 (`sll` too, in tshark's protocol list).
+    Sll2,
+    /// Raw IP (`raw`).
+    Raw,
+    /// BSD loopback (`null`).
+    Null,
+}
+
+/// The header values below WebSocket that fields show (`eth.*`, `vlan.id`, `ip.*`, `ipv6.*`,
+/// `tcp.*`), kept with each packet: a few dozen bytes, copied rather than referring back to
+/// the capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// The link layer.
+    pub link: Link,
+    /// Ethernet source and destination (`eth.src`, `eth.dst`).
+    pub eth_src: [u8; 6],
+    /// Ethernet destination.
+    pub eth_dst: [u8; 6],
+    /// The Ethernet (or cooked) EtherType after the addresses (`eth.type`: 0x8100 before a tag).
+    pub eth_type: u16,
+    /// The first 802.1Q tag's VLAN id (`vlan.id`).
+    pub vlan_id: Option<u16>,
+    /// IPv4 (false) or IPv6.
+    pub ipv6: bool,
+    /// `ip.len` (total length), or `ipv6.plen` (payload length).
+    pub ip_len: u16,
+    /// `ip.id`, or `ipv6.flow` (20 bits).
+    pub ip_id_or_flow: u32,
+    /// `ip.ttl`, or `ipv6.hlim`.
+    pub ttl: u8,
+    /// `ip.flags`: the three flag bits (0x02 is don't fragment); 0 for IPv6.
+    pub ip_flags: u8,
+    /// `ip.dsfield`, or `ipv6.tclass`.
+    pub dsfield: u8,
+    /// `ip.proto`, or `ipv6.nxt` (of the fixed header).
+    pub proto: u8,
+    /// `tcp.flags`: the twelve flag bits.
+    pub tcp_flags: u16,
+    /// `tcp.hdr_len`, bytes.
+    pub tcp_hdr_len: u8,
+    /// `tcp.window_size_value`.
+    pub window: u16,
+    /// `tcp.options.mss_val`.
+    pub mss: Option<u16>,
+    /// `tcp.options.wscale.shift`.
+    pub wscale: Option<u8>,
+    /// `tcp.options.sack_perm` is present.
+    pub sack_perm: bool,
+    /// `tcp.options.timestamp.tsval` and `.tsecr`.
+    pub timestamps: Option<(u32, u32)>,
+}
+
+/// TCP flag bits in `tcp.flags`.
+pub mod tcp_flag {
+    /// FIN.
+    pub const FIN: u16 = 0x001;
+    /// SYN.
+    pub const SYN: u16 = 0x002;
+    /// RST.
+    pub const RST: u16 = 0x004;
+    /// PSH.
+    pub const PSH: u16 = 0x008;
+    /// ACK.
+    pub const ACK: u16 = 0x010;
+    /// URG.
+    pub const URG: u16 = 0x020;
+}
+
 /// The parts of a TCP/IP packet the rest of the pipeline needs.
 #[derive(Debug, Clone, Copy)]
 pub struct TcpSegment<'a> {
@@ -87,10 +164,39 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the IP header announces but the capture does not hold (snaplen).
     pub missing: u32,
+    /// The header values fields show.
+    pub headers: Headers,
 }
 
 /// Decodes a record of the given link type down to TCP.
 pub fn decode(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+    decode_with::<false>(link_type, data)
+}
+
+/// [`decode`], also reading the header values fields show ([`TcpSegment::headers`]); a
+/// tenth of a run's instructions more, so only when some output or filter reads them.
+pub fn decode_with_headers(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+    decode_with::<true>(link_type, data)
+}
+
+fn decode_with<const HEADERS: bool>(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
+    let mut headers = Headers::default();
+    match link_type {
+        _ if !HEADERS => {}
+        link::ETHERNET if data.len() >= 14 => {
+            headers.eth_dst.copy_from_slice(&data[..6]);
+            headers.eth_src.copy_from_slice(&data[6..12]);
+            headers.eth_type = u16::from_be_bytes([data[12], data[13]]);
+            if matches!(headers.eth_type, 0x8100 | 0x88a8) && data.len() >= 16 {
+                headers.vlan_id = Some(u16::from_be_bytes([data[14], data[15]]) & 0x0fff);
+            }
+        }
+        link::LINUX_SLL => headers.link = Link::Sll,
+        link::LINUX_SLL2 => headers.link = Link::Sll2,
+        link::NULL | link::LOOP => headers.link = Link::Null,
+        link::RAW | link::RAW_BSD | link::RAW_BSD_14 | link::IPV4 | link::IPV6 => headers.link = Link::Raw,
+        _ => {}
+    }
     let ip = match link_type {
         link::ETHERNET => match data.get(12..14) {
             // Untagged IP, nearly every packet: straight to the IP header.
@@ -132,7 +238,7 @@ pub fn decode(link_type: u32, data: &[u8]) -> Result<TcpSegment<'_>, Skip> {
         }
         other => return Err(Skip::UnsupportedLink(other)),
     };
-    tcp_of(&ip)
+    tcp_of::<HEADERS>(&ip, headers)
 }
 
 /// The IP packet of a raw IP record.
@@ -159,14 +265,29 @@ fn ip_in<'a>(sliced: &LaxSlicedPacket<'a>) -> Result<LaxIpSlice<'a>, Skip> {
     }
 }
 
-fn tcp_of<'a>(ip: &LaxIpSlice<'a>) -> Result<TcpSegment<'a>, Skip> {
+fn tcp_of<'a, const HEADERS: bool>(ip: &LaxIpSlice<'a>, mut headers: Headers) -> Result<TcpSegment<'a>, Skip> {
     let (src, dst, payload) = match ip {
         LaxIpSlice::Ipv4(ip) => {
             let h = ip.header();
+            if HEADERS {
+                let b = h.slice();
+                headers.ip_len = u16::from_be_bytes([b[2], b[3]]);
+                headers.ip_id_or_flow = u32::from(u16::from_be_bytes([b[4], b[5]]));
+                headers.ip_flags = b[6] >> 5;
+                (headers.dsfield, headers.ttl, headers.proto) = (b[1], b[8], b[9]);
+            }
             (IpAddr::from(h.source()), IpAddr::from(h.destination()), ip.payload())
         }
         LaxIpSlice::Ipv6(ip) => {
             let h = ip.header();
+            if HEADERS {
+                let b = h.slice();
+                headers.ipv6 = true;
+                headers.dsfield = (b[0] << 4) | (b[1] >> 4);
+                headers.ip_id_or_flow = u32::from_be_bytes([0, b[1] & 0x0f, b[2], b[3]]);
+                headers.ip_len = u16::from_be_bytes([b[4], b[5]]);
+                (headers.proto, headers.ttl) = (b[6], b[7]);
+            }
             (IpAddr::from(h.source_addr()), IpAddr::from(h.destination_addr()), ip.payload())
         }
     };
@@ -190,6 +311,21 @@ fn tcp_of<'a>(ip: &LaxIpSlice<'a>) -> Result<TcpSegment<'a>, Skip> {
         _ => payload.payload.len(),
     };
     let header_len = tcp.header_len();
+    if HEADERS {
+        let raw = tcp.slice();
+        headers.tcp_flags = u16::from_be_bytes([raw[12], raw[13]]) & 0x0fff;
+        headers.tcp_hdr_len = u8::try_from(header_len).unwrap_or(u8::MAX);
+        headers.window = tcp.window_size();
+        for option in tcp.options_iterator().flatten() {
+            match option {
+                TcpOptionElement::MaximumSegmentSize(mss) => headers.mss = Some(mss),
+                TcpOptionElement::WindowScale(shift) => headers.wscale = Some(shift),
+                TcpOptionElement::SelectiveAcknowledgementPermitted => headers.sack_perm = true,
+                TcpOptionElement::Timestamp(tsval, tsecr) => headers.timestamps = Some((tsval, tsecr)),
+                _ => {}
+            }
+        }
+    }
     let data = tcp.payload();
     let missing = announced.saturating_sub(header_len).saturating_sub(data.len());
     Ok(TcpSegment {
@@ -202,6 +338,7 @@ fn tcp_of<'a>(ip: &LaxIpSlice<'a>) -> Result<TcpSegment<'a>, Skip> {
         flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
         payload: data,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
+        headers,
     })
 }
 
@@ -247,6 +384,21 @@ mod tests {
             assert_eq!((seg.src_port, seg.dst_port, seg.seq, seg.ack), (5000, 80, 1000, 7));
             assert_eq!(seg.missing, 0);
         }
+    }
+
+    #[test]
+    fn test_header_values_only_when_asked() {
+        let mut eth = vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x81, 0x00, 0x20, 5, 0x08, 0x00];
+        eth.extend_from_slice(&tcp_ipv4(b"hello"));
+        let h = decode_with_headers(link::ETHERNET, &eth).unwrap().headers;
+        assert_eq!(
+            (h.link, h.eth_dst, h.eth_src, h.eth_type, h.vlan_id),
+            (Link::Ethernet, [1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12], 0x8100, Some(5))
+        );
+        assert_eq!((h.ipv6, h.ip_len, h.ttl, h.proto, h.ip_flags & 0x2), (false, 20 + 20 + 5, 64, 6, 0x2));
+        assert_eq!((h.tcp_flags, h.tcp_hdr_len, h.window), (tcp_flag::ACK | tcp_flag::PSH, 20, 65535));
+        assert_eq!((h.mss, h.wscale, h.sack_perm, h.timestamps), (None, None, false, None));
+        assert_eq!(decode(link::ETHERNET, &eth).unwrap().headers, Headers::default());
     }
 
     #[test]

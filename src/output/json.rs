@@ -41,22 +41,9 @@ impl BytesAs {
 
 /// An absolute time as RFC 3339 in UTC, with microseconds (or nanoseconds when they matter).
 pub fn rfc3339(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
-    let frac = nanos.rem_euclid(1_000_000_000);
-    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (day_secs / 3600, day_secs / 60 % 60, day_secs % 60);
-    let frac = if frac % 1000 == 0 { format!("{:06}", frac / 1000) } else { format!("{frac:09}") };
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{frac}Z")
+    let t = super::Civil::of(nanos);
+    let frac = if t.nanos % 1000 == 0 { format!("{:06}", t.nanos / 1000) } else { format!("{:09}", t.nanos) };
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
 /// Exact decimal seconds, as a JSON number.

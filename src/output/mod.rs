@@ -14,7 +14,7 @@ pub mod tree;
 use std::io::{self, Write};
 
 use crate::analyzer::{Frame, HandshakeEvent, PacketMeta};
-use crate::fields::{Context, Field, Value};
+use crate::fields::{Context, Field, FieldType, Value};
 
 /// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
 pub fn info_column(f: &Frame<'_>) -> String {
@@ -246,12 +246,19 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>, escape:
             // itoa: -T fields writes numbers on every line, and core::fmt was a third of the run.
             None => w.write_all(itoa::Buffer::new().format(*n).as_bytes()),
         },
+        Value::Bytes(b) if field.ty == FieldType::Ether => {
+            for (i, byte) in b.iter().enumerate() {
+                write!(w, "{}{byte:02x}", if i > 0 { ":" } else { "" })?;
+            }
+            Ok(())
+        }
         Value::Bytes(b) => {
             for byte in b.iter() {
                 write!(w, "{byte:02x}")?;
             }
             Ok(())
         }
+        Value::Nanos(n) if field.ty == FieldType::Date => w.write_all(Civil::of(*n).tshark().as_bytes()),
         Value::Str(s) if escape => write_escaped_field(w, s),
         Value::Str(s) => w.write_all(s.as_bytes()),
         Value::Int(n) => w.write_all(itoa::Buffer::new().format(*n).as_bytes()),
@@ -261,6 +268,59 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>, escape:
             let abs = n.unsigned_abs();
             write!(w, "{sign}{}.{:09}", abs / 1_000_000_000, abs % 1_000_000_000)
         }
+    }
+}
+
+/// A UTC calendar time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// Year.
+    pub year: i64,
+    /// Month, 1 to 12.
+    pub month: i64,
+    /// Day of the month, from 1.
+    pub day: i64,
+    /// Hour.
+    pub hour: i64,
+    /// Minute.
+    pub minute: i64,
+    /// Second.
+    pub second: i64,
+    /// Nanoseconds into the second.
+    pub nanos: i64,
+}
+
+impl Civil {
+    /// The UTC calendar time of nanoseconds since the epoch (Howard Hinnant's days-to-date).
+    pub fn of(nanos: i64) -> Civil {
+        let secs = nanos.div_euclid(1_000_000_000);
+        let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Civil {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day: doy - (153 * mp + 2) / 5 + 1,
+            hour: day_secs / 3600,
+            minute: day_secs / 60 % 60,
+            second: day_secs % 60,
+            nanos: nanos.rem_euclid(1_000_000_000),
+        }
+    }
+
+    /// As tshark writes `frame.time` (in UTC): `Nov 25, 2026 17:04:08.019576000 UTC`.
+    pub fn tshark(self) -> String {
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let month = MONTHS[(self.month - 1) as usize];
+        format!(
+            "{month} {:2}, {} {:02}:{:02}:{:02}.{:09} UTC",
+            self.day, self.year, self.hour, self.minute, self.second, self.nanos
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use super::text::{format_text, hex_label, label, text_only_label, write_hex_dump
 use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{TLS_CONTENT_TYPE_NAMES, TLS_VERSION_NAMES, close_code, close_code_name};
 use crate::http::accept_key;
+use crate::net;
 use crate::tls::TlsInfo;
 use crate::tls::content_type::APPLICATION_DATA;
 use crate::ws::expert::Expert;
@@ -55,6 +56,7 @@ fn write_packet_lines(
         p.caplen,
         u64::from(p.caplen) * 8
     )?;
+    write_link_lines(w, &p.headers)?;
     let version = if matches!(src.ip, IpAddr::V4(_)) { 4 } else { 6 };
     writeln!(w, "Internet Protocol Version {version}, Src: {}, Dst: {}", src.ip, dst.ip)?;
     writeln!(
@@ -62,6 +64,36 @@ fn write_packet_lines(
         "Transmission Control Protocol, Src Port: {}, Dst Port: {}, Seq: {seq}, Ack: {ack}, Len: {}",
         src.port, dst.port, p.tcp_len
     )
+}
+
+/// The link layer's lines, as tshark's tree has them above the IP line (addresses without
+/// manufacturer names: wsdissect has no OUI table).
+fn write_link_lines(w: &mut impl Write, h: &net::Headers) -> io::Result<()> {
+    let mac = |a: &[u8; 6]| a.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+    let ether_type = |t: u16| match t {
+        0x0800 => format!("IPv4 (0x{t:04x})"),
+        0x86dd => format!("IPv6 (0x{t:04x})"),
+        0x8100 => format!("802.1Q Virtual LAN (0x{t:04x})"),
+        _ => format!("0x{t:04x}"),
+    };
+    match h.link {
+        net::Link::Ethernet => {
+            let (src, dst) = (mac(&h.eth_src), mac(&h.eth_dst));
+            writeln!(w, "Ethernet II, Src: {src}, Dst: {dst}")?;
+            writeln!(w, "    Destination: {dst}")?;
+            writeln!(w, "    Source: {src}")?;
+            writeln!(w, "    Type: {}", ether_type(h.eth_type))?;
+            if let Some(id) = h.vlan_id {
+                writeln!(w, "802.1Q Virtual LAN, ID: {id}")?;
+                writeln!(w, "    ID: {id}")?;
+            }
+            Ok(())
+        }
+        net::Link::Sll => writeln!(w, "Linux cooked capture v1"),
+        net::Link::Sll2 => writeln!(w, "Linux cooked capture v2"),
+        net::Link::Null => writeln!(w, "Null/Loopback"),
+        net::Link::Raw => writeln!(w, "Raw packet data"),
+    }
 }
 
 /// The Transport Layer Security block of decrypted bytes: tshark's lines for the record that
