@@ -285,12 +285,14 @@ impl Selection {
         }
         // A compressed message may refer to every earlier one of its direction (context
         // takeover), and a TLS record needs the handshake and every record before it: then all
-        // of the connection up to the frame is needed to read it again.
+        // of the connection up to the frame is needed to read it again. A control frame, or a
+        // message sent uncompressed, needs only the handshake.
         let tls = c.tls.as_deref();
         if let Some(random) = tls.and_then(|t| t.client_random) {
             self.tls_randoms.insert(random);
         }
-        let needs_history = c.deflate.is_some_and(|p| !p.sender(f.from_client).0) || tls.is_some();
+        let compressed = !f.header.opcode.is_control() && f.message.is_none_or(|m| m.compressed);
+        let needs_history = tls.is_some() || (compressed && c.deflate.is_some_and(|p| !p.sender(f.from_client).0));
         let first = if needs_history { c.first_packet } else { f.first_packet.min(f.packet.number) };
         self.add(c, first, f.packet.number);
     }

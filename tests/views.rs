@@ -91,7 +91,45 @@ fn write_selected_packets_reads_back_the_same_frames() {
         assert!(!original.is_empty());
         assert!(again == original, "{input}: the frames read back differ");
     }
+    // Close frames of a compressed connection (context takeover): the handshake and the close
+    // frames' packets only, which wsdissect and tshark both read back.
+    let input = capture("real/python-deflate-context.pcap");
+    let out_path = dir.join("closes.pcap").display().to_string();
+    let filter = "websocket.opcode == 8";
+    let wrote = run(&["-Y", filter, "-w", &out_path, "--with-handshake", &input]);
+    assert_eq!(wrote.code, 0, "{}", wrote.stderr);
+    let fields = ["-T", "fields", "-e", "frame.number", "-e", "websocket.opcode", "-e", "http.request.uri"];
+    let again = run(&[&fields[..], &[out_path.as_str()]].concat()).stdout;
+    let closes: Vec<&str> = again.lines().collect();
+    assert_eq!(closes.len(), 2, "{again}");
+    assert!(closes.iter().all(|l| l.split('\t').nth(1) == Some("8")), "{again}");
+    let packets =
+        std::process::Command::new("tshark").args(["-r", &out_path, "-T", "fields", "-e", "websocket.opcode"]).output();
+    // tshark, where it is installed, reads them back too.
+    if let Ok(tshark) = packets
+        && tshark.status.success()
+    {
+        let opcodes: Vec<String> =
+            String::from_utf8_lossy(&tshark.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect();
+        assert_eq!(opcodes, ["8", "8"], "tshark reads the two close frames back");
+    }
+    let whole = run(&["-T", "fields", "-e", "frame.number", &input]).stdout.lines().count();
+    let kept = pcap_records(&out_path);
+    assert!(kept < whole, "{kept} packets kept of a connection with {whole} frames");
     std::fs::remove_dir_all(&dir).unwrap();
     let piped = common::run_with_stdin(&["-w", "x.pcap", "-r", "-"], Some(b""));
     assert_eq!(piped.code, 2);
+}
+
+/// Packets in a pcap file (16-byte record headers after the 24-byte file header).
+fn pcap_records(path: &str) -> usize {
+    let data = std::fs::read(path).unwrap();
+    let mut at = 24;
+    let mut n = 0;
+    while at + 16 <= data.len() {
+        let incl = u32::from_le_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + incl;
+        n += 1;
+    }
+    n
 }
