@@ -202,10 +202,10 @@ fn write_laid_out_cell(
         }
         count += 1;
         result = match layout.occurrence {
-            Occurrence::All => (if count == 1 { open_quote(w, layout) } else { write_char(w, layout.aggregator) })
+            Occurrence::All => (if count == 1 { write_quote(w, layout) } else { write_char(w, layout.aggregator) })
                 .and_then(|_| write_value(w, field, &value, layout.escape)),
             Occurrence::First if count == 1 => {
-                open_quote(w, layout).and_then(|_| write_value(w, field, &value, layout.escape))
+                write_quote(w, layout).and_then(|_| write_value(w, field, &value, layout.escape))
             }
             Occurrence::First => Ok(()),
             Occurrence::Last => {
@@ -219,16 +219,14 @@ fn write_laid_out_cell(
         return Ok(());
     }
     if layout.occurrence == Occurrence::Last {
-        open_quote(w, layout)?;
+        write_quote(w, layout)?;
         w.write_all(&last)?;
     }
-    match layout.quote {
-        Some(q) => write_char(w, q),
-        None => Ok(()),
-    }
+    write_quote(w, layout)
 }
 
-fn open_quote(w: &mut impl Write, layout: &FieldsLayout) -> io::Result<()> {
+/// The quote around a cell, if the layout has one.
+fn write_quote(w: &mut impl Write, layout: &FieldsLayout) -> io::Result<()> {
     match layout.quote {
         Some(q) => write_char(w, q),
         None => Ok(()),
