@@ -800,7 +800,8 @@ impl Transport {
     pub(crate) fn packet(&mut self, record: &Record<'_>, out: &mut impl FrameSink) {
         self.stats.packets += 1;
         self.first_ts.get_or_insert(record.ts_nanos);
-        let delta_nanos = record.ts_nanos - self.previous_ts.replace(record.ts_nanos).unwrap_or(record.ts_nanos);
+        let previous = self.previous_ts.replace(record.ts_nanos).unwrap_or(record.ts_nanos);
+        let delta_nanos = record.ts_nanos.saturating_sub(previous);
         let decoded = if self.config.packet_headers {
             net::decode_with_headers(record.link_type, record.data)
         } else {
