@@ -140,6 +140,10 @@ pub struct Args {
     #[arg(long)]
     list_preferences: bool,
 
+    /// Print the Elasticsearch/OpenSearch index template for -T ek (the fields' types), then exit.
+    #[arg(long)]
+    ek_template: bool,
+
     /// Out-of-order bytes buffered per connection direction before a hole is given up.
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().reassembly_limit)]
     reassembly_limit: usize,
@@ -236,6 +240,8 @@ enum Format {
     Json,
     /// One JSON object per line, streamed.
     Jsonl,
+    /// tshark's Elasticsearch bulk format: an index line, then a document (-e restricts it).
+    Ek,
 }
 
 /// How each frame is printed.
@@ -243,6 +249,8 @@ enum Printer {
     Summary,
     Tree(TextAs),
     Fields(Vec<&'static Field>, FieldsLayout),
+    /// `-T ek`: these fields, or every field.
+    Ek(Vec<&'static Field>),
     MessageLines,
     FrameJson(JsonWriter),
     MessageJson(JsonWriter),
@@ -523,6 +531,10 @@ pub fn run() -> anyhow::Result<u8> {
         let list: String = PREFERENCES.iter().map(|(name, what)| format!("{name}\t{what}\n")).collect();
         return finish_output(out.write_all(list.as_bytes()).and_then(|_| out.flush()), EXIT_OK);
     }
+    if args.ek_template {
+        let template = serde_json::to_string_pretty(&output::ek::template()).expect("JSON") + "\n";
+        return finish_output(out.write_all(template.as_bytes()).and_then(|_| out.flush()), EXIT_OK);
+    }
     apply_preferences(&mut args)?;
     let text_as = match args.text_as {
         TextAsArg::Lines => TextAs::Lines,
@@ -541,6 +553,8 @@ pub fn run() -> anyhow::Result<u8> {
             Printer::Write(Selection { with_handshake: args.with_handshake, ..Selection::default() })
         }
         (Format::Fields, _, _) => Printer::Fields(resolve_fields(&args.fields)?, fields_layout(&args.fields_layout)?),
+        (Format::Ek, _, _) if args.fields.is_empty() => Printer::Ek(Vec::new()),
+        (Format::Ek, _, _) => Printer::Ek(resolve_fields(&args.fields)?),
         (Format::Json | Format::Jsonl, _, messages) => {
             let writer = JsonWriter::new(args.format == Format::Json, pretty);
             if messages { Printer::MessageJson(writer) } else { Printer::FrameJson(writer) }
@@ -549,8 +563,8 @@ pub fn run() -> anyhow::Result<u8> {
         (Format::Text, false, true) => Printer::MessageLines,
         (Format::Text, false, false) => Printer::Summary,
     };
-    if !args.fields.is_empty() && args.format != Format::Fields {
-        bail!("-e is used with -T fields");
+    if !args.fields.is_empty() && !matches!(args.format, Format::Fields | Format::Ek) {
+        bail!("-e is used with -T fields or -T ek");
     }
     if !args.fields_layout.is_empty() && args.format != Format::Fields {
         bail!("-E is used with -T fields");
@@ -609,6 +623,7 @@ pub fn run() -> anyhow::Result<u8> {
     // Header values are read only for what shows them: -V's link line, fields, filters.
     let packet_headers = match &printer {
         Printer::Fields(fields, _) => fields.iter().any(|f| f.reads_headers()),
+        Printer::Ek(fields) => fields.is_empty() || fields.iter().any(|f| f.reads_headers()),
         Printer::Tree(_) => true,
         _ => false,
     } || filter.as_ref().is_some_and(Filter::reads_headers);
@@ -777,6 +792,7 @@ impl<W: Write> Output for Sink<W> {
             Printer::Fields(fields, layout) => {
                 output::write_fields_line(&mut self.out, &self.ctx, layout, fields, frame)
             }
+            Printer::Ek(fields) => output::ek::write_frame(&mut self.out, &self.ctx, fields, frame),
             Printer::MessageLines => output::messages::write_message_line(&mut self.out, &self.ctx, frame),
             Printer::FrameJson(json) => {
                 json.write(&mut self.out, &output::json::frame_record(&self.ctx, frame, self.bytes))
@@ -805,6 +821,7 @@ impl<W: Write> Output for Sink<W> {
             }
             Printer::Tree(_) => output::tree::write_handshake_tree(&mut self.out, handshake),
             Printer::Fields(..)
+            | Printer::Ek(_)
             | Printer::FrameJson(_)
             | Printer::MessageJson(_)
             | Printer::Stats(..)

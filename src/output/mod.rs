@@ -3,6 +3,7 @@
 //! Every printer writes to a `Write` and returns its errors, so the binary can end quietly on a
 //! closed pipe.
 
+pub mod ek;
 pub mod follow;
 pub mod json;
 pub mod json_tree;
