@@ -79,8 +79,10 @@ pub fn write_frame(w: &mut impl Write, ctx: &Context, only: &[&'static Field], f
             }
         }
     }
-    let millis = frame.packet.ts_nanos.div_euclid(1_000_000);
-    let doc = json!({ "timestamp": millis.to_string(), "layers": layers });
+    // Seconds, then three digits of milliseconds, as tshark writes it ("0000" at the epoch).
+    let ts = frame.packet.ts_nanos;
+    let timestamp = format!("{}{:03}", ts.div_euclid(1_000_000_000), ts.rem_euclid(1_000_000_000) / 1_000_000);
+    let doc = json!({ "timestamp": timestamp, "layers": layers });
     serde_json::to_writer(&mut *w, &doc)?;
     w.write_all(b"\n")
 }
