@@ -346,12 +346,35 @@ impl Parser<'_> {
         Ok((Tok::Char(value), start..self.pos))
     }
 
-    fn nest(&mut self, at: &Span) -> Result<(), FilterError> {
+    /// What `inner` parses, one level of nesting deeper (`at`: where the level opens).
+    fn nested<T>(
+        &mut self,
+        at: &Span,
+        inner: impl FnOnce(&mut Self) -> Result<T, FilterError>,
+    ) -> Result<T, FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(FilterError::new(format!("nested more than {MAX_DEPTH} levels deep"), at.clone()));
         }
-        Ok(())
+        let parsed = inner(self);
+        self.depth -= 1;
+        parsed
+    }
+
+    /// After the opening bracket at `open` (already read): what `inner` parses, then `close`,
+    /// the bracket `pair` names.
+    fn enclosed<T>(
+        &mut self,
+        open: &Span,
+        close: Tok,
+        pair: &str,
+        inner: impl FnOnce(&mut Self) -> Result<T, FilterError>,
+    ) -> Result<T, FilterError> {
+        let parsed = self.nested(open, inner)?;
+        match self.next()? {
+            (tok, _) if tok == close => Ok(parsed),
+            (_, at) => Err(FilterError::new(format!("expected {pair}"), open.start..at.end)),
+        }
     }
 
     fn or(&mut self) -> Result<Expr, FilterError> {
@@ -386,20 +409,11 @@ impl Parser<'_> {
         match tok {
             Tok::Not => {
                 self.next()?;
-                self.nest(&span)?;
-                let e = self.not()?;
-                self.depth -= 1;
-                Ok(Expr::Not(Box::new(e)))
+                Ok(Expr::Not(Box::new(self.nested(&span, Self::not)?)))
             }
             Tok::LParen => {
                 self.next()?;
-                self.nest(&span)?;
-                let e = self.or()?;
-                self.depth -= 1;
-                match self.next()? {
-                    (Tok::RParen, _) => Ok(e),
-                    (_, at) => Err(FilterError::new("expected \")\" to close the \"(\"", span.start..at.end)),
-                }
+                self.enclosed(&span, Tok::RParen, "\")\" to close the \"(\"", Self::or)
             }
             _ => self.relation(),
         }
@@ -462,21 +476,13 @@ impl Parser<'_> {
         match tok {
             Tok::Arith(ArithOp::Sub) => {
                 self.next()?;
-                self.nest(&span)?;
-                let inner = self.unary()?;
-                self.depth -= 1;
+                let inner = self.nested(&span, Self::unary)?;
                 let whole = span.start..inner.span().end;
                 Ok(Operand::Neg(Box::new(inner), whole))
             }
             Tok::LBrace => {
                 self.next()?;
-                self.nest(&span)?;
-                let inner = self.value()?;
-                self.depth -= 1;
-                match self.next()? {
-                    (Tok::RBrace, _) => Ok(inner),
-                    (_, at) => Err(FilterError::new("expected \"}\" to close the \"{\"", span.start..at.end)),
-                }
+                self.enclosed(&span, Tok::RBrace, "\"}\" to close the \"{\"", Self::value)
             }
             _ => self.operand(),
         }
@@ -528,22 +534,22 @@ impl Parser<'_> {
         let base = match tok {
             Tok::Word(w) if self.src[span.end..].starts_with('(') => {
                 self.pos = span.end + 1;
-                self.nest(&span)?;
-                let mut args = Vec::new();
-                loop {
-                    if let (Tok::RParen, close) = self.peek()? {
-                        self.next()?;
-                        self.depth -= 1;
-                        break Operand::Call(w, args, span.start..close.end);
-                    }
-                    if !args.is_empty() {
-                        match self.next()? {
-                            (Tok::Comma, _) => {}
-                            (_, at) => return Err(FilterError::new("expected \",\" or \")\"", at)),
+                self.nested(&span, |p| {
+                    let mut args = Vec::new();
+                    loop {
+                        if let (Tok::RParen, close) = p.peek()? {
+                            p.next()?;
+                            return Ok(Operand::Call(w, args, span.start..close.end));
                         }
+                        if !args.is_empty() {
+                            match p.next()? {
+                                (Tok::Comma, _) => {}
+                                (_, at) => return Err(FilterError::new("expected \",\" or \")\"", at)),
+                            }
+                        }
+                        args.push(p.value()?);
                     }
-                    args.push(self.value()?);
-                }
+                })?
             }
             Tok::Word(w) => Operand::Word(w, span),
             Tok::Str(s) => Operand::Str(s, span),
