@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::capture::Record;
+use crate::flow::analysis::{AnalysisFlags, SegmentFacts, TcpAnalysis};
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
 use crate::http::upgrade::{Switched, Upgrade, UpgradeScanner};
 use crate::http::{self, Request, Response};
@@ -123,10 +124,14 @@ pub struct PacketMeta {
     pub http2_problem: Option<ExpertKind>,
     /// The file of a capture set it came from (`frame.file`), 0 when reading one capture.
     pub file: u16,
+    /// The pcapng interface that captured it (`frame.interface_id`).
+    pub interface_id: Option<u32>,
     /// Time since the packet captured before it (`frame.time_delta`), nanoseconds.
     pub delta_nanos: i64,
     /// Its link, IP and TCP header values (`eth.*`, `ip.*`, `tcp.flags`, ...).
     pub headers: net::Headers,
+    /// tshark's sequence analysis of it (`tcp.analysis.*`), made with the header values.
+    pub tcp_analysis: AnalysisFlags,
 }
 
 /// An address and port.
@@ -692,6 +697,8 @@ struct Conn {
     state: ConnState,
     carrier: Carrier,
     reasm: [Reassembler<PacketMeta>; 2],
+    /// `tcp.analysis.*` state, kept when header values are read.
+    analysis: Option<Box<TcpAnalysis>>,
     closed: bool,
     /// `frame.number` of its latest packet, to find the least recently active.
     last_seen: u64,
@@ -827,8 +834,10 @@ impl Transport {
             http2_data_len: None,
             http2_problem: None,
             file: record.file,
+            interface_id: record.interface_id,
             delta_nanos,
             headers: seg.headers,
+            tcp_analysis: AnalysisFlags::default(),
         };
         self.segment(&seg, meta, out);
     }
@@ -849,7 +858,7 @@ impl Transport {
         }
     }
 
-    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl FrameSink) {
+    fn segment(&mut self, seg: &TcpSegment<'_>, mut meta: PacketMeta, out: &mut impl FrameSink) {
         let src = Endpoint { ip: seg.src, port: seg.src_port };
         let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
         let key = flow_key(src, dst);
@@ -863,10 +872,15 @@ impl Transport {
             }
         };
         if restart {
+            // The sequence analysis goes on across connections on the same ports, as tshark's
+            // (which notes their reuse).
+            let mut analysis = None;
             if let Some(mut old) = self.flows.remove(&key) {
+                analysis = old.analysis.take();
                 Self::close(&mut old, &mut self.tls, &mut self.stats, out);
             }
-            let conn = self.new_conn(src, dst, meta.number);
+            let mut conn = self.new_conn(src, dst, meta.number);
+            conn.analysis = analysis;
             self.flows.insert(key, Box::new(conn));
             if self.flows.len() > self.config.max_connections.max(1) {
                 self.evict(key, out);
@@ -874,10 +888,23 @@ impl Transport {
         }
         let conn = self.flows.get_mut(&key).expect("inserted above");
         conn.last_seen = meta.number;
+        let dir = usize::from(conn.state.a != src);
+        if self.config.packet_headers {
+            let facts = SegmentFacts {
+                seq: seg.seq,
+                ack: seg.ack,
+                len: meta.tcp_len,
+                flags: seg.headers.tcp_flags,
+                window: seg.headers.window,
+                ts_nanos: meta.ts_nanos,
+            };
+            // Sides by address, not by who opened: the state outlives a connection.
+            let side = usize::from(src != key.0);
+            meta.tcp_analysis = conn.analysis.get_or_insert_default().segment(side, &facts, seg.headers.wscale);
+        }
         if conn.closed {
             return;
         }
-        let dir = usize::from(conn.state.a != src);
         if seg.flags.syn {
             conn.state.syn_seen[dir] = true;
             conn.state.syn_wscale[dir] = seg.headers.wscale;
@@ -957,6 +984,7 @@ impl Transport {
             state,
             carrier: Carrier::Unknown,
             reasm: [Reassembler::new(limit), Reassembler::new(limit)],
+            analysis: None,
             closed: false,
             last_seen: first_packet,
         }

@@ -242,6 +242,7 @@ impl<W: Write> Writer<W> {
             link_type: 1,
             data: p,
             file: 0,
+            interface_id: None,
         };
         self.summary.bytes += 16 + p.len() as u64;
         self.out.write(&record)

@@ -163,6 +163,8 @@ impl LiveCapture {
             link_type,
             data: &self.buf[..self.len],
             file: 0,
+            // As tshark's own live capture, written as pcapng with one interface.
+            interface_id: Some(0),
         };
         if let Some(save) = self.save.as_mut() {
             save.write(&record)?;

@@ -86,6 +86,8 @@ pub struct Record<'a> {
     pub data: &'a [u8],
     /// The file it came from, in a [`set::CaptureSet`] (0 when reading one capture).
     pub file: u16,
+    /// The pcapng interface that captured it (`frame.interface_id`); `None` in a pcap file.
+    pub interface_id: Option<u32>,
 }
 
 /// A pcapng interface: its link type and how to turn its timestamps into nanoseconds.
@@ -260,6 +262,7 @@ impl<R: Read> CaptureReader<R> {
             link_type: loc.link_type,
             data: &self.input.buf[start + loc.data_at..start + loc.data_at + loc.data_len],
             file: 0,
+            interface_id: loc.interface_id,
         }
     }
 
@@ -365,6 +368,8 @@ struct Located {
     /// None for simple packet blocks, which carry no time.
     ts_nanos: Option<i64>,
     link_type: u32,
+    /// The pcapng interface (`None` in a pcap file).
+    interface_id: Option<u32>,
 }
 
 enum Step {
@@ -409,6 +414,7 @@ fn locate_pcap(
                     orig_len: raw.orig_len.max(raw.incl_len),
                     ts_nanos: Some(ts_nanos),
                     link_type,
+                    interface_id: None,
                 }),
             ))
         }
@@ -479,7 +485,14 @@ fn locate_pcapng(
                     if iface.snaplen != 0 {
                         len = len.min(iface.snaplen as usize);
                     }
-                    Some(Located { data_at: 4, data_len: len, orig_len, ts_nanos: None, link_type: iface.link_type })
+                    Some(Located {
+                        data_at: 4,
+                        data_len: len,
+                        orig_len,
+                        ts_nanos: None,
+                        link_type: iface.link_type,
+                        interface_id: Some(0),
+                    })
                 }
                 _ => None,
             };
@@ -547,6 +560,7 @@ fn locate_packet_in_block(
         orig_len: orig_len.max(caplen as u32),
         ts_nanos: Some(ts_nanos),
         link_type: iface.link_type,
+        interface_id: Some(interface_id),
     }))
 }
 

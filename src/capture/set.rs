@@ -27,6 +27,7 @@ enum Next {
         ts_nanos: i64,
         orig_len: u32,
         link_type: u32,
+        interface_id: Option<u32>,
     },
     Secrets,
     /// The file is read to its end (or to its damage).
@@ -117,7 +118,7 @@ impl CaptureSet {
         let Some((index, _)) = chosen else { return Ok(None) };
         self.returned = Some(index);
         let member = &self.members[index];
-        let Next::Packet { ts_nanos, orig_len, link_type } = member.next else {
+        let Next::Packet { ts_nanos, orig_len, link_type, interface_id } = member.next else {
             return Ok(Some(Block::Secrets(&member.bytes)));
         };
         self.packets += 1;
@@ -128,6 +129,7 @@ impl CaptureSet {
             link_type,
             data: &member.bytes,
             file: u16::try_from(index).unwrap_or(u16::MAX),
+            interface_id,
         })))
     }
 }
@@ -140,7 +142,12 @@ impl Member {
             Some(Block::Packet(r)) => {
                 self.bytes.clear();
                 self.bytes.extend_from_slice(r.data);
-                Next::Packet { ts_nanos: r.ts_nanos, orig_len: r.orig_len, link_type: r.link_type }
+                Next::Packet {
+                    ts_nanos: r.ts_nanos,
+                    orig_len: r.orig_len,
+                    link_type: r.link_type,
+                    interface_id: r.interface_id,
+                }
             }
             Some(Block::Secrets(text)) => {
                 self.bytes.clear();

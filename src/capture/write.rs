@@ -6,7 +6,7 @@
 //! use wsdissect::capture::write::CaptureWriter;
 //! let mut out = Vec::new();
 //! let mut w = CaptureWriter::new(&mut out, true);
-//! let record = Record { number: 1, ts_nanos: 1_500_000_000, orig_len: 3, link_type: 101, data: &[0x45, 0, 0], file: 0 };
+//! let record = Record { number: 1, ts_nanos: 1_500_000_000, orig_len: 3, link_type: 101, data: &[0x45, 0, 0], file: 0, interface_id: None };
 //! w.write(&record).unwrap();
 //! let mut reader = CaptureReader::new(&out[..]).unwrap();
 //! let back = reader.next_record().unwrap().unwrap();

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use crate::analyzer::{Frame, Origin};
+use crate::flow::analysis::AnalysisFlags;
 use crate::http::Headers;
 use crate::net;
 use crate::ws::expert::ExpertKind;
@@ -137,7 +138,7 @@ impl Field {
     /// Whether the field is read from the packet's link, IP and TCP header values
     /// ([`crate::net::Headers`]), which are then decoded for every packet.
     pub fn reads_headers(&self) -> bool {
-        const FROM_HEADERS: [&str; 16] = [
+        const FROM_HEADERS: [&str; 17] = [
             "eth.",
             "vlan.",
             "ip.len",
@@ -153,6 +154,7 @@ impl Field {
             "tcp.flags",
             "tcp.window_size",
             "tcp.options",
+            "tcp.analysis",
             "frame.protocols",
         ];
         FROM_HEADERS.iter().any(|p| self.name.starts_with(p))
@@ -258,6 +260,13 @@ fn tcp_flag<'a>(f: &Frame<'a>, bit: u16, v: &mut dyn FnMut(Value<'a>)) {
     v(Value::Bool(f.packet.headers.tcp_flags & bit != 0))
 }
 
+/// A `tcp.analysis.*` flag: present on the packets tshark's sequence analysis marks.
+fn tcp_analysis<'a>(f: &Frame<'a>, bits: u16, v: &mut dyn FnMut(Value<'a>)) {
+    if f.packet.tcp_analysis.has(bits) {
+        v(Value::Present)
+    }
+}
+
 /// `frame.protocols`: the protocols tshark names for the packet, down to what the frame's
 /// message is dissected as.
 pub fn protocols(f: &Frame<'_>) -> String {
@@ -346,6 +355,16 @@ pub static FIELDS: &[Field] = &[
         |ctx, f, v| {
             if let Some(name) = ctx.files.get(usize::from(f.packet.file)) {
                 v(Value::Str(Cow::Owned(name.clone())))
+            }
+        },
+    ),
+    field(
+        "frame.interface_id",
+        FieldType::UInt32,
+        "The pcapng interface that captured the packet (absent in pcap files)",
+        |_, f, v| {
+            if let Some(id) = f.packet.interface_id {
+                v(Value::UInt(u64::from(id)))
             }
         },
     ),
@@ -501,6 +520,86 @@ pub static FIELDS: &[Field] = &[
             v(Value::UInt(u64::from(h.window) << shift.unwrap_or(0)))
         },
     ),
+    field("tcp.analysis.flags", FieldType::None, "TCP sequence analysis: any of the tcp.analysis flags", |_, f, v| {
+        if !f.packet.tcp_analysis.is_empty() {
+            v(Value::Present)
+        }
+    }),
+    field(
+        "tcp.analysis.retransmission",
+        FieldType::None,
+        "A (suspected) retransmission; also on fast and spurious ones",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::RETRANSMISSION, v),
+    ),
+    field(
+        "tcp.analysis.fast_retransmission",
+        FieldType::None,
+        "A (suspected) fast retransmission: resent within 20 ms of the second duplicate ACK asking for it",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::FAST_RETRANSMISSION, v),
+    ),
+    field(
+        "tcp.analysis.spurious_retransmission",
+        FieldType::None,
+        "A (suspected) spurious retransmission: resends bytes already ACKed",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::SPURIOUS_RETRANSMISSION, v),
+    ),
+    field(
+        "tcp.analysis.out_of_order",
+        FieldType::None,
+        "A (suspected) out-of-order segment: earlier bytes within the handshake round trip (or 3 ms) of the highest",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::OUT_OF_ORDER, v),
+    ),
+    field(
+        "tcp.analysis.lost_segment",
+        FieldType::None,
+        "Previous segment(s) not captured: starts beyond the highest byte seen",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::LOST_SEGMENT, v),
+    ),
+    field("tcp.analysis.ack_lost_segment", FieldType::None, "ACKs a segment that was not captured", |_, f, v| {
+        tcp_analysis(f, AnalysisFlags::ACK_LOST_SEGMENT, v)
+    }),
+    field(
+        "tcp.analysis.duplicate_ack",
+        FieldType::None,
+        "Duplicate ACK: empty, same ACK and window as the sender's previous segment",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::DUPLICATE_ACK, v),
+    ),
+    field(
+        "tcp.analysis.keep_alive",
+        FieldType::None,
+        "TCP keep-alive: 0 or 1 byte one before the next expected byte",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::KEEP_ALIVE, v),
+    ),
+    field("tcp.analysis.keep_alive_ack", FieldType::None, "ACK to a TCP keep-alive", |_, f, v| {
+        tcp_analysis(f, AnalysisFlags::KEEP_ALIVE_ACK, v)
+    }),
+    field(
+        "tcp.analysis.window_update",
+        FieldType::None,
+        "TCP window update: empty, same ACK, a new window",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::WINDOW_UPDATE, v),
+    ),
+    field("tcp.analysis.window_full", FieldType::None, "Fills the window the receiver last offered", |_, f, v| {
+        tcp_analysis(f, AnalysisFlags::WINDOW_FULL, v)
+    }),
+    field("tcp.analysis.zero_window", FieldType::None, "Offers a zero window", |_, f, v| {
+        tcp_analysis(f, AnalysisFlags::ZERO_WINDOW, v)
+    }),
+    field(
+        "tcp.analysis.zero_window_probe",
+        FieldType::None,
+        "TCP zero window probe: one byte into a zero window",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::ZERO_WINDOW_PROBE, v),
+    ),
+    field(
+        "tcp.analysis.reused_ports",
+        FieldType::None,
+        "A SYN with a new sequence number reuses the ports of an earlier connection",
+        |_, f, v| tcp_analysis(f, AnalysisFlags::REUSED_PORTS, v),
+    ),
+    field("tcp.analysis.zero_window_probe_ack", FieldType::None, "ACK to a TCP zero window probe", |_, f, v| {
+        tcp_analysis(f, AnalysisFlags::ZERO_WINDOW_PROBE_ACK, v)
+    }),
     field("tcp.options.mss_val", FieldType::UInt16, "TCP maximum segment size option", |_, f, v| {
         if let Some(mss) = f.packet.headers.mss {
             v(Value::UInt(u64::from(mss)))

@@ -106,6 +106,7 @@ pub fn pcapng(packets: &[&Packet]) -> Vec<u8> {
             link_type: p.link,
             data: &p.data,
             file: 0,
+            interface_id: None,
         };
         writer.write(&record).unwrap();
     }
