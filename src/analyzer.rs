@@ -712,6 +712,27 @@ pub fn flow_key(a: Endpoint, b: Endpoint) -> FlowKey {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// The connection table's key: the two endpoints in a fixed order, each packed into an
+/// address (IPv4 mapped into IPv6) and its port and family, so that hashing and comparing it
+/// take a few word operations rather than a walk through two `IpAddr` enums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct TableKey([(u128, u32); 2]);
+
+impl TableKey {
+    fn pack(e: Endpoint) -> (u128, u32) {
+        match e.ip {
+            IpAddr::V4(ip) => (u128::from(ip.to_bits()), u32::from(e.port)),
+            IpAddr::V6(ip) => (ip.to_bits(), u32::from(e.port) | 1 << 16),
+        }
+    }
+
+    /// The key of the connection between `src` and `dst`, and the side `src` is on in it.
+    fn of(src: Endpoint, dst: Endpoint) -> (Self, usize) {
+        let (s, d) = (Self::pack(src), Self::pack(dst));
+        if s <= d { (TableKey([s, d]), 0) } else { (TableKey([d, s]), 1) }
+    }
+}
+
 /// Turns records into WebSocket frames and messages.
 pub struct Analyzer {
     transport: Transport,
@@ -774,7 +795,7 @@ pub(crate) struct Transport {
     config: Config,
     /// Boxed so that the table itself stays small (most connections are not WebSocket); hashed
     /// with foldhash, fast and seeded per run so that crafted addresses cannot force collisions.
-    flows: HashMap<FlowKey, Box<Conn>, foldhash::fast::RandomState>,
+    flows: HashMap<TableKey, Box<Conn>, foldhash::fast::RandomState>,
     next_stream: u32,
     first_ts: Option<i64>,
     /// Time of the packet read last (for `frame.time_delta`).
@@ -858,38 +879,54 @@ impl Transport {
         }
     }
 
-    fn segment(&mut self, seg: &TcpSegment<'_>, mut meta: PacketMeta, out: &mut impl FrameSink) {
+    fn segment(&mut self, seg: &TcpSegment<'_>, meta: PacketMeta, out: &mut impl FrameSink) {
         let src = Endpoint { ip: seg.src, port: seg.src_port };
         let dst = Endpoint { ip: seg.dst, port: seg.dst_port };
-        let key = flow_key(src, dst);
+        let (key, side) = TableKey::of(src, dst);
         let pure_syn = seg.flags.syn && !seg.flags.ack;
         // A new SYN on a closed pair, or one with a new ISN, starts a new connection.
-        let restart = match self.flows.get(&key) {
-            None => true,
-            Some(conn) => {
-                let dir = usize::from(conn.state.a != src);
-                pure_syn && (conn.closed || conn.state.isn[dir].is_some_and(|isn| isn != seg.seq))
-            }
+        let restarts = |conn: &Conn| {
+            let dir = usize::from(conn.state.a != src);
+            pure_syn && (conn.closed || conn.state.isn[dir].is_some_and(|isn| isn != seg.seq))
         };
-        if restart {
-            // The sequence analysis goes on across connections on the same ports, as tshark's
-            // (which notes their reuse).
-            let mut analysis = None;
-            if let Some(mut old) = self.flows.remove(&key) {
-                analysis = old.analysis.take();
-                Self::close(&mut old, &mut self.tls, &mut self.stats, out);
-            }
-            let mut conn = self.new_conn(src, dst, meta.number);
-            conn.analysis = analysis;
-            self.flows.insert(key, Box::new(conn));
-            if self.flows.len() > self.config.max_connections.max(1) {
-                self.evict(key, out);
-            }
+        // One look-up for a packet of a connection already known (nearly every packet).
+        if let Some(conn) = self.flows.get_mut(&key)
+            && !restarts(conn)
+        {
+            return Self::conn_segment(conn, side, seg, meta, &self.config, &mut self.tls, &mut self.stats, out);
+        }
+        // The sequence analysis goes on across connections on the same ports, as tshark's
+        // (which notes their reuse).
+        let mut analysis = None;
+        if let Some(mut old) = self.flows.remove(&key) {
+            analysis = old.analysis.take();
+            Self::close(&mut old, &mut self.tls, &mut self.stats, out);
+        }
+        let mut conn = self.new_conn(src, dst, meta.number);
+        conn.analysis = analysis;
+        self.flows.insert(key, Box::new(conn));
+        if self.flows.len() > self.config.max_connections.max(1) {
+            self.evict(key, out);
         }
         let conn = self.flows.get_mut(&key).expect("inserted above");
+        Self::conn_segment(conn, side, seg, meta, &self.config, &mut self.tls, &mut self.stats, out);
+    }
+
+    /// A segment of `conn`, sent from `side` of its [`TableKey`].
+    #[allow(clippy::too_many_arguments)]
+    fn conn_segment(
+        conn: &mut Conn,
+        side: usize,
+        seg: &TcpSegment<'_>,
+        mut meta: PacketMeta,
+        config: &Config,
+        tls: &mut TlsContext,
+        stats: &mut Stats,
+        out: &mut impl FrameSink,
+    ) {
         conn.last_seen = meta.number;
-        let dir = usize::from(conn.state.a != src);
-        if self.config.packet_headers {
+        let dir = usize::from(conn.state.a.ip != seg.src || conn.state.a.port != seg.src_port);
+        if config.packet_headers {
             let facts = SegmentFacts {
                 seq: seg.seq,
                 ack: seg.ack,
@@ -899,7 +936,6 @@ impl Transport {
                 ts_nanos: meta.ts_nanos,
             };
             // Sides by address, not by who opened: the state outlives a connection.
-            let side = usize::from(src != key.0);
             meta.tcp_analysis = conn.analysis.get_or_insert_default().segment(side, &facts, seg.headers.wscale);
         }
         if conn.closed {
@@ -916,8 +952,7 @@ impl Transport {
             conn.state.isn[dir] = Some(seg.seq.wrapping_sub(1));
             conn.state.sync_isn();
         }
-        let (state, carrier, tls) = (&mut conn.state, &mut conn.carrier, &mut self.tls);
-        let stats = &mut self.stats;
+        let (state, carrier) = (&mut conn.state, &mut conn.carrier);
         conn.reasm[dir].segment_with_missing(seg.seq, seg.payload, u64::from(seg.missing), meta, &mut |d| {
             carry(carrier, tls, state, dir, d, stats, out)
         });
@@ -930,7 +965,7 @@ impl Transport {
         let finished =
             |d: usize| conn.state.fin_seq[d].is_some_and(|fin| conn.reasm[d].next_seq().is_none_or(|next| next == fin));
         if seg.flags.rst || (finished(0) && finished(1)) {
-            Self::close(conn, &mut self.tls, &mut self.stats, out);
+            Self::close(conn, tls, stats, out);
         }
     }
 
@@ -1028,8 +1063,8 @@ impl Transport {
 
     /// Closes and forgets the least recently active eighth of the connections (never `keep`), so
     /// that eviction costs O(1) amortised per connection.
-    fn evict(&mut self, keep: FlowKey, out: &mut impl FrameSink) {
-        let mut ages: Vec<(u64, FlowKey)> =
+    fn evict(&mut self, keep: TableKey, out: &mut impl FrameSink) {
+        let mut ages: Vec<(u64, TableKey)> =
             self.flows.iter().filter(|(k, _)| **k != keep).map(|(k, c)| (c.last_seen, *k)).collect();
         let n = (self.config.max_connections / 8).clamp(1, ages.len().max(1));
         if ages.len() > n {
