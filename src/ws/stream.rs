@@ -82,8 +82,9 @@ pub struct FrameDecoder<M> {
     /// Bytes held while resynchronising, and the packet boundaries inside them.
     resync: Vec<u8>,
     resync_meta: Vec<(usize, M)>,
+    /// The packet of the last piece, kept while a frame is under way.
     last_meta: Option<M>,
-    /// The packet that carried the first byte of the frame being decoded.
+    /// The packet that carried the first byte of the frame under way.
     first_meta: Option<M>,
     /// Bytes thrown away while looking for a frame boundary.
     pub skipped_bytes: u64,
@@ -116,7 +117,8 @@ impl<M: Copy> FrameDecoder<M> {
 
     /// Feeds bytes that follow the previous ones in the stream.
     pub fn feed(&mut self, mut data: &[u8], meta: M, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
-        self.last_meta = Some(meta);
+        // Whether the frame under way began in this piece (then `meta` is its first packet).
+        let mut began_here = false;
         while !data.is_empty() {
             match &mut self.state {
                 State::Resync => {
@@ -126,9 +128,7 @@ impl<M: Copy> FrameDecoder<M> {
                     return;
                 }
                 State::Header => {
-                    if self.hdr_len == 0 {
-                        self.first_meta = Some(meta);
-                    }
+                    began_here |= self.hdr_len == 0;
                     let take = data.len().min(14 - self.hdr_len);
                     self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data[..take]);
                     match parse_header(&self.hdr[..self.hdr_len + take]) {
@@ -137,7 +137,7 @@ impl<M: Copy> FrameDecoder<M> {
                             data = &data[used..];
                             self.hdr_len = 0;
                             self.start_payload(header);
-                            self.finish_if_done(meta, out);
+                            self.finish_if_done(meta, began_here, out);
                         }
                         Err(_) => {
                             // Incomplete: everything given is header so far.
@@ -162,8 +162,21 @@ impl<M: Copy> FrameDecoder<M> {
                     *received += take as u64;
                     *seen += take as u64;
                     data = &data[take..];
-                    self.finish_if_done(meta, out);
+                    self.finish_if_done(meta, began_here, out);
                 }
+            }
+        }
+        // The packets of a frame still under way are kept (not those of every frame: most end
+        // in the piece they begin in), for a hole or the stream's end may report it cut.
+        let mid_frame = match self.state {
+            State::Header => self.hdr_len > 0,
+            State::Payload { .. } => true,
+            State::Resync => false,
+        };
+        if mid_frame {
+            self.last_meta = Some(meta);
+            if began_here {
+                self.first_meta = Some(meta);
             }
         }
     }
@@ -176,7 +189,7 @@ impl<M: Copy> FrameDecoder<M> {
                 *received += len;
                 *cut = true;
                 if let Some(meta) = self.last_meta {
-                    self.finish_if_done(meta, out);
+                    self.finish_if_done(meta, false, out);
                 }
             }
             State::Payload { .. } => {
@@ -221,7 +234,8 @@ impl<M: Copy> FrameDecoder<M> {
         self.state = State::Payload { header, received: 0, seen: 0, cut: false };
     }
 
-    fn finish_if_done(&mut self, meta: M, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
+    /// Reports the frame if its payload is all there; `began_here`: its first packet is `meta`.
+    fn finish_if_done(&mut self, meta: M, began_here: bool, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         if let State::Payload { header, received, seen, cut } = self.state
             && received == header.payload_len
         {
@@ -231,7 +245,7 @@ impl<M: Copy> FrameDecoder<M> {
                 payload_seen: seen,
                 cut: cut.then_some(Cut::Gap),
                 meta,
-                first: self.first_meta.unwrap_or(meta),
+                first: if began_here { meta } else { self.first_meta.unwrap_or(meta) },
             });
             self.state = State::Header;
         }
