@@ -356,6 +356,12 @@ impl MessageAssembler {
                     }
                     return Some(self.single(h, payload, whole, packet, expert));
                 }
+                if h.fin && !self.keeps_content() {
+                    // Followed by shape only, a compressed message of one frame is not inflated
+                    // and is shown where it is, as a plain one is.
+                    let message = self.single(h, payload, false, packet, expert);
+                    return Some(Message { compressed: true, ..message });
+                }
                 self.start(h.opcode, compressed);
                 self.append(h, payload, whole, packet);
                 if h.fin { Some(self.complete(expert)) } else { None }
