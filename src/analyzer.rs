@@ -36,7 +36,7 @@ use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::extensions::DeflateParams;
 use crate::ws::frame::FrameHeader;
 use crate::ws::message::{Limits, Message};
-use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
+use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder, PacketNumber};
 
 pub(crate) mod batch;
 mod midstream;
@@ -132,6 +132,12 @@ pub struct PacketMeta {
     pub headers: net::Headers,
     /// tshark's sequence analysis of it (`tcp.analysis.*`), made with the header values.
     pub tcp_analysis: AnalysisFlags,
+}
+
+impl PacketNumber for PacketMeta {
+    fn packet_number(&self) -> u64 {
+        self.number
+    }
 }
 
 /// An address and port.

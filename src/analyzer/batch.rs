@@ -35,7 +35,8 @@ const IN_FLIGHT_BYTES: usize = 8 << 20;
 enum Event {
     /// The first record's time (the capture's [`Context`]).
     Start(i64),
-    Connection(Box<ConnectionInfo>),
+    /// Taken out when replayed.
+    Connection(Option<Box<ConnectionInfo>>),
     Handshake {
         key: u64,
         packet: PacketMeta,
@@ -64,7 +65,7 @@ struct DecodedEvent {
     payload_seen: u64,
     cut: Option<Cut>,
     meta: PacketMeta,
-    first: PacketMeta,
+    first_packet: u64,
 }
 
 /// A [`Frame`] whose bytes, message fragments and expert items are ranges of its batch's.
@@ -264,7 +265,7 @@ impl<'a> Staged<'a> {
 
 impl FrameSink for Staged<'_> {
     fn connection(&mut self, info: &ConnectionInfo) {
-        self.sender.push(Event::Connection(Box::new(info.clone())));
+        self.sender.push(Event::Connection(Some(Box::new(info.clone()))));
     }
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
@@ -289,7 +290,7 @@ impl FrameSink for Staged<'_> {
             payload_seen: f.payload_seen,
             cut: f.cut,
             meta: f.meta,
-            first: f.first,
+            first_packet: f.first_packet,
         };
         sender.push(Event::Decoded { key: info.key(), from_client, frame });
     }
@@ -318,41 +319,44 @@ impl Replay {
 
     /// Replays `batch` and empties it; stops early once `out` is done.
     pub(crate) fn batch(&mut self, batch: &mut Batch, out: &mut impl Output) {
-        for event in batch.events.drain(..) {
+        // Read in place: an event is a few hundred bytes, not worth moving out.
+        for event in &mut batch.events {
             if out.done() {
                 break;
             }
             match event {
-                Event::Start(first_ts) => out.capture_start(&Context { first_ts, ..Context::default() }),
+                Event::Start(first_ts) => out.capture_start(&Context { first_ts: *first_ts, ..Context::default() }),
                 Event::Connection(info) => {
-                    self.connections.insert(info.key(), info);
+                    if let Some(info) = info.take() {
+                        self.connections.insert(info.key(), info);
+                    }
                 }
                 Event::Handshake { key, packet, expert } => {
-                    let Some(connection) = self.connection(key) else { continue };
-                    out.handshake(&HandshakeEvent { packet, connection, expert: &expert });
+                    let Some(connection) = self.connection(*key) else { continue };
+                    out.handshake(&HandshakeEvent { packet: *packet, connection, expert });
                 }
                 Event::Decoded { key, from_client, frame: f } => {
-                    let Some(connection) = self.connections.get(&key) else { continue };
+                    let Some(connection) = self.connections.get(key) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
-                        payload: &batch.bytes[f.payload],
+                        payload: &batch.bytes[f.payload.clone()],
                         payload_seen: f.payload_seen,
                         cut: f.cut,
                         meta: f.meta,
-                        first: f.first,
+                        first_packet: f.first_packet,
                     };
-                    self.stage.frame(connection, from_client, &decoded, out);
+                    self.stage.frame(connection, *from_client, &decoded, out);
                 }
                 Event::Frame { key, from_client, frame: f } => {
-                    let Some(connection) = self.connection(key) else { continue };
-                    let payload = &batch.bytes[f.payload];
-                    let message = f.message.map(|m| Message {
+                    let Some(connection) = self.connection(*key) else { continue };
+                    let payload = &batch.bytes[f.payload.clone()];
+                    let message = f.message.as_ref().map(|m| Message {
                         opcode: m.opcode,
                         compressed: m.compressed,
-                        fragments: &batch.fragments[m.fragments],
+                        fragments: &batch.fragments[m.fragments.clone()],
                         wire_length: m.wire_length,
                         length: m.length,
-                        data: m.data.map_or(payload, |r| &batch.bytes[r]),
+                        data: m.data.clone().map_or(payload, |r| &batch.bytes[r]),
                         complete: m.complete,
                         inflate_failed: m.inflate_failed,
                     });
@@ -360,21 +364,22 @@ impl Replay {
                         packet: f.packet,
                         first_packet: f.first_packet,
                         connection,
-                        from_client,
+                        from_client: *from_client,
                         header: f.header,
                         payload,
                         payload_seen: f.payload_seen,
                         cut: f.cut,
                         message,
-                        expert: &batch.experts[f.expert],
+                        expert: &batch.experts[f.expert.clone()],
                     });
                 }
                 Event::Closed(key) => {
-                    self.connections.remove(&key);
-                    self.stage.closed(key);
+                    self.connections.remove(key);
+                    self.stage.closed(*key);
                 }
             }
         }
+        batch.events.clear();
         batch.bytes.clear();
         batch.fragments.clear();
         batch.experts.clear();

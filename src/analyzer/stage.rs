@@ -154,7 +154,7 @@ impl MessageStage {
         }
         out.frame(&Frame {
             packet: f.meta,
-            first_packet: f.first.number,
+            first_packet: f.first_packet,
             connection: info,
             from_client,
             header: f.header,

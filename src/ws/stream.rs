@@ -36,8 +36,14 @@ pub struct DecodedFrame<'a, M> {
     pub cut: Option<Cut>,
     /// The packet that carried the frame's last byte (or its last byte seen, when cut).
     pub meta: M,
-    /// The packet that carried the frame's first byte.
-    pub first: M,
+    /// The number of the packet that carried the frame's first byte.
+    pub first_packet: u64,
+}
+
+/// The details of a packet the decoder is given with its bytes: it reads their number.
+pub trait PacketNumber: Copy {
+    /// The packet's number in the capture.
+    fn packet_number(&self) -> u64;
 }
 
 /// How many bytes resynchronisation may hold before it settles for a header it cannot verify.
@@ -84,13 +90,13 @@ pub struct FrameDecoder<M> {
     resync_meta: Vec<(usize, M)>,
     /// The packet of the last piece, kept while a frame is under way.
     last_meta: Option<M>,
-    /// The packet that carried the first byte of the frame under way.
-    first_meta: Option<M>,
+    /// The number of the packet that carried the first byte of the frame under way.
+    first_packet: u64,
     /// Bytes thrown away while looking for a frame boundary.
     pub skipped_bytes: u64,
 }
 
-impl<M: Copy> FrameDecoder<M> {
+impl<M: PacketNumber> FrameDecoder<M> {
     /// A decoder for a client (masking) or server direction, keeping up to `payload_cap`
     /// payload bytes per frame.
     pub fn new(client: bool, allowed_rsv: u8, payload_cap: usize) -> Self {
@@ -105,7 +111,7 @@ impl<M: Copy> FrameDecoder<M> {
             resync: Vec::new(),
             resync_meta: Vec::new(),
             last_meta: None,
-            first_meta: None,
+            first_packet: 0,
             skipped_bytes: 0,
         }
     }
@@ -176,7 +182,7 @@ impl<M: Copy> FrameDecoder<M> {
         if mid_frame {
             self.last_meta = Some(meta);
             if began_here {
-                self.first_meta = Some(meta);
+                self.first_packet = meta.packet_number();
             }
         }
     }
@@ -245,7 +251,7 @@ impl<M: Copy> FrameDecoder<M> {
                 payload_seen: seen,
                 cut: cut.then_some(Cut::Gap),
                 meta,
-                first: if began_here { meta } else { self.first_meta.unwrap_or(meta) },
+                first_packet: if began_here { meta.packet_number() } else { self.first_packet },
             });
             self.state = State::Header;
         }
@@ -254,14 +260,13 @@ impl<M: Copy> FrameDecoder<M> {
     fn emit_cut(&mut self, why: Cut, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         if let (State::Payload { header, seen, cut, .. }, Some(meta)) = (&self.state, self.last_meta) {
             let why = if *cut { Cut::Gap } else { why };
-            let first = self.first_meta.unwrap_or(meta);
             out(DecodedFrame {
                 header: *header,
                 payload: &self.payload,
                 payload_seen: *seen,
                 cut: Some(why),
                 meta,
-                first,
+                first_packet: self.first_packet,
             });
         }
         self.state = State::Header;
@@ -357,6 +362,12 @@ impl<M: Copy> FrameDecoder<M> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+
+    impl PacketNumber for u32 {
+        fn packet_number(&self) -> u64 {
+            u64::from(*self)
+        }
+    }
 
     /// A frame's bytes, masked with `key` when given (for the tests of `ws`).
     pub(in crate::ws) fn frame(fin_opcode: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
