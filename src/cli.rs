@@ -166,7 +166,8 @@ pub struct Args {
 
     /// Threads for a capture file: with 2 (the default on a machine with two cores or more), one
     /// reads and decodes TCP and frame headers while the other joins, inflates, filters and prints
-    /// (when most connections are compressed, the first also inflates half of them).
+    /// (the first also inflates compressed connections, handing them over one by one while the
+    /// other waits for work).
     /// Standard input, and -c, use one thread, so that output comes as soon as it can.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
     threads: Option<u8>,

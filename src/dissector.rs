@@ -20,7 +20,8 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 use crate::analyzer::batch::{Batch, BatchSender, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
@@ -329,8 +330,9 @@ impl<R: Read> Dissector<R> {
 
     /// [`run`](Self::run) on two threads: another one reads the capture and decodes TCP and
     /// frames, while this one joins, inflates and checks messages, runs the filter and `out`
-    /// (when most connections are compressed, the other thread inflates half of them). `out` sees
-    /// exactly what `run` would show it, in the same order.
+    /// (the other thread also inflates compressed connections, and hands them over here one by
+    /// one while this one waits for work). `out` sees exactly what `run` would show it, in the
+    /// same order.
     pub fn run_parallel(&mut self, out: &mut impl Output) -> Result<(), CaptureError>
     where
         R: Send,
@@ -342,9 +344,11 @@ impl<R: Read> Dissector<R> {
         let mut replay = Replay::beside(stage);
         let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUE);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let sender = BatchSender::new(full_tx, empty_rx, Arc::clone(&queued));
         let result = std::thread::scope(|scope| {
             let decoding = scope.spawn(move || {
-                let mut sink = Staged::new(stage, BatchSender::new(full_tx, empty_rx));
+                let mut sink = Staged::new(stage, sender);
                 let result = loop {
                     if sink.sender.stopped {
                         break Ok(());
@@ -371,6 +375,7 @@ impl<R: Read> Dissector<R> {
             while !sink.done()
                 && let Ok(mut batch) = full_rx.recv()
             {
+                queued.fetch_sub(1, Ordering::Relaxed);
                 replay.batch(&mut batch, &mut sink);
                 // The decoding side may have finished: then the batch is not needed.
                 let _ = empty_tx.send(batch);
@@ -499,5 +504,60 @@ impl<R: Read> Iterator for Frames<R> {
             Some(f) => Some(Ok(f)),
             None => d.error.take().map(Err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Profile, write_capture};
+
+    /// Frames, messages and expert items, owned.
+    fn collect(frames: &mut Vec<OwnedFrame>) -> impl Output + '_ {
+        |f: &Frame<'_>| frames.push(OwnedFrame::from_frame(f))
+    }
+
+    #[test]
+    fn connections_handed_over_between_messages_give_what_one_thread_gives() {
+        // Every connection compressed, with context takeover: the reading thread starts with all
+        // of them, and here the other side always looks idle, so at each batch it hands some
+        // over (windows and all) in the middle of their streams.
+        let mut pcap = Vec::new();
+        let profile = Profile { connections: 40, ..Profile::deflate() };
+        let written = write_capture(&mut pcap, &profile, 3 << 20, 7).unwrap();
+        let mut one = Vec::new();
+        let mut single = Dissector::from_bytes(&pcap).unwrap();
+        single.run(&mut collect(&mut one)).unwrap();
+        assert_eq!(one.len() as u64, written.frames);
+
+        let mut two = Dissector::from_bytes(&pcap).unwrap();
+        let (transport, stage) = two.analyzer.halves();
+        let mut replay = Replay::beside(stage);
+        // Room for every batch: nothing takes them until the capture is read.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(1 << 12);
+        let (_empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut sink = Staged::new(stage, BatchSender::new(full_tx, empty_rx, Arc::clone(&queued)));
+        while let Some(block) = two.reader.next_block().unwrap() {
+            let Block::Packet(record) = block else { continue };
+            if record.number == 1 {
+                sink.sender.start(record.ts_nanos);
+            }
+            transport.packet(&record, &mut sink);
+            queued.store(0, Ordering::Relaxed);
+        }
+        transport.finish(&mut sink);
+        sink.sender.flush();
+        let handed_over = sink.handed_over;
+        assert!((1..40).contains(&handed_over), "{handed_over} of 40 handed over");
+        drop(sink);
+        let mut frames = Vec::new();
+        let mut out = collect(&mut frames);
+        for mut batch in full_rx.try_iter() {
+            replay.batch(&mut batch, &mut out);
+        }
+        drop(out);
+        assert_eq!(frames, one);
+        assert!(frames.iter().filter_map(|f| f.message.as_ref()).all(|m| m.complete));
     }
 }

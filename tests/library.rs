@@ -104,9 +104,9 @@ impl wsdissect::analyzer::Output for Collect {
 
 #[test]
 fn run_parallel_gives_what_run_gives_when_both_threads_inflate() {
-    // Every connection compressed: the reading thread inflates half of them and sends their
-    // frames finished; the other half are inflated beside the output. Same frames, messages,
-    // expert items and counters as one thread, in the same order.
+    // Every connection compressed: the reading thread inflates those it holds and sends their
+    // frames finished; those it hands over are inflated beside the output. Same frames,
+    // messages, expert items and counters as one thread, in the same order.
     use wsdissect::synth::{Profile, write_capture};
     let mut pcap = Vec::new();
     let written = write_capture(&mut pcap, &Profile { connections: 40, ..Profile::deflate() }, 1 << 20, 3).unwrap();

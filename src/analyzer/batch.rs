@@ -4,17 +4,21 @@
 //!
 //! Inflating messages, the costliest part of a capture where most connections are compressed
 //! (as browsers make them), is shared by the two threads connection by connection ([`Staged`]):
-//! there, the reading thread joins, inflates and checks the messages of half of the compressed
-//! connections and sends their frames finished, with message and expert items; the other thread
-//! does it for every other connection from their decoded frames, then filters and prints
-//! everything, in the order one thread would. Where most connections are plain, the reading
-//! thread is the busier one (copying and decrypting), and keeps to reading.
+//! the reading thread joins, inflates and checks the messages of the compressed connections it
+//! holds and sends their frames finished, with message and expert items; the other thread does
+//! it for every other connection from their decoded frames, then filters and prints everything,
+//! in the order one thread would. The reading thread starts with every compressed connection
+//! and hands them over one at a time, between messages, while the other thread runs out of
+//! batches: how the work divides depends on the output (a JSON record costs far more than a
+//! summary line), so it is found as the capture is read, not guessed.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 
-use super::stage::{FrameSink, MessageStage};
+use super::stage::{Directions, FrameSink, MessageStage};
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::fields::Context;
 use crate::ws::expert::Expert;
@@ -53,6 +57,11 @@ enum Event {
         key: u64,
         from_client: bool,
         frame: FrameEvent,
+    },
+    /// The printing thread goes on with the connection's messages from here.
+    Handover {
+        key: u64,
+        directions: Directions,
     },
     Closed(u64),
 }
@@ -124,14 +133,29 @@ pub(crate) struct BatchSender {
     spare: Option<Batch>,
     /// Payload bytes in batches sent and not yet given back.
     in_flight: usize,
+    /// Batches sent and not yet taken by the other side (which counts them down).
+    queued: Arc<AtomicUsize>,
+    /// At the last batch sent, whether the other side had taken every batch before it (it was
+    /// waiting for work); read once.
+    other_side_idle: Option<bool>,
     /// The other side has stopped taking batches (its output is done).
     pub(crate) stopped: bool,
 }
 
 impl BatchSender {
-    /// Sends full batches on `full`, takes emptied ones back from `empty`.
-    pub(crate) fn new(full: SyncSender<Batch>, empty: Receiver<Batch>) -> Self {
-        BatchSender { batch: Batch::default(), full, empty, spare: None, in_flight: 0, stopped: false }
+    /// Sends full batches on `full`, takes emptied ones back from `empty`; `queued` counts the
+    /// batches sent that the other side has not taken yet.
+    pub(crate) fn new(full: SyncSender<Batch>, empty: Receiver<Batch>, queued: Arc<AtomicUsize>) -> Self {
+        BatchSender {
+            batch: Batch::default(),
+            full,
+            empty,
+            spare: None,
+            in_flight: 0,
+            queued,
+            other_side_idle: None,
+            stopped: false,
+        }
     }
 
     /// The capture's first record was read at `ts_nanos`.
@@ -168,6 +192,7 @@ impl BatchSender {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.sent = size;
         self.in_flight += size;
+        self.other_side_idle = Some(self.queued.fetch_add(1, Ordering::Relaxed) == 0);
         self.stopped = self.full.send(batch).is_err();
     }
 
@@ -235,31 +260,22 @@ impl Output for BatchSender {
 pub(crate) struct Staged<'a> {
     stage: &'a mut MessageStage,
     pub(crate) sender: BatchSender,
-    /// WebSocket connections seen opening (their `101`), compressed and plain.
-    opened: [u64; 2],
     /// Compressed connections whose messages this thread inflates.
     inflated_here: HashSet<u64, foldhash::fast::RandomState>,
+    /// Connections still to hand over to the other thread, at their next frame between messages.
+    to_hand_over: usize,
+    /// Connections handed over so far.
+    pub(crate) handed_over: usize,
 }
+
+/// While the other thread waits for work, this thread hands over one in this many of the
+/// connections it inflates at each batch sent: soon balanced, never far past the balance (a
+/// connection is not handed back).
+const HAND_OVER_SHARE: usize = 64;
 
 impl<'a> Staged<'a> {
     pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
-        Staged { stage, sender, opened: [0; 2], inflated_here: HashSet::default() }
-    }
-
-    /// At a connection's `101`: whether this thread will inflate its messages. Half of the
-    /// compressed connections, while they are most of those seen and payloads are kept, chosen
-    /// by a bit of the stream number well mixed (splitmix64's finalizer) so that connections
-    /// numbered in a pattern still split evenly.
-    fn takes(&mut self, info: &ConnectionInfo) -> bool {
-        let compressed = info.deflate.is_some();
-        self.opened[usize::from(compressed)] += 1;
-        if !compressed || self.stage.limits().max_message == 0 || self.opened[1] <= self.opened[0] {
-            return false;
-        }
-        let mut x = info.key().wrapping_add(0x9e37_79b9_7f4a_7c15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (x ^ (x >> 31)) & 1 == 0
+        Staged { stage, sender, inflated_here: HashSet::default(), to_hand_over: 0, handed_over: 0 }
     }
 }
 
@@ -269,16 +285,28 @@ impl FrameSink for Staged<'_> {
     }
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
-        if self.takes(info) {
+        // Every compressed connection starts here (when payloads are kept to inflate).
+        if info.deflate.is_some() && self.stage.limits().max_message > 0 {
             self.inflated_here.insert(info.key());
         }
         self.sender.push(Event::Handshake { key: info.key(), packet, expert: expert.to_vec() });
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
+        if let Some(idle) = self.sender.other_side_idle.take() {
+            self.to_hand_over = if idle { (self.inflated_here.len() / HAND_OVER_SHARE).max(1) } else { 0 };
+        }
+        let key = info.key();
         // Only compressed connections pay for the look-up.
-        if info.deflate.is_some() && self.inflated_here.contains(&info.key()) {
-            return self.stage.frame(info, from_client, f, &mut self.sender);
+        if info.deflate.is_some() && self.inflated_here.contains(&key) {
+            if self.to_hand_over == 0 || !self.stage.idle(key) {
+                return self.stage.frame(info, from_client, f, &mut self.sender);
+            }
+            self.to_hand_over -= 1;
+            self.handed_over += 1;
+            self.inflated_here.remove(&key);
+            let directions = self.stage.hand_over(key);
+            self.sender.push(Event::Handover { key, directions });
         }
         let sender = &mut self.sender;
         if sender.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
@@ -292,7 +320,7 @@ impl FrameSink for Staged<'_> {
             meta: f.meta,
             first_packet: f.first_packet,
         };
-        sender.push(Event::Decoded { key: info.key(), from_client, frame });
+        sender.push(Event::Decoded { key, from_client, frame });
     }
 
     fn closed(&mut self, key: u64) {
@@ -373,6 +401,7 @@ impl Replay {
                         expert: &batch.experts[f.expert.clone()],
                     });
                 }
+                Event::Handover { key, directions } => self.stage.take_over(*key, std::mem::take(directions)),
                 Event::Closed(key) => {
                     self.connections.remove(key);
                     self.stage.closed(*key);

@@ -75,6 +75,10 @@ impl MessageCounts {
     }
 }
 
+/// A connection's message assemblers: (server's, client's), each made at the direction's
+/// first frame.
+pub(crate) type Directions = [Option<Box<MessageAssembler>>; 2];
+
 /// Each WebSocket connection's two message assemblers, by [`ConnectionInfo::key`].
 ///
 /// Aligned to two cache lines so that, when it runs on its own thread, the counters it updates
@@ -84,8 +88,7 @@ impl MessageCounts {
 #[repr(align(128))]
 pub(crate) struct MessageStage {
     limits: Limits,
-    /// (server's, client's), each made at the direction's first frame.
-    assemblers: HashMap<u64, [Option<Box<MessageAssembler>>; 2], foldhash::fast::RandomState>,
+    assemblers: HashMap<u64, Directions, foldhash::fast::RandomState>,
     /// Expert items of the frame being reported (kept to reuse its allocation).
     expert: Vec<Expert>,
     /// Inflate states no direction holds: lent to a direction for each frame it may inflate,
@@ -169,6 +172,22 @@ impl MessageStage {
         {
             self.idle_inflaters.push(state);
         }
+    }
+
+    /// Whether neither direction of the connection is inside a message (then its assemblers
+    /// hold nothing but their windows, and may move to the other thread's stage).
+    pub(crate) fn idle(&self, key: u64) -> bool {
+        self.assemblers.get(&key).is_none_or(|d| d.iter().flatten().all(|m| !m.unfinished()))
+    }
+
+    /// Takes a connection's assemblers out, for another stage to go on with.
+    pub(crate) fn hand_over(&mut self, key: u64) -> Directions {
+        self.assemblers.remove(&key).unwrap_or_default()
+    }
+
+    /// Goes on with a connection's assemblers from another stage.
+    pub(crate) fn take_over(&mut self, key: u64, directions: Directions) {
+        self.assemblers.insert(key, directions);
     }
 
     /// Forgets a connection's assemblers, counting the messages left unfinished.
