@@ -34,29 +34,25 @@ const BATCH_BYTES: usize = 1 << 20;
 /// frame larger than this still goes, alone).
 const IN_FLIGHT_BYTES: usize = 8 << 20;
 
-/// One report of the first half, owned.
+/// One report of the first half, owned. Kept small (a frame's details go in the batch's
+/// `decoded` or `frames`, in the order of their events), as every frame writes one.
 #[derive(Debug)]
 enum Event {
     /// The first record's time (the capture's [`Context`]).
     Start(i64),
     /// Taken out when replayed.
     Connection(Option<Box<ConnectionInfo>>),
-    Handshake {
-        key: u64,
-        packet: PacketMeta,
-        expert: Vec<Expert>,
-    },
-    /// A frame of a connection whose messages the printing thread assembles.
+    Handshake(Box<(u64, PacketMeta, Vec<Expert>)>),
+    /// A frame of a connection whose messages the printing thread assembles: the batch's next
+    /// [`DecodedEvent`].
     Decoded {
         key: u64,
         from_client: bool,
-        frame: DecodedEvent,
     },
-    /// A frame finished on the reading thread.
+    /// A frame finished on the reading thread: the batch's next [`FrameEvent`].
     Frame {
         key: u64,
         from_client: bool,
-        frame: FrameEvent,
     },
     /// The printing thread goes on with the connection's messages from here.
     Handover {
@@ -108,6 +104,8 @@ struct MessageEvent {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     events: Vec<Event>,
+    decoded: Vec<DecodedEvent>,
+    frames: Vec<FrameEvent>,
     bytes: Vec<u8>,
     fragments: Vec<Fragment>,
     experts: Vec<Expert>,
@@ -236,7 +234,7 @@ impl Output for BatchSender {
         });
         let start = batch.experts.len();
         batch.experts.extend_from_slice(f.expert);
-        let frame = FrameEvent {
+        batch.frames.push(FrameEvent {
             packet: f.packet,
             first_packet: f.first_packet,
             header: f.header,
@@ -245,8 +243,8 @@ impl Output for BatchSender {
             cut: f.cut,
             message,
             expert: start..batch.experts.len(),
-        };
-        self.push(Event::Frame { key: f.connection.key(), from_client: f.from_client, frame });
+        });
+        self.push(Event::Frame { key: f.connection.key(), from_client: f.from_client });
     }
 
     fn done(&self) -> bool {
@@ -289,7 +287,7 @@ impl FrameSink for Staged<'_> {
         if info.deflate.is_some() && self.stage.limits().max_message > 0 {
             self.inflated_here.insert(info.key());
         }
-        self.sender.push(Event::Handshake { key: info.key(), packet, expert: expert.to_vec() });
+        self.sender.push(Event::Handshake(Box::new((info.key(), packet, expert.to_vec()))));
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
@@ -312,15 +310,16 @@ impl FrameSink for Staged<'_> {
         if sender.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
             sender.flush();
         }
-        let frame = DecodedEvent {
+        let payload = sender.batch.keep(f.payload);
+        sender.batch.decoded.push(DecodedEvent {
             header: f.header,
-            payload: sender.batch.keep(f.payload),
+            payload,
             payload_seen: f.payload_seen,
             cut: f.cut,
             meta: f.meta,
             first_packet: f.first_packet,
-        };
-        sender.push(Event::Decoded { key, from_client, frame });
+        });
+        sender.push(Event::Decoded { key, from_client });
     }
 
     fn closed(&mut self, key: u64) {
@@ -348,6 +347,7 @@ impl Replay {
     /// Replays `batch` and empties it; stops early once `out` is done.
     pub(crate) fn batch(&mut self, batch: &mut Batch, out: &mut impl Output) {
         // Read in place: an event is a few hundred bytes, not worth moving out.
+        let (mut decoded, mut frames) = (batch.decoded.iter(), batch.frames.iter());
         for event in &mut batch.events {
             if out.done() {
                 break;
@@ -359,11 +359,13 @@ impl Replay {
                         self.connections.insert(info.key(), info);
                     }
                 }
-                Event::Handshake { key, packet, expert } => {
+                Event::Handshake(handshake) => {
+                    let (key, packet, expert) = &**handshake;
                     let Some(connection) = self.connection(*key) else { continue };
                     out.handshake(&HandshakeEvent { packet: *packet, connection, expert });
                 }
-                Event::Decoded { key, from_client, frame: f } => {
+                Event::Decoded { key, from_client } => {
+                    let f = decoded.next().expect("a decoded frame for each event");
                     let Some(connection) = self.connections.get(key) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
@@ -375,7 +377,8 @@ impl Replay {
                     };
                     self.stage.frame(connection, *from_client, &decoded, out);
                 }
-                Event::Frame { key, from_client, frame: f } => {
+                Event::Frame { key, from_client } => {
+                    let f = frames.next().expect("a finished frame for each event");
                     let Some(connection) = self.connection(*key) else { continue };
                     let payload = &batch.bytes[f.payload.clone()];
                     let message = f.message.as_ref().map(|m| Message {
@@ -409,6 +412,8 @@ impl Replay {
             }
         }
         batch.events.clear();
+        batch.decoded.clear();
+        batch.frames.clear();
         batch.bytes.clear();
         batch.fragments.clear();
         batch.experts.clear();
