@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::capture::Record;
 use crate::flow::analysis::{AnalysisFlags, SegmentFacts, TcpAnalysis};
@@ -196,8 +197,10 @@ pub struct ConnectionInfo {
     pub server: Endpoint,
     /// How the connection was recognised.
     pub origin: Origin,
-    /// The handshake, when seen (boxed: most connections in a capture are not WebSocket).
-    pub handshake: Option<Box<Handshake>>,
+    /// The handshake, when seen: behind a pointer (most connections in a capture are not
+    /// WebSocket), shared by the copies of these details the two threads keep, as it does not
+    /// change once seen.
+    pub handshake: Option<Arc<Handshake>>,
     /// The permessage-deflate parameters the server accepted (`websocket.pmc` applies).
     pub deflate: Option<DeflateParams>,
     /// Relative sequence numbers: the initial sequence number of each side (client, server).
@@ -1296,7 +1299,7 @@ impl ConnState {
         };
         self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
-        self.info.handshake = Some(Box::new(Handshake {
+        self.info.handshake = Some(Arc::new(Handshake {
             request,
             response,
             response_packet: meta.number,
@@ -1565,7 +1568,7 @@ fn open_h2_socket(
     info.arrows = Default::default();
     info.origin = Origin::Handshake;
     info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
-    info.handshake = Some(Box::new(Handshake {
+    info.handshake = Some(Arc::new(Handshake {
         request: Some(request),
         response,
         response_packet: meta.number,
