@@ -22,8 +22,8 @@ pub struct Extension {
 /// Empty elements are skipped; a quoted value may contain `,` and `;`.
 pub fn parse(value: &str) -> Vec<Extension> {
     let mut out = Vec::new();
-    for element in split_outside_quotes(value, ',') {
-        let mut parts = split_outside_quotes(element, ';').into_iter();
+    for element in split_outside_quotes(value, b',') {
+        let mut parts = split_outside_quotes(element, b';').into_iter();
         let name = parts.next().unwrap_or("").trim();
         if name.is_empty() {
             continue;
@@ -42,15 +42,21 @@ pub fn parse(value: &str) -> Vec<Extension> {
     out
 }
 
-fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+/// Splits at `sep` outside quoted strings. Byte by byte: the separators, quotes and backslash
+/// are ASCII, and no byte of a multi-byte character can be taken for one of them.
+fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
+    // Nearly always nothing is quoted: then a plain split (memchr) does.
+    if !s.contains('"') {
+        return s.split(char::from(sep)).collect();
+    }
     let mut parts = Vec::new();
     let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in s.char_indices() {
-        match c {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        match b {
             _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            c if c == sep && !quoted => {
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b if b == sep && !quoted => {
                 parts.push(&s[start..i]);
                 start = i + 1;
             }
@@ -146,6 +152,19 @@ mod tests {
         assert_eq!(exts[0].params, vec![("client_max_window_bits".to_string(), None)]);
         assert_eq!(exts[1].params, vec![("bar".to_string(), Some("a,b;c".to_string()))]);
         assert_eq!(exts[2].name, "x-y");
+    }
+
+    #[test]
+    fn test_escapes_and_multibyte_characters_inside_quotes() {
+        // An escaped quote does not end the string; a character of several bytes, escaped or
+        // not, is never taken for a separator.
+        let exts = parse("x; a=\"\\\";é,\\é\"; b=ü, y");
+        assert_eq!(exts.len(), 2);
+        assert_eq!(
+            exts[0].params,
+            vec![("a".to_string(), Some("\";é,é".to_string())), ("b".to_string(), Some("ü".to_string()))]
+        );
+        assert_eq!(exts[1].name, "y");
     }
 
     #[test]
