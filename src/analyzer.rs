@@ -895,7 +895,7 @@ impl Transport {
         let pure_syn = seg.flags.syn && !seg.flags.ack;
         // A new SYN on a closed pair, or one with a new ISN, starts a new connection.
         let restarts = |conn: &Conn| {
-            let dir = usize::from(conn.state.a != src);
+            let dir = conn.state.dir_of(src);
             pure_syn && (conn.closed || conn.state.isn[dir].is_some_and(|isn| isn != seg.seq))
         };
         // One look-up for a packet of a connection already known (nearly every packet).
@@ -934,7 +934,7 @@ impl Transport {
         out: &mut impl FrameSink,
     ) {
         conn.last_seen = meta.number;
-        let dir = usize::from(conn.state.a.ip != seg.src || conn.state.a.port != seg.src_port);
+        let dir = conn.state.dir_of(Endpoint { ip: seg.src, port: seg.src_port });
         if config.packet_headers {
             let facts = SegmentFacts {
                 seq: seg.seq,

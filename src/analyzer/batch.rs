@@ -114,6 +114,12 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// Connections it hands over to the printing thread.
+    #[cfg(test)]
+    pub(crate) fn handovers(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, Event::Handover { .. })).count()
+    }
+
     /// Copies `data` in; where it is.
     fn keep(&mut self, data: &[u8]) -> Range<usize> {
         let start = self.bytes.len();
@@ -262,8 +268,6 @@ pub(crate) struct Staged<'a> {
     inflated_here: HashSet<u64, foldhash::fast::RandomState>,
     /// Connections still to hand over to the other thread, at their next frame between messages.
     to_hand_over: usize,
-    /// Connections handed over so far.
-    pub(crate) handed_over: usize,
 }
 
 /// While the other thread waits for work, this thread hands over one in this many of the
@@ -273,7 +277,7 @@ const HAND_OVER_SHARE: usize = 64;
 
 impl<'a> Staged<'a> {
     pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
-        Staged { stage, sender, inflated_here: HashSet::default(), to_hand_over: 0, handed_over: 0 }
+        Staged { stage, sender, inflated_here: HashSet::default(), to_hand_over: 0 }
     }
 }
 
@@ -301,7 +305,6 @@ impl FrameSink for Staged<'_> {
                 return self.stage.frame(info, from_client, f, &mut self.sender);
             }
             self.to_hand_over -= 1;
-            self.handed_over += 1;
             self.inflated_here.remove(&key);
             let directions = self.stage.hand_over(key);
             self.sender.push(Event::Handover { key, directions });
@@ -346,7 +349,7 @@ impl Replay {
 
     /// Replays `batch` and empties it; stops early once `out` is done.
     pub(crate) fn batch(&mut self, batch: &mut Batch, out: &mut impl Output) {
-        // Read in place: an event is a few hundred bytes, not worth moving out.
+        // Frames' details are read in the order of their events.
         let (mut decoded, mut frames) = (batch.decoded.iter(), batch.frames.iter());
         for event in &mut batch.events {
             if out.done() {

@@ -123,8 +123,6 @@ impl<M: PacketNumber> FrameDecoder<M> {
 
     /// Feeds bytes that follow the previous ones in the stream.
     pub fn feed(&mut self, mut data: &[u8], meta: M, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
-        // Whether the frame under way began in this piece (then `meta` is its first packet).
-        let mut began_here = false;
         while !data.is_empty() {
             match &mut self.state {
                 State::Resync => {
@@ -134,7 +132,9 @@ impl<M: PacketNumber> FrameDecoder<M> {
                     return;
                 }
                 State::Header => {
-                    began_here |= self.hdr_len == 0;
+                    if self.hdr_len == 0 {
+                        self.first_packet = meta.packet_number();
+                    }
                     let take = data.len().min(14 - self.hdr_len);
                     self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data[..take]);
                     match parse_header(&self.hdr[..self.hdr_len + take]) {
@@ -143,7 +143,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                             data = &data[used..];
                             self.hdr_len = 0;
                             self.start_payload(header);
-                            self.finish_if_done(meta, began_here, out);
+                            self.finish_if_done(meta, out);
                         }
                         Err(_) => {
                             // Incomplete: everything given is header so far.
@@ -168,12 +168,12 @@ impl<M: PacketNumber> FrameDecoder<M> {
                     *received += take as u64;
                     *seen += take as u64;
                     data = &data[take..];
-                    self.finish_if_done(meta, began_here, out);
+                    self.finish_if_done(meta, out);
                 }
             }
         }
-        // The packets of a frame still under way are kept (not those of every frame: most end
-        // in the piece they begin in), for a hole or the stream's end may report it cut.
+        // The packet of a frame still under way is kept (not that of every piece: most frames
+        // end in the piece they begin in), for a hole or the stream's end may report it cut.
         let mid_frame = match self.state {
             State::Header => self.hdr_len > 0,
             State::Payload { .. } => true,
@@ -181,9 +181,6 @@ impl<M: PacketNumber> FrameDecoder<M> {
         };
         if mid_frame {
             self.last_meta = Some(meta);
-            if began_here {
-                self.first_packet = meta.packet_number();
-            }
         }
     }
 
@@ -195,7 +192,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 *received += len;
                 *cut = true;
                 if let Some(meta) = self.last_meta {
-                    self.finish_if_done(meta, false, out);
+                    self.finish_if_done(meta, out);
                 }
             }
             State::Payload { .. } => {
@@ -240,8 +237,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
         self.state = State::Payload { header, received: 0, seen: 0, cut: false };
     }
 
-    /// Reports the frame if its payload is all there; `began_here`: its first packet is `meta`.
-    fn finish_if_done(&mut self, meta: M, began_here: bool, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
+    fn finish_if_done(&mut self, meta: M, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         if let State::Payload { header, received, seen, cut } = self.state
             && received == header.payload_len
         {
@@ -251,7 +247,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 payload_seen: seen,
                 cut: cut.then_some(Cut::Gap),
                 meta,
-                first_packet: if began_here { meta.packet_number() } else { self.first_packet },
+                first_packet: self.first_packet,
             });
             self.state = State::Header;
         }
