@@ -134,7 +134,8 @@ impl Utf8Check {
 /// what they sent, not a state each. [`MessageAssembler::lend`] and
 /// [`MessageAssembler::reclaim`] pass states between directions.
 pub struct InflateState {
-    z: Decompress,
+    /// Boxed: a state moves between directions and pools, and idle directions stay small.
+    z: Box<Decompress>,
     /// Where inflated bytes land before they are kept (zeroed once, when the state is made).
     out: Box<[u8]>,
 }
@@ -152,7 +153,10 @@ impl InflateState {
     /// A fresh state. Always made for a 15-bit window: flate2 resets a state of any other size
     /// by making a new one (an allocation and 40 KB zeroed), and resets a 15-bit one in place.
     pub fn new() -> InflateState {
-        InflateState { z: Decompress::new_with_window_bits(false, 15), out: vec![0; INFLATE_CHUNK].into_boxed_slice() }
+        InflateState {
+            z: Box::new(Decompress::new_with_window_bits(false, 15)),
+            out: vec![0; INFLATE_CHUNK].into_boxed_slice(),
+        }
     }
 }
 
