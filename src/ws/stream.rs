@@ -134,6 +134,14 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 State::Header => {
                     if self.hdr_len == 0 {
                         self.first_packet = meta.packet_number();
+                        // Nearly every header is whole in one piece: read where it is, not
+                        // copied into `hdr` first.
+                        if let Ok((_, header)) = parse_header(data) {
+                            data = &data[usize::from(header.header_len)..];
+                            self.start_payload(header);
+                            self.finish_if_done(meta, out);
+                            continue;
+                        }
                     }
                     let take = data.len().min(14 - self.hdr_len);
                     self.hdr[self.hdr_len..self.hdr_len + take].copy_from_slice(&data[..take]);
