@@ -492,7 +492,7 @@ struct ConnState {
     /// HTTP, until the upgrade.
     http: UpgradeScanner<PacketMeta>,
     /// Frames and messages of each direction, once WebSocket.
-    ws: [Option<Box<WsDirection>>; 2],
+    ws: [Option<WsDirection>; 2],
     syn_seen: [bool; 2],
     /// The window scale shift each direction's SYN offered.
     syn_wscale: [Option<u8>; 2],
@@ -586,11 +586,11 @@ impl LateStreams {
         info.deflate = None;
         let client = usize::from(!self.swapped);
         let starts = midstream::frame_starts(&runs, client);
-        let ws = [false, true].map(|from_client| {
+        let decoders = [false, true].map(|from_client| {
             let held_as = usize::from(from_client != self.swapped);
-            WsDirection::new(from_client, starts[held_as].is_some(), &info, limits)
+            frame_decoder(from_client, starts[held_as].is_some(), &info, limits)
         });
-        let mut socket = H2Socket { info, ws, ended: [false; 2], problem: None, info_sent: false };
+        let mut socket = H2Socket { info, decoders, ended: [false; 2], problem: None, info_sent: false };
         stats.websocket_connections += 1;
         stats.http2.websockets += 1;
         stats.heuristic_connections += 1;
@@ -608,8 +608,8 @@ impl LateStreams {
 #[derive(Debug)]
 struct H2Socket {
     info: ConnectionInfo,
-    /// (server's, client's).
-    ws: [WsDirection; 2],
+    /// Frames of each side: (server's, client's).
+    decoders: [FrameDecoder<PacketMeta>; 2],
     /// Each side ended (END_STREAM, RST_STREAM, or the TCP connection's end).
     ended: [bool; 2],
     /// A breach on the connection, for the stream's next frame.
@@ -643,37 +643,50 @@ impl H2Socket {
         out: &'s mut impl FrameSink,
     ) -> (&'s mut FrameDecoder<PacketMeta>, impl FnMut(DecodedFrame<'_, PacketMeta>) + 's) {
         report_info(&mut self.info_sent, &self.info, out);
-        let H2Socket { info, ws, problem, .. } = self;
+        let H2Socket { info, decoders, problem, .. } = self;
         let mut report = reporter(info, from_client, stats, out);
         let emit = move |mut f: DecodedFrame<'_, PacketMeta>| {
             f.meta.http2_problem = f.meta.http2_problem.or(problem.take());
             report(f)
         };
-        (&mut ws[usize::from(from_client)].decoder, emit)
+        (&mut decoders[usize::from(from_client)], emit)
     }
 }
 
 /// One direction of a WebSocket connection: frames out of bytes (messages are the
 /// [`MessageStage`]'s).
 #[derive(Debug)]
-struct WsDirection {
-    from_client: bool,
-    decoder: FrameDecoder<PacketMeta>,
+enum WsDirection {
+    /// Decoded here, with how many deliveries it was given and the largest (to judge whether
+    /// to hand its decoder over).
+    Here { from_client: bool, decoder: Box<FrameDecoder<PacketMeta>>, deliveries: u64, largest: usize },
+    /// By the sink, from the bytes ([`FrameSink::decodes`]): its decoder was handed over.
+    BySink { from_client: bool },
 }
+
+/// A direction's decoder is handed over to a sink that decodes ([`FrameSink::decodes`]) once
+/// it has been given this many deliveries...
+const HAND_OVER_AFTER: u64 = 8;
+/// ...none larger than this: for such small pieces, copying them for the other thread costs
+/// the reading thread less than decoding their frames. A direction that has carried a larger
+/// one is decoded here, where its bytes are not copied.
+const HAND_OVER_LARGEST: usize = 2048;
 
 impl WsDirection {
     /// `aligned`: the stream is known to start at a frame boundary.
     fn new(from_client: bool, aligned: bool, info: &ConnectionInfo, limits: Limits) -> Self {
-        let rsv = allowed_rsv(info);
-        // A compressed message cannot be inflated from part of its bytes.
-        let cap = limits.max_message;
-        let decoder = if aligned {
-            FrameDecoder::new(from_client, rsv, cap)
-        } else {
-            FrameDecoder::new_unaligned(from_client, rsv, cap)
-        };
-        WsDirection { from_client, decoder }
+        let decoder = Box::new(frame_decoder(from_client, aligned, info, limits));
+        WsDirection::Here { from_client, decoder, deliveries: 0, largest: 0 }
     }
+}
+
+/// A decoder for the frames `from_client` (or the server) sends on `info`'s connection;
+/// `aligned`: the stream is known to start at a frame boundary.
+fn frame_decoder(from_client: bool, aligned: bool, info: &ConnectionInfo, limits: Limits) -> FrameDecoder<PacketMeta> {
+    let rsv = allowed_rsv(info);
+    // A compressed message cannot be inflated from part of its bytes.
+    let cap = limits.max_message;
+    if aligned { FrameDecoder::new(from_client, rsv, cap) } else { FrameDecoder::new_unaligned(from_client, rsv, cap) }
 }
 
 /// RSV bits the negotiated extensions may use.
@@ -1204,19 +1217,33 @@ impl ConnState {
     fn feed_decoder(&mut self, dir: usize, d: Delivery<'_, PacketMeta>, stats: &mut Stats, out: &mut impl FrameSink) {
         let from_client = Some(dir) == self.client_dir || self.client_dir.is_none() && dir == 0;
         // Decode As: aligned only if the stream was seen from its SYN.
-        let ws = self.ws[dir].get_or_insert_with(|| {
-            Box::new(WsDirection::new(from_client, self.syn_seen[dir], &self.info, self.limits))
-        });
+        let ws = self.ws[dir]
+            .get_or_insert_with(|| WsDirection::new(from_client, self.syn_seen[dir], &self.info, self.limits));
         if !self.websocket_counted {
             self.websocket_counted = true;
             stats.websocket_connections += 1;
         }
         report_info(&mut self.info_sent, &self.info, out);
+        let WsDirection::Here { decoder, deliveries, largest, .. } = ws else {
+            return out.bytes(&self.info, from_client, d);
+        };
         let mut emit = reporter(&self.info, from_client, stats, out);
-        let decoder = &mut ws.decoder;
         match d {
-            Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
+            Delivery::Data(bytes, meta) => {
+                decoder.feed(bytes, meta, &mut emit);
+                *deliveries += 1;
+                *largest = (*largest).max(bytes.len());
+            }
             Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
+        }
+        drop(emit);
+        if *deliveries >= HAND_OVER_AFTER
+            && *largest <= HAND_OVER_LARGEST
+            && decoder.between_frames()
+            && out.decodes(&self.info)
+            && let WsDirection::Here { decoder, .. } = std::mem::replace(ws, WsDirection::BySink { from_client })
+        {
+            out.hand_over_decoder(&self.info, from_client, decoder);
         }
     }
 
@@ -1309,7 +1336,7 @@ impl ConnState {
         let starts = midstream::frame_starts(&runs, client_dir);
         for (dir, start) in starts.iter().enumerate() {
             let ws = WsDirection::new(dir == client_dir, start.is_some(), &self.info, self.limits);
-            self.ws[dir] = Some(Box::new(ws));
+            self.ws[dir] = Some(ws);
         }
         let [a, b] = &held;
         let from = starts.map(|s| s.unwrap_or(0));
@@ -1359,9 +1386,9 @@ impl ConnState {
             http2_fields: Vec::new(),
         }));
         self.mode = Mode::WebSocket;
-        self.ws[server_dir] = Some(Box::new(WsDirection::new(false, true, &self.info, self.limits)));
+        self.ws[server_dir] = Some(WsDirection::new(false, true, &self.info, self.limits));
         // Without the request we do not know where the client's frames begin.
-        self.ws[client_dir] = Some(Box::new(WsDirection::new(true, client_seen, &self.info, self.limits)));
+        self.ws[client_dir] = Some(WsDirection::new(true, client_seen, &self.info, self.limits));
         let expert = [Expert::new(ExpertKind::WrongAccept, 0)];
         let expert = if accept_valid == Some(false) { &expert[..] } else { &[] };
         report_info(&mut self.info_sent, &self.info, out);
@@ -1515,8 +1542,13 @@ impl ConnState {
         }
         if let Some(ws) = self.ws[dir].as_mut() {
             report_info(&mut self.info_sent, &self.info, out);
-            ws.decoder.finish(&mut reporter(&self.info, ws.from_client, stats, out));
-            stats.resync_skipped += ws.decoder.skipped_bytes;
+            match ws {
+                WsDirection::Here { from_client, decoder, .. } => {
+                    decoder.finish(&mut reporter(&self.info, *from_client, stats, out));
+                    stats.resync_skipped += decoder.skipped_bytes;
+                }
+                WsDirection::BySink { from_client } => out.stream_end(&self.info, *from_client),
+            }
         }
     }
 }
@@ -1627,8 +1659,8 @@ fn open_h2_socket(
         accept_valid: None,
         http2_fields: fields,
     }));
-    let ws = [WsDirection::new(false, true, &info, limits), WsDirection::new(true, true, &info, limits)];
-    let mut socket = H2Socket { info, ws, ended: [false; 2], problem: None, info_sent: false };
+    let decoders = [frame_decoder(false, true, &info, limits), frame_decoder(true, true, &info, limits)];
+    let mut socket = H2Socket { info, decoders, ended: [false; 2], problem: None, info_sent: false };
     stats.websocket_connections += 1;
     stats.http2.websockets += 1;
     let expert: Vec<Expert> = problems

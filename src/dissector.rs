@@ -517,20 +517,11 @@ mod tests {
         |f: &Frame<'_>| frames.push(OwnedFrame::from_frame(f))
     }
 
-    #[test]
-    fn connections_handed_over_between_messages_give_what_one_thread_gives() {
-        // Every connection compressed, with context takeover: the reading thread starts with all
-        // of them, and here the other side always looks idle, so at each batch it hands some
-        // over (windows and all) in the middle of their streams.
-        let mut pcap = Vec::new();
-        let profile = Profile { connections: 40, ..Profile::deflate() };
-        let written = write_capture(&mut pcap, &profile, 3 << 20, 7).unwrap();
-        let mut one = Vec::new();
-        let mut single = Dissector::from_bytes(&pcap).unwrap();
-        single.run(&mut collect(&mut one)).unwrap();
-        assert_eq!(one.len() as u64, written.frames);
-
-        let mut two = Dissector::from_bytes(&pcap).unwrap();
+    /// What the two halves of the two-thread pipeline give on `pcap` (with the other side
+    /// always looking idle, so that the reading thread hands connections over at each batch),
+    /// and the connections and the decoders that were handed over.
+    fn on_two_halves(pcap: &[u8], config: Config) -> (Vec<OwnedFrame>, usize, usize) {
+        let mut two = Dissector::from_bytes(pcap).unwrap().with_config(config);
         let (transport, stage) = two.analyzer.halves();
         let mut replay = Replay::beside(stage);
         // Room for every batch: nothing takes them until the capture is read.
@@ -549,15 +540,57 @@ mod tests {
         transport.finish(&mut sink);
         sink.sender.flush();
         drop(sink);
-        let (mut frames, mut handed_over) = (Vec::new(), 0);
+        let (mut frames, mut connections, mut decoders) = (Vec::new(), 0, 0);
         let mut out = collect(&mut frames);
         for mut batch in full_rx.try_iter() {
-            handed_over += batch.handovers();
+            connections += batch.handovers();
+            decoders += batch.decoders_handed_over();
             replay.batch(&mut batch, &mut out);
         }
         drop(out);
+        (frames, connections, decoders)
+    }
+
+    /// What one thread gives on `pcap`.
+    fn on_one_thread(pcap: &[u8], config: Config) -> Vec<OwnedFrame> {
+        let mut frames = Vec::new();
+        Dissector::from_bytes(pcap).unwrap().with_config(config).run(&mut collect(&mut frames)).unwrap();
+        frames
+    }
+
+    #[test]
+    fn connections_handed_over_between_messages_give_what_one_thread_gives() {
+        // Every connection compressed, with context takeover: the reading thread starts with all
+        // of them, and hands some over (windows and all) in the middle of their streams.
+        let mut pcap = Vec::new();
+        let profile = Profile { connections: 40, ..Profile::deflate() };
+        let written = write_capture(&mut pcap, &profile, 3 << 20, 7).unwrap();
+        let one = on_one_thread(&pcap, Config::default());
+        assert_eq!(one.len() as u64, written.frames);
+        let (frames, handed_over, _) = on_two_halves(&pcap, Config::default());
         assert!((1..40).contains(&handed_over), "{handed_over} of 40 handed over");
         assert_eq!(frames, one);
         assert!(frames.iter().filter_map(|f| f.message.as_ref()).all(|m| m.complete));
+    }
+
+    #[test]
+    fn decoders_handed_over_between_frames_give_what_one_thread_gives() {
+        // Small messages, followed by shape only (no payload kept): the printing thread decodes
+        // the frames of every direction once it has shown small pieces; large messages, and a
+        // run that keeps the payloads of compressed connections, keep decoding here.
+        let small = Profile { connections: 40, ..Profile::deflate() };
+        let large = Profile { connections: 8, ..Profile::large() };
+        let shape_only = Config { payload_cap: 0, ..Config::default() };
+        for (profile, config, handed_over) in
+            [(&small, shape_only.clone(), 80), (&large, shape_only, 0), (&small, Config::default(), 0)]
+        {
+            let mut pcap = Vec::new();
+            let written = write_capture(&mut pcap, profile, 3 << 20, 7).unwrap();
+            let one = on_one_thread(&pcap, config.clone());
+            assert_eq!(one.len() as u64, written.frames);
+            let (frames, _, decoders) = on_two_halves(&pcap, config);
+            assert_eq!(decoders, handed_over);
+            assert_eq!(frames, one);
+        }
     }
 }

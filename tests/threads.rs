@@ -26,6 +26,9 @@ const VIEWS: &[&[&str]] = &[
     &["-V"],
     &["-V", "--text-as", "json"],
     &["-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "websocket.payload.text", "-e", "_ws.expert"],
+    // Header fields only: no payload kept, and the frames of every connection decoded on the
+    // printing thread once its pieces show small.
+    &["-T", "fields", "-e", "frame.number", "-e", "websocket.opcode", "-e", "websocket.payload_length"],
     &["--messages"],
     &["--messages", "-T", "jsonl"],
     &["-T", "json"],

@@ -11,7 +11,12 @@
 //! and hands them over one at a time, between messages, while the other thread runs out of
 //! batches: how the work divides depends on the output (a JSON record costs far more than a
 //! summary line), so it is found as the capture is read, not guessed.
+//!
+//! The frames of the other connections are decoded on the printing thread too, once a
+//! direction shows small pieces: the reading thread, which does more per packet, hands its
+//! decoder over between two frames and then only copies the bytes in.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
@@ -21,10 +26,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use super::stage::{Directions, FrameSink, MessageStage};
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::fields::Context;
+use crate::flow::reassembler::Delivery;
 use crate::ws::expert::Expert;
 use crate::ws::frame::{FrameHeader, Opcode};
 use crate::ws::message::{Fragment, Message};
-use crate::ws::stream::{Cut, DecodedFrame};
+use crate::ws::stream::{Cut, DecodedFrame, FrameDecoder};
 
 /// A batch is sent once it holds this many reports...
 const BATCH_EVENTS: usize = 4096;
@@ -59,7 +65,37 @@ enum Event {
         key: u64,
         directions: Directions,
     },
+    /// The printing thread decodes the direction's frames from here (taken out when replayed).
+    Decoder {
+        key: u64,
+        from_client: bool,
+        decoder: Option<Box<FrameDecoder<PacketMeta>>>,
+    },
+    /// Bytes of a direction whose frames the printing thread decodes: the batch's next
+    /// [`Piece`].
+    Bytes {
+        key: u64,
+        from_client: bool,
+    },
+    /// Bytes of such a direction lost.
+    Gap {
+        key: u64,
+        from_client: bool,
+        len: u64,
+    },
+    /// The stream of such a direction has ended.
+    StreamEnd {
+        key: u64,
+        from_client: bool,
+    },
     Closed(u64),
+}
+
+/// Bytes delivered to a direction: a range of its batch's, and the packet they came in.
+#[derive(Debug)]
+struct Piece {
+    bytes: Range<usize>,
+    meta: PacketMeta,
 }
 
 /// A [`DecodedFrame`] whose payload is a range of its batch's bytes.
@@ -106,6 +142,7 @@ pub(crate) struct Batch {
     events: Vec<Event>,
     decoded: Vec<DecodedEvent>,
     frames: Vec<FrameEvent>,
+    pieces: Vec<Piece>,
     bytes: Vec<u8>,
     fragments: Vec<Fragment>,
     experts: Vec<Expert>,
@@ -118,6 +155,12 @@ impl Batch {
     #[cfg(test)]
     pub(crate) fn handovers(&self) -> usize {
         self.events.iter().filter(|e| matches!(e, Event::Handover { .. })).count()
+    }
+
+    /// Decoders it hands over to the printing thread.
+    #[cfg(test)]
+    pub(crate) fn decoders_handed_over(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, Event::Decoder { .. })).count()
     }
 
     /// Copies `data` in; where it is.
@@ -279,6 +322,12 @@ impl<'a> Staged<'a> {
     pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
         Staged { stage, sender, inflated_here: HashSet::default(), to_hand_over: 0 }
     }
+
+    /// Whether this thread inflates the connection's messages at first: every compressed
+    /// connection does (when payloads are kept to inflate).
+    fn starts_here(&self, info: &ConnectionInfo) -> bool {
+        info.deflate.is_some() && self.stage.limits().max_message > 0
+    }
 }
 
 impl FrameSink for Staged<'_> {
@@ -287,8 +336,7 @@ impl FrameSink for Staged<'_> {
     }
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
-        // Every compressed connection starts here (when payloads are kept to inflate).
-        if info.deflate.is_some() && self.stage.limits().max_message > 0 {
+        if self.starts_here(info) {
             self.inflated_here.insert(info.key());
         }
         self.sender.push(Event::Handshake(Box::new((info.key(), packet, expert.to_vec()))));
@@ -325,6 +373,36 @@ impl FrameSink for Staged<'_> {
         sender.push(Event::Decoded { key, from_client });
     }
 
+    /// The printing thread decodes the frames of connections this one does not start with
+    /// (their messages are assembled there anyway).
+    fn decodes(&self, info: &ConnectionInfo) -> bool {
+        !self.starts_here(info)
+    }
+
+    fn hand_over_decoder(&mut self, info: &ConnectionInfo, from_client: bool, decoder: Box<FrameDecoder<PacketMeta>>) {
+        self.sender.push(Event::Decoder { key: info.key(), from_client, decoder: Some(decoder) });
+    }
+
+    fn bytes(&mut self, info: &ConnectionInfo, from_client: bool, d: Delivery<'_, PacketMeta>) {
+        let key = info.key();
+        let sender = &mut self.sender;
+        match d {
+            Delivery::Data(bytes, meta) => {
+                if sender.batch.bytes.len() + bytes.len() > BATCH_BYTES {
+                    sender.flush();
+                }
+                let bytes = sender.batch.keep(bytes);
+                sender.batch.pieces.push(Piece { bytes, meta });
+                sender.push(Event::Bytes { key, from_client });
+            }
+            Delivery::Gap(len, _) => sender.push(Event::Gap { key, from_client, len }),
+        }
+    }
+
+    fn stream_end(&mut self, info: &ConnectionInfo, from_client: bool) {
+        self.sender.push(Event::StreamEnd { key: info.key(), from_client });
+    }
+
     fn closed(&mut self, key: u64) {
         if self.inflated_here.remove(&key) {
             self.stage.closed(key);
@@ -333,12 +411,21 @@ impl FrameSink for Staged<'_> {
     }
 }
 
-/// The printing thread's end: assembles the messages of its share of the connections and
-/// replays batches into the output, with its own copy of each connection's details.
+/// The printing thread's end: decodes the frames of its share of the connections and
+/// assembles their messages, and replays batches into the output, with its own copy of each
+/// connection's details.
 #[derive(Debug)]
 pub(crate) struct Replay {
-    connections: HashMap<u64, Box<ConnectionInfo>, foldhash::fast::RandomState>,
+    connections: HashMap<u64, Connection, foldhash::fast::RandomState>,
     pub(crate) stage: MessageStage,
+}
+
+/// A connection as the printing thread knows it.
+#[derive(Debug)]
+struct Connection {
+    info: Box<ConnectionInfo>,
+    /// (server's, client's) frame decoders, once handed over.
+    decoders: [Option<Box<FrameDecoder<PacketMeta>>>; 2],
 }
 
 impl Replay {
@@ -349,8 +436,8 @@ impl Replay {
 
     /// Replays `batch` and empties it; stops early once `out` is done.
     pub(crate) fn batch(&mut self, batch: &mut Batch, out: &mut impl Output) {
-        // Frames' details are read in the order of their events.
-        let (mut decoded, mut frames) = (batch.decoded.iter(), batch.frames.iter());
+        // Frames' details and pieces are read in the order of their events.
+        let (mut decoded, mut frames, mut pieces) = (batch.decoded.iter(), batch.frames.iter(), batch.pieces.iter());
         for event in &mut batch.events {
             if out.done() {
                 break;
@@ -359,7 +446,12 @@ impl Replay {
                 Event::Start(first_ts) => out.capture_start(&Context { first_ts: *first_ts, ..Context::default() }),
                 Event::Connection(info) => {
                     if let Some(info) = info.take() {
-                        self.connections.insert(info.key(), info);
+                        match self.connections.entry(info.key()) {
+                            Entry::Occupied(mut known) => known.get_mut().info = info,
+                            Entry::Vacant(new) => {
+                                new.insert(Connection { info, decoders: [None, None] });
+                            }
+                        }
                     }
                 }
                 Event::Handshake(handshake) => {
@@ -367,9 +459,30 @@ impl Replay {
                     let Some(connection) = self.connection(*key) else { continue };
                     out.handshake(&HandshakeEvent { packet: *packet, connection, expert });
                 }
+                Event::Decoder { key, from_client, decoder } => {
+                    if let Some(connection) = self.connections.get_mut(key) {
+                        connection.decoders[usize::from(*from_client)] = decoder.take();
+                    }
+                }
+                Event::Bytes { key, from_client } => {
+                    let piece = pieces.next().expect("a piece for each event");
+                    let bytes = &batch.bytes[piece.bytes.clone()];
+                    self.decode(*key, *from_client, Delivery::Data(bytes, piece.meta), out);
+                }
+                Event::Gap { key, from_client, len } => {
+                    // A decoder reads only the length of a gap.
+                    self.decode(*key, *from_client, Delivery::Gap(*len, PacketMeta::default()), out);
+                }
+                Event::StreamEnd { key, from_client } => {
+                    let Some(Connection { info, decoders }) = self.connections.get_mut(key) else { continue };
+                    let Some(decoder) = decoders[usize::from(*from_client)].as_mut() else { continue };
+                    let stage = &mut self.stage;
+                    decoder.finish(&mut |f| stage.decoded_frame(info, *from_client, &f, out));
+                    stage.resync_skipped(decoder.skipped_bytes);
+                }
                 Event::Decoded { key, from_client } => {
                     let f = decoded.next().expect("a decoded frame for each event");
-                    let Some(connection) = self.connections.get(key) else { continue };
+                    let Some(connection) = self.connections.get(key).map(|c| &*c.info) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
                         payload: &batch.bytes[f.payload.clone()],
@@ -417,14 +530,27 @@ impl Replay {
         batch.events.clear();
         batch.decoded.clear();
         batch.frames.clear();
+        batch.pieces.clear();
         batch.bytes.clear();
         batch.fragments.clear();
         batch.experts.clear();
     }
 
+    /// Decodes bytes (or a gap) of a direction whose frames are decoded here.
+    fn decode(&mut self, key: u64, from_client: bool, d: Delivery<'_, PacketMeta>, out: &mut impl Output) {
+        let Some(Connection { info, decoders }) = self.connections.get_mut(&key) else { return };
+        let Some(decoder) = decoders[usize::from(from_client)].as_mut() else { return };
+        let stage = &mut self.stage;
+        let mut emit = |f: DecodedFrame<'_, PacketMeta>| stage.decoded_frame(info, from_client, &f, out);
+        match d {
+            Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
+            Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
+        }
+    }
+
     /// The details of a connection, which the reading thread sends before anything else of it.
     fn connection(&self, key: u64) -> Option<&ConnectionInfo> {
-        let info = self.connections.get(&key).map(|c| &**c);
+        let info = self.connections.get(&key).map(|c| &*c.info);
         debug_assert!(info.is_some(), "connection {key:#x} reported before its details");
         info
     }

@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 
 use super::{ConnectionInfo, Frame, HandshakeEvent, Origin, Output, PacketMeta, Stats, allowed_rsv};
+use crate::flow::reassembler::Delivery;
 use crate::ws::expert::{Expert, ExpertKind};
 use crate::ws::message::{InflateState, Limits, MessageAssembler};
-use crate::ws::stream::DecodedFrame;
+use crate::ws::stream::{DecodedFrame, FrameDecoder};
 
 /// Where the first half of the pipeline reports.
 pub(crate) trait FrameSink {
@@ -21,6 +22,17 @@ pub(crate) trait FrameSink {
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]);
     /// A frame of the connection, in its direction's order.
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>);
+    /// Whether the sink would decode the frames of the WebSocket connection `info` itself,
+    /// from the bytes of each direction, if given the direction's decoder.
+    fn decodes(&self, info: &ConnectionInfo) -> bool;
+    /// The sink goes on decoding the frames `from_client` (or the server) sends with `decoder`,
+    /// which has been given every byte before the next [`FrameSink::bytes`].
+    fn hand_over_decoder(&mut self, info: &ConnectionInfo, from_client: bool, decoder: Box<FrameDecoder<PacketMeta>>);
+    /// Bytes (or a gap) of a direction whose decoder the sink has.
+    fn bytes(&mut self, info: &ConnectionInfo, from_client: bool, d: Delivery<'_, PacketMeta>);
+    /// The stream of a direction whose decoder the sink has has ended: a frame under way is
+    /// cut there.
+    fn stream_end(&mut self, info: &ConnectionInfo, from_client: bool);
     /// Nothing more will come for the connection whose [`ConnectionInfo::key`] is `key`.
     fn closed(&mut self, key: u64);
 }
@@ -42,6 +54,11 @@ pub(crate) struct MessageCounts {
     inflate_ratio_hits: u64,
     /// Compressed messages of connections joined late, not inflated for want of their history.
     history_before_capture: u64,
+    /// Frames decoded beside the stage ([`FrameSink::decodes`]): how many, how many cut, and
+    /// the bytes skipped looking for a frame boundary.
+    frames: u64,
+    cut_frames: u64,
+    resync_skipped: u64,
 }
 
 /// The connection that came first of two, by [`ConnectionInfo::key`] (either may be absent).
@@ -62,6 +79,9 @@ impl MessageCounts {
         self.inflate_limit_hits += other.inflate_limit_hits;
         self.inflate_ratio_hits += other.inflate_ratio_hits;
         self.history_before_capture += other.history_before_capture;
+        self.frames += other.frames;
+        self.cut_frames += other.cut_frames;
+        self.resync_skipped += other.resync_skipped;
     }
 
     pub(crate) fn add_to(&self, stats: &mut Stats) {
@@ -72,6 +92,9 @@ impl MessageCounts {
         stats.inflate_limit_hits += self.inflate_limit_hits;
         stats.inflate_ratio_hits += self.inflate_ratio_hits;
         stats.history_before_capture += self.history_before_capture;
+        stats.frames += self.frames;
+        stats.cut_frames += self.cut_frames;
+        stats.resync_skipped += self.resync_skipped;
     }
 }
 
@@ -174,6 +197,25 @@ impl MessageStage {
         }
     }
 
+    /// [`MessageStage::frame`] for a frame decoded beside the stage, counted as the transport
+    /// counts those it decodes.
+    pub(crate) fn decoded_frame(
+        &mut self,
+        info: &ConnectionInfo,
+        from_client: bool,
+        f: &DecodedFrame<'_, PacketMeta>,
+        out: &mut impl Output,
+    ) {
+        self.counts.frames += 1;
+        self.counts.cut_frames += u64::from(f.cut.is_some());
+        self.frame(info, from_client, f, out);
+    }
+
+    /// Bytes a decoder beside the stage skipped looking for a frame boundary.
+    pub(crate) fn resync_skipped(&mut self, bytes: u64) {
+        self.counts.resync_skipped += bytes;
+    }
+
     /// Whether neither direction of the connection is inside a message (then its assemblers
     /// hold nothing but their windows, and may move to the other thread's stage).
     pub(crate) fn idle(&self, key: u64) -> bool {
@@ -217,6 +259,24 @@ impl<O: Output> FrameSink for Direct<'_, O> {
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>) {
         self.stage.frame(info, from_client, frame, self.out);
     }
+
+    /// One thread decodes every frame where the bytes arrive: no decoder is handed over, and
+    /// `bytes` and `stream_end` are never called.
+    fn decodes(&self, _info: &ConnectionInfo) -> bool {
+        false
+    }
+
+    fn hand_over_decoder(
+        &mut self,
+        _info: &ConnectionInfo,
+        _from_client: bool,
+        _decoder: Box<FrameDecoder<PacketMeta>>,
+    ) {
+    }
+
+    fn bytes(&mut self, _info: &ConnectionInfo, _from_client: bool, _d: Delivery<'_, PacketMeta>) {}
+
+    fn stream_end(&mut self, _info: &ConnectionInfo, _from_client: bool) {}
 
     fn closed(&mut self, key: u64) {
         self.stage.closed(key);

@@ -192,6 +192,12 @@ impl<M: PacketNumber> FrameDecoder<M> {
         }
     }
 
+    /// Whether the bytes given so far end with a whole frame (nothing of the next one given
+    /// yet): the decoder could go on elsewhere from the next byte.
+    pub fn between_frames(&self) -> bool {
+        matches!(self.state, State::Header) && self.hdr_len == 0
+    }
+
     /// Tells the decoder that `len` bytes of the stream are lost; `meta` is the packet after them.
     pub fn gap(&mut self, len: u64, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         match &mut self.state {
