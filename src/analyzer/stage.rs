@@ -28,10 +28,10 @@ pub(crate) trait FrameSink {
     /// The sink goes on decoding the frames `from_client` (or the server) sends with `decoder`,
     /// which has been given every byte before the next [`FrameSink::bytes`].
     fn hand_over_decoder(&mut self, info: &ConnectionInfo, from_client: bool, decoder: Box<FrameDecoder<PacketMeta>>);
-    /// Bytes (or a gap) of a direction whose decoder the sink has.
+    /// Bytes (or a gap) of a direction whose decoder the sink holds.
     fn bytes(&mut self, info: &ConnectionInfo, from_client: bool, d: Delivery<'_, PacketMeta>);
-    /// The stream of a direction whose decoder the sink has has ended: a frame under way is
-    /// cut there.
+    /// A direction whose decoder the sink holds has reached the end of its stream: a frame
+    /// under way is cut there.
     fn stream_end(&mut self, info: &ConnectionInfo, from_client: bool);
     /// Nothing more will come for the connection whose [`ConnectionInfo::key`] is `key`.
     fn closed(&mut self, key: u64);
