@@ -91,6 +91,13 @@ enum Event {
     Closed(u64),
 }
 
+/// What a direction decoded on the printing thread is given next.
+enum Step<'a> {
+    Bytes(&'a [u8], PacketMeta),
+    Gap(u64),
+    End,
+}
+
 /// Bytes delivered to a direction: a range of its batch's, and the packet they came in.
 #[derive(Debug)]
 struct Piece {
@@ -467,19 +474,10 @@ impl Replay {
                 Event::Bytes { key, from_client } => {
                     let piece = pieces.next().expect("a piece for each event");
                     let bytes = &batch.bytes[piece.bytes.clone()];
-                    self.decode(*key, *from_client, Delivery::Data(bytes, piece.meta), out);
+                    self.decode(*key, *from_client, Step::Bytes(bytes, piece.meta), out);
                 }
-                Event::Gap { key, from_client, len } => {
-                    // A decoder reads only the length of a gap.
-                    self.decode(*key, *from_client, Delivery::Gap(*len, PacketMeta::default()), out);
-                }
-                Event::StreamEnd { key, from_client } => {
-                    let Some(Connection { info, decoders }) = self.connections.get_mut(key) else { continue };
-                    let Some(decoder) = decoders[usize::from(*from_client)].as_mut() else { continue };
-                    let stage = &mut self.stage;
-                    decoder.finish(&mut |f| stage.decoded_frame(info, *from_client, &f, out));
-                    stage.resync_skipped(decoder.skipped_bytes);
-                }
+                Event::Gap { key, from_client, len } => self.decode(*key, *from_client, Step::Gap(*len), out),
+                Event::StreamEnd { key, from_client } => self.decode(*key, *from_client, Step::End, out),
                 Event::Decoded { key, from_client } => {
                     let f = decoded.next().expect("a decoded frame for each event");
                     let Some(connection) = self.connections.get(key).map(|c| &*c.info) else { continue };
@@ -536,15 +534,20 @@ impl Replay {
         batch.experts.clear();
     }
 
-    /// Decodes bytes (or a gap) of a direction whose frames are decoded here.
-    fn decode(&mut self, key: u64, from_client: bool, d: Delivery<'_, PacketMeta>, out: &mut impl Output) {
+    /// The next step of a direction whose frames are decoded here; its frames go through the
+    /// stage to `out`.
+    fn decode(&mut self, key: u64, from_client: bool, step: Step<'_>, out: &mut impl Output) {
         let Some(Connection { info, decoders }) = self.connections.get_mut(&key) else { return };
         let Some(decoder) = decoders[usize::from(from_client)].as_mut() else { return };
         let stage = &mut self.stage;
         let mut emit = |f: DecodedFrame<'_, PacketMeta>| stage.decoded_frame(info, from_client, &f, out);
-        match d {
-            Delivery::Data(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
-            Delivery::Gap(len, _) => decoder.gap(len, &mut emit),
+        match step {
+            Step::Bytes(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
+            Step::Gap(len) => decoder.gap(len, &mut emit),
+            Step::End => {
+                decoder.finish(&mut emit);
+                stage.resync_skipped(decoder.skipped_bytes);
+            }
         }
     }
 
