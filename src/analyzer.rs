@@ -1176,7 +1176,8 @@ impl ConnState {
         self.info.isn = [self.isn[client_dir], self.isn[1 - client_dir]];
         let both_scale = self.syn_wscale.iter().all(Option::is_some);
         let shift = |dir: usize| {
-            (self.syn_seen == [true, true]).then(|| self.syn_wscale[dir].filter(|_| both_scale).unwrap_or(0))
+            (self.syn_seen == [true, true])
+                .then(|| self.syn_wscale[dir].filter(|_| both_scale).map_or(0, crate::flow::analysis::window_shift))
         };
         self.info.window_shift = [shift(client_dir), shift(1 - client_dir)];
         self.info_sent = false;

@@ -96,6 +96,13 @@ struct Direction {
     base_seq: Option<u32>,
 }
 
+/// The shift a window scale option asks for, as a receiver uses it: RFC 7323 2.3 caps it at
+/// 14 (a larger one "MUST use 14 instead"), as Wireshark does. A crafted 255 would otherwise
+/// shift a window out of its integer.
+pub fn window_shift(option: u8) -> u8 {
+    option.min(14)
+}
+
 /// `a` is before `b` in sequence space.
 fn seq_before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -131,7 +138,7 @@ impl TcpAnalysis {
             if dir == 0 { (a, b) } else { (b, a) }
         };
         if s.flags & SYN != 0 {
-            fwd.window_shift = Some(wscale.unwrap_or(0));
+            fwd.window_shift = Some(wscale.map_or(0, window_shift));
         }
         fwd.base_seq.get_or_insert(if s.flags & SYN != 0 { s.seq } else { s.seq.wrapping_sub(1) });
         if s.flags & ACK != 0 {
@@ -259,4 +266,25 @@ fn retransmission_kind(
         return AnalysisFlags::SPURIOUS_RETRANSMISSION | AnalysisFlags::RETRANSMISSION;
     }
     if not_advanced { AnalysisFlags::RETRANSMISSION } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_scale_past_14_is_used_as_14() {
+        let mut analysis = TcpAnalysis::default();
+        let facts = |seq, ack, len, flags| SegmentFacts { seq, ack, len, flags, window: 0xffff, ts_nanos: 0 };
+        analysis.segment(0, &facts(100, 0, 0, SYN), Some(255));
+        analysis.segment(1, &facts(500, 101, 0, SYN | ACK), Some(255));
+        analysis.segment(0, &facts(101, 501, 0, ACK), None);
+        // The server's window ends at the client's ack 501 + 0xffff << 14: half of it is not
+        // full, the other half fills it.
+        let half = 0xffff << 13;
+        let flags = analysis.segment(1, &facts(501, 101, half, ACK), None);
+        assert!(!flags.has(AnalysisFlags::WINDOW_FULL));
+        let flags = analysis.segment(1, &facts(501 + half, 101, half, ACK), None);
+        assert!(flags.has(AnalysisFlags::WINDOW_FULL));
+    }
 }
