@@ -157,7 +157,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
                 let response = Response {
                     code: resp.code.unwrap_or(0),
                     reason: resp.reason.unwrap_or("").to_string(),
-                    version: format!("HTTP/1.{}", resp.version.unwrap_or(1)),
+                    version: http_version(resp.version).to_string(),
                     headers: collect_headers(resp.headers),
                 };
                 Ok(Some((used, Head::Response(response))))
@@ -172,7 +172,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
                 let request = Request {
                     method: req.method.unwrap_or("").to_string(),
                     uri: req.path.unwrap_or("").to_string(),
-                    version: format!("HTTP/1.{}", req.version.unwrap_or(1)),
+                    version: http_version(req.version).to_string(),
                     headers: collect_headers(req.headers),
                 };
                 Ok(Some((used, Head::Request(request))))
@@ -183,43 +183,85 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
     }
 }
 
+/// The version httparse read (the minor digit of `HTTP/1.x`).
+fn http_version(minor: Option<u8>) -> &'static str {
+    if minor == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" }
+}
+
+/// The headers of interest among `raw`: only their values are converted and copied.
 fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
     let mut h = Headers::default();
     for header in raw {
-        h.add(header.name, &String::from_utf8_lossy(header.value));
+        if let Some(field) = h.field(header.name) {
+            match std::str::from_utf8(header.value) {
+                Ok(value) => field.take(value),
+                Err(_) => field.take(&String::from_utf8_lossy(header.value)),
+            }
+        }
     }
     h
+}
+
+/// Where a header of interest goes.
+enum Field<'a> {
+    Text(&'a mut Option<String>),
+    ContentLength(&'a mut Option<u64>),
+}
+
+impl Field<'_> {
+    /// Takes the header's value, without the whitespace around it (RFC 9110 5.5).
+    fn take(self, value: &str) {
+        let value = value.trim_ascii();
+        match self {
+            Field::ContentLength(length) => *length = value.parse().ok(),
+            // Repeated headers are one comma-separated list (RFC 9110 5.3).
+            Field::Text(Some(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(value);
+            }
+            Field::Text(slot) => *slot = Some(value.to_string()),
+        }
+    }
 }
 
 impl Headers {
     /// Takes one header field (name in any case) if it is one of interest.
     pub fn add(&mut self, name: &str, value: &str) {
-        let value = value.trim();
-        let slot = match name.to_ascii_lowercase().as_str() {
-            "host" => &mut self.host,
-            "origin" | "sec-websocket-origin" => &mut self.origin,
-            "user-agent" => &mut self.user_agent,
-            "upgrade" => &mut self.upgrade,
-            "connection" => &mut self.connection,
-            "sec-websocket-key" => &mut self.sec_websocket_key,
-            "sec-websocket-accept" => &mut self.sec_websocket_accept,
-            "sec-websocket-version" => &mut self.sec_websocket_version,
-            "sec-websocket-protocol" => &mut self.sec_websocket_protocol,
-            "sec-websocket-extensions" => &mut self.sec_websocket_extensions,
-            "content-length" => {
-                self.content_length = value.parse().ok();
-                return;
-            }
-            _ => return,
-        };
-        // Repeated headers are one comma-separated list (RFC 9110 5.3).
-        match slot {
-            Some(existing) => {
-                existing.push_str(", ");
-                existing.push_str(value);
-            }
-            None => *slot = Some(value.to_string()),
+        if let Some(field) = self.field(name) {
+            field.take(value);
         }
+    }
+
+    /// The field for header `name` (in any case), if it is one of interest. Compared in place:
+    /// a handshake has a dozen headers, and thousands of connections open at once.
+    fn field(&mut self, name: &str) -> Option<Field<'_>> {
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        let slot = if is("host") {
+            &mut self.host
+        } else if is("origin") || is("sec-websocket-origin") {
+            &mut self.origin
+        } else if is("user-agent") {
+            &mut self.user_agent
+        } else if is("upgrade") {
+            &mut self.upgrade
+        } else if is("connection") {
+            &mut self.connection
+        } else if is("sec-websocket-key") {
+            &mut self.sec_websocket_key
+        } else if is("sec-websocket-accept") {
+            &mut self.sec_websocket_accept
+        } else if is("sec-websocket-version") {
+            &mut self.sec_websocket_version
+        } else if is("sec-websocket-protocol") {
+            &mut self.sec_websocket_protocol
+        } else if is("sec-websocket-extensions") {
+            &mut self.sec_websocket_extensions
+        } else if is("content-length") {
+            return Some(Field::ContentLength(&mut self.content_length));
+        } else {
+            return None;
+        };
+        Some(Field::Text(slot))
     }
 }
 

@@ -9,65 +9,89 @@
 //! assert_eq!(p.sender(true), (true, 15)); // the client starts each message afresh
 //! ```
 
-/// One extension offered or accepted, with its parameters in order.
+use std::borrow::Cow;
+
+/// One extension offered or accepted, with its parameters in order, as written in the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Extension {
+pub struct Extension<'a> {
     /// Extension token, e.g. `permessage-deflate`.
-    pub name: String,
+    pub name: &'a str,
     /// Parameters: name and value (without quotes), if any.
-    pub params: Vec<(String, Option<String>)>,
+    pub params: Vec<(&'a str, Option<Cow<'a, str>>)>,
 }
 
 /// Parses an extension list: `1#( token *( ";" token [ "=" ( token / quoted-string ) ] ) )`.
 /// Empty elements are skipped; a quoted value may contain `,` and `;`.
-pub fn parse(value: &str) -> Vec<Extension> {
+pub fn parse(value: &str) -> Vec<Extension<'_>> {
     let mut out = Vec::new();
-    for element in split_outside_quotes(value, b',') {
-        let mut parts = split_outside_quotes(element, b';').into_iter();
-        let name = parts.next().unwrap_or("").trim();
+    for element in SplitOutsideQuotes::new(value, b',') {
+        let mut parts = SplitOutsideQuotes::new(element, b';');
+        let name = parts.next().unwrap_or("").trim_ascii();
         if name.is_empty() {
             continue;
         }
         let params = parts
             .filter_map(|p| {
                 let (k, v) = match p.split_once('=') {
-                    Some((k, v)) => (k.trim(), Some(unquote(v.trim()))),
-                    None => (p.trim(), None),
+                    Some((k, v)) => (k.trim_ascii(), Some(unquote(v.trim_ascii()))),
+                    None => (p.trim_ascii(), None),
                 };
-                (!k.is_empty()).then(|| (k.to_string(), v))
+                (!k.is_empty()).then_some((k, v))
             })
             .collect();
-        out.push(Extension { name: name.to_string(), params });
+        out.push(Extension { name, params });
     }
     out
 }
 
-/// Splits at `sep` outside quoted strings. Byte by byte: the separators, quotes and backslash
-/// are ASCII, and no byte of a multi-byte character can be taken for one of them.
-fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
-    // Nearly always nothing is quoted: then a plain split (memchr) does.
-    if !s.contains('"') {
-        return s.split(char::from(sep)).collect();
-    }
-    let mut parts = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if quoted => escaped = true,
-            b'"' => quoted = !quoted,
-            b if b == sep && !quoted => {
-                parts.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&s[start..]);
-    parts
+/// The pieces of a string between `sep`s outside quoted strings. Byte by byte: the separators,
+/// quotes and backslash are ASCII, and no byte of a multi-byte character can be taken for one
+/// of them.
+struct SplitOutsideQuotes<'a> {
+    /// What is left to split; `None` once the last piece is out.
+    rest: Option<&'a str>,
+    sep: u8,
 }
 
-fn unquote(v: &str) -> String {
+impl<'a> SplitOutsideQuotes<'a> {
+    fn new(s: &'a str, sep: u8) -> Self {
+        SplitOutsideQuotes { rest: Some(s), sep }
+    }
+}
+
+impl<'a> Iterator for SplitOutsideQuotes<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        let bytes = s.as_bytes();
+        let mut at = 0;
+        // Outside quotes, the next separator or quote; inside, the closing quote or an escape.
+        while let Some(i) = memchr::memchr2(self.sep, b'"', &bytes[at..]).map(|i| at + i) {
+            if bytes[i] == self.sep {
+                self.rest = Some(&s[i + 1..]);
+                return Some(&s[..i]);
+            }
+            at = i + 1;
+            loop {
+                let Some(j) = memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|j| at + j) else {
+                    // An unterminated quoted string runs to the end.
+                    self.rest = None;
+                    return Some(s);
+                };
+                at = (j + 1 + usize::from(bytes[j] == b'\\')).min(bytes.len());
+                if bytes[j] == b'"' {
+                    break;
+                }
+            }
+        }
+        self.rest = None;
+        Some(s)
+    }
+}
+
+/// A token as it is, or a quoted string without its quotes and escapes.
+fn unquote(v: &str) -> Cow<'_, str> {
     match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
         Some(inner) => {
             let mut out = String::with_capacity(inner.len());
@@ -75,9 +99,9 @@ fn unquote(v: &str) -> String {
             while let Some(c) = chars.next() {
                 out.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
             }
-            out
+            Cow::Owned(out)
         }
-        None => v.to_string(),
+        None => Cow::Borrowed(v),
     }
 }
 
@@ -111,20 +135,23 @@ impl DeflateParams {
             server_max_window_bits: 15,
             client_max_window_bits: 15,
         };
-        let bits =
-            |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<u8>().ok()).filter(|b| (8..=15).contains(b));
+        let bits = |v: &Option<Cow<'_, str>>| {
+            v.as_deref().and_then(|v| v.parse::<u8>().ok()).filter(|b| (8..=15).contains(b)).unwrap_or(15)
+        };
         for (name, value) in &ext.params {
-            match name.to_ascii_lowercase().as_str() {
-                "server_no_context_takeover" => p.server_no_context_takeover = true,
-                "client_no_context_takeover" => p.client_no_context_takeover = true,
+            let is = |known: &str| name.eq_ignore_ascii_case(known);
+            if is("server_no_context_takeover") {
+                p.server_no_context_takeover = true;
+            } else if is("client_no_context_takeover") {
+                p.client_no_context_takeover = true;
+            } else if is("no_context_takeover") {
                 // x-webkit-deflate-frame's name for the same thing.
-                "no_context_takeover" => {
-                    p.server_no_context_takeover = true;
-                    p.client_no_context_takeover = true;
-                }
-                "server_max_window_bits" => p.server_max_window_bits = bits(value).unwrap_or(15),
-                "client_max_window_bits" => p.client_max_window_bits = bits(value).unwrap_or(15),
-                _ => {}
+                p.server_no_context_takeover = true;
+                p.client_no_context_takeover = true;
+            } else if is("server_max_window_bits") {
+                p.server_max_window_bits = bits(value);
+            } else if is("client_max_window_bits") {
+                p.client_max_window_bits = bits(value);
             }
         }
         Some(p)
@@ -149,8 +176,8 @@ mod tests {
         let exts = parse(r#"permessage-deflate; client_max_window_bits, foo; bar="a,b;c", , x-y"#);
         assert_eq!(exts.len(), 3);
         assert_eq!(exts[0].name, "permessage-deflate");
-        assert_eq!(exts[0].params, vec![("client_max_window_bits".to_string(), None)]);
-        assert_eq!(exts[1].params, vec![("bar".to_string(), Some("a,b;c".to_string()))]);
+        assert_eq!(exts[0].params, vec![("client_max_window_bits", None)]);
+        assert_eq!(exts[1].params, vec![("bar", Some("a,b;c".into()))]);
         assert_eq!(exts[2].name, "x-y");
     }
 
@@ -160,11 +187,16 @@ mod tests {
         // not, is never taken for a separator.
         let exts = parse("x; a=\"\\\";é,\\é\"; b=ü, y");
         assert_eq!(exts.len(), 2);
-        assert_eq!(
-            exts[0].params,
-            vec![("a".to_string(), Some("\";é,é".to_string())), ("b".to_string(), Some("ü".to_string()))]
-        );
+        assert_eq!(exts[0].params, vec![("a", Some("\";é,é".into())), ("b", Some("ü".into()))]);
         assert_eq!(exts[1].name, "y");
+    }
+
+    #[test]
+    fn test_unterminated_quotes_run_to_the_end() {
+        let exts = parse("x; a=\"b, y; c\\");
+        assert_eq!(exts.len(), 1);
+        assert_eq!(exts[0].params, vec![("a", Some("\"b, y; c\\".into()))]);
+        assert_eq!(parse("x; a=\"\\")[0].params, vec![("a", Some("\"\\".into()))]);
     }
 
     #[test]
