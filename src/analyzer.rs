@@ -187,11 +187,15 @@ pub enum Origin {
     Heuristic,
 }
 
-/// What is known about a WebSocket connection; every frame of it refers to this.
+/// What is known about a WebSocket connection; every frame of it refers to this. Its
+/// [`key`](ConnectionInfo::key) first (`repr(C)`): every packet reads it.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct ConnectionInfo {
     /// `tcp.stream`: connections numbered by first packet, from 0.
     pub stream: u32,
+    /// The HTTP/2 stream carrying the WebSocket (RFC 8441); `None` over HTTP/1.1.
+    pub http2_stream: Option<u32>,
     /// The side that opened the WebSocket (sent the upgrade request).
     pub client: Endpoint,
     /// The other side.
@@ -213,8 +217,6 @@ pub struct ConnectionInfo {
     pub first_packet: u64,
     /// TLS, when the connection is (boxed: most connections are not).
     pub tls: Option<Box<TlsInfo>>,
-    /// The HTTP/2 stream carrying the WebSocket (RFC 8441); `None` over HTTP/1.1.
-    pub http2_stream: Option<u32>,
     /// "client → server" and "server → client", formatted once for the summary lines.
     pub arrows: std::cell::OnceCell<[String; 2]>,
 }
@@ -479,40 +481,42 @@ enum Mode {
     Http2,
 }
 
-/// Connection state apart from the reassemblers, so both can be borrowed at once.
+/// Connection state apart from the reassemblers, so both can be borrowed at once. What each
+/// packet of an open WebSocket connection reads comes first (`repr(C)`, see [`Conn`]).
 #[derive(Debug)]
+#[repr(C)]
 struct ConnState {
-    info: ConnectionInfo,
-    /// Endpoint of direction 0 (the sender of the first packet seen).
-    a: Endpoint,
-    b: Endpoint,
-    /// Direction (0 = from `a`) of the client, once known.
-    client_dir: Option<usize>,
-    mode: Mode,
-    /// HTTP, until the upgrade.
-    http: UpgradeScanner<PacketMeta>,
     /// Frames and messages of each direction, once WebSocket.
     ws: [Option<WsDirection>; 2],
-    syn_seen: [bool; 2],
-    /// The window scale shift each direction's SYN offered.
-    syn_wscale: [Option<u8>; 2],
     isn: [Option<u32>; 2],
     /// Sequence number just past each side's FIN, once seen.
     fin_seq: [Option<u32>; 2],
+    /// Direction (0 = from `a`) of the client, once known.
+    client_dir: Option<usize>,
+    /// Endpoint of direction 0 (the sender of the first packet seen).
+    a: Endpoint,
+    mode: Mode,
     websocket_counted: bool,
     /// The sink has been given `info` as it is now.
     info_sent: bool,
-    limits: Limits,
+    syn_seen: [bool; 2],
     /// A direction has delivered bytes (an HTTP/2 preface can only come first).
     seen_data: [bool; 2],
+    /// Whether to look for WebSocket frames should the connection prove to have begun before
+    /// the capture (no SYN either way); cleared once it is known what the connection is.
+    heuristics: bool,
+    info: ConnectionInfo,
+    b: Endpoint,
+    /// The window scale shift each direction's SYN offered.
+    syn_wscale: [Option<u8>; 2],
+    limits: Limits,
+    /// HTTP, until the upgrade.
+    http: UpgradeScanner<PacketMeta>,
     /// A direction's first bytes, when they look like a server's HTTP/2 SETTINGS: kept in case
     /// the other side's preface follows (h2c with prior knowledge, the server speaking first).
     early_settings: Option<Box<(usize, Vec<u8>, PacketMeta)>>,
     /// HTTP/2 and its WebSockets.
     h2: Option<Box<H2Conn>>,
-    /// Whether to look for WebSocket frames should the connection prove to have begun before
-    /// the capture (no SYN either way); cleared once it is known what the connection is.
-    heuristics: bool,
     /// The bytes held while looking.
     mid_stream: Option<Box<MidStream>>,
 }
@@ -715,18 +719,22 @@ enum Carrier {
     Tls(Box<TlsSession<PacketMeta>>),
 }
 
+/// In the order a packet reads it (`repr(C)`): with thousands of connections open at once,
+/// each packet's first touch of its connection misses the cache, and every further cache line
+/// it reads is another miss.
 #[derive(Debug)]
+#[repr(C)]
 struct Conn {
     /// Where it is in the [`ConnTable`].
     key: TableKey,
-    state: ConnState,
-    carrier: Carrier,
-    reasm: [Reassembler<PacketMeta>; 2],
-    /// `tcp.analysis.*` state, kept when header values are read.
-    analysis: Option<Box<TcpAnalysis>>,
-    closed: bool,
     /// `frame.number` of its latest packet, to find the least recently active.
     last_seen: u64,
+    closed: bool,
+    carrier: Carrier,
+    /// `tcp.analysis.*` state, kept when header values are read.
+    analysis: Option<Box<TcpAnalysis>>,
+    state: ConnState,
+    reasm: [Reassembler<PacketMeta>; 2],
 }
 
 /// Canonical key of a connection: the two endpoints in order.
