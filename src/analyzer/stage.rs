@@ -37,9 +37,10 @@ pub(crate) trait FrameSink {
     fn closed(&mut self, key: u64);
 }
 
-/// Idle inflate states kept for the next messages (beyond, they are freed): a few are enough,
-/// as a direction holds one only while it inflates a message.
-const MAX_IDLE_INFLATERS: usize = 8;
+/// Idle inflate states kept for the next messages (beyond, the oldest is freed): a direction
+/// holds one only while it inflates a message, and takes back the one that holds its window
+/// when it is still here, so that the few connections of a browser each go on with their own.
+const MAX_IDLE_INFLATERS: usize = 16;
 
 /// What the message stage counts, for [`Stats`].
 #[derive(Debug, Default, Clone, Copy)]
@@ -151,11 +152,17 @@ impl MessageStage {
             let messages = MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits);
             Box::new(if info.origin == Origin::Heuristic { messages.joined_late() } else { messages })
         });
-        if messages.inflates()
-            && let Some(state) = self.idle_inflaters.pop()
-            && let Some(unused) = messages.lend(state)
-        {
-            self.idle_inflaters.push(unused);
+        if messages.inflates() {
+            // Its own state if idle; else, once there are enough to go round, the one used
+            // last, still in the cache (until then, the direction makes one).
+            let owner = messages.window_owner();
+            let idle = &mut self.idle_inflaters;
+            let own = if owner == 0 { None } else { idle.iter().rposition(|s| s.holds_window_of(owner)) };
+            if let Some(i) = own.or((idle.len() == MAX_IDLE_INFLATERS).then(|| idle.len() - 1))
+                && let Some(unused) = messages.lend(idle.remove(i))
+            {
+                idle.insert(i, unused);
+            }
         }
         let expert = &mut self.expert;
         let counts = &mut self.counts;
@@ -190,9 +197,10 @@ impl MessageStage {
             message,
             expert,
         });
-        if let Some(state) = messages.reclaim()
-            && self.idle_inflaters.len() < MAX_IDLE_INFLATERS
-        {
+        if let Some(state) = messages.reclaim() {
+            if self.idle_inflaters.len() == MAX_IDLE_INFLATERS {
+                self.idle_inflaters.remove(0);
+            }
             self.idle_inflaters.push(state);
         }
     }
@@ -280,5 +288,114 @@ impl<O: Output> FrameSink for Direct<'_, O> {
 
     fn closed(&mut self, key: u64) {
         self.stage.closed(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use flate2::{Compress, Compression, FlushCompress};
+
+    use super::*;
+    use crate::analyzer::{Endpoint, Handshake, Origin};
+    use crate::http::Response;
+    use crate::ws::extensions::DeflateParams;
+    use crate::ws::frame::parse_header;
+
+    /// A connection whose `101` accepted `deflate`.
+    fn connection(stream: u32, deflate: &str) -> ConnectionInfo {
+        let end = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
+        let mut response = Response { code: 101, ..Response::default() };
+        response.headers.add("Sec-WebSocket-Extensions", deflate);
+        let handshake =
+            Handshake { request: None, response, response_packet: 1, accept_valid: None, http2_fields: Vec::new() };
+        ConnectionInfo {
+            stream,
+            http2_stream: None,
+            client: end(40000 + stream as u16),
+            server: end(8080),
+            origin: Origin::Handshake,
+            handshake: Some(std::sync::Arc::new(handshake)),
+            deflate: DeflateParams::from_response(deflate),
+            isn: [None; 2],
+            window_shift: [None; 2],
+            first_packet: 1,
+            tls: None,
+            arrows: Default::default(),
+        }
+    }
+
+    /// One direction of a connection, and its sender's compressor (context kept).
+    struct Sender {
+        info: ConnectionInfo,
+        from_client: bool,
+        z: Compress,
+    }
+
+    impl Sender {
+        /// `text` compressed as permessage-deflate sends it: sync flush, tail removed.
+        fn message(&mut self, text: &[u8]) -> Vec<u8> {
+            let mut wire = Vec::with_capacity(text.len() + 64);
+            self.z.compress_vec(text, &mut wire, FlushCompress::Sync).unwrap();
+            wire.truncate(wire.len() - 4);
+            wire
+        }
+    }
+
+    /// Runs `senders`' messages through one stage, interleaved round after round, and checks
+    /// that every message inflates to what was sent.
+    fn inflate_interleaved(senders: &mut [Sender], rounds: usize) {
+        let mut stage = MessageStage::new(Limits::default());
+        for round in 0..rounds {
+            for (i, s) in senders.iter_mut().enumerate() {
+                // Text that refers back to earlier messages of the same direction.
+                let text = format!("{{\"direction\":{i},\"round\":{round},\"price\":{}}}", round * 7919 % 1000);
+                let wire = s.message(text.as_bytes());
+                let mut header = vec![0xc1, wire.len() as u8];
+                assert!(wire.len() < 126);
+                header[1] |= if s.from_client { 0x80 } else { 0 };
+                if s.from_client {
+                    header.extend_from_slice(&[0; 4]);
+                }
+                let frame = DecodedFrame {
+                    header: parse_header(&header).unwrap().1,
+                    payload: &wire,
+                    payload_seen: wire.len() as u64,
+                    cut: None,
+                    meta: PacketMeta { number: (round * 1000 + i) as u64 + 1, ..PacketMeta::default() },
+                    first_packet: 1,
+                };
+                let mut seen = None;
+                stage.frame(&s.info, s.from_client, &frame, &mut |f: &Frame<'_>| {
+                    assert!(f.expert.is_empty(), "{:?}", f.expert);
+                    seen = f.message.map(|m| m.data.to_vec());
+                });
+                assert_eq!(seen.as_deref(), Some(text.as_bytes()), "direction {i}, round {round}");
+            }
+        }
+    }
+
+    fn senders(connections: u32, deflate: &str, bits: u8) -> Vec<Sender> {
+        (0..connections)
+            .flat_map(|c| [true, false].map(|from_client| (c, from_client)))
+            .map(|(c, from_client)| Sender {
+                info: connection(c, deflate),
+                from_client,
+                z: Compress::new_with_window_bits(Compression::default(), false, bits),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn directions_given_back_their_own_state_go_on_and_others_start_from_their_window() {
+        // Few directions: each finds its own state idle and goes on with zlib's window.
+        inflate_interleaved(&mut senders(3, "permessage-deflate", 15), 40);
+        // More directions than idle states: states pass from one to another, each message
+        // starting from its direction's own window.
+        inflate_interleaved(&mut senders(2 * MAX_IDLE_INFLATERS as u32, "permessage-deflate", 15), 10);
+        // Narrower windows are always given again, as zlib's stays 15-bit.
+        let narrow = "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10";
+        inflate_interleaved(&mut senders(3, narrow, 10), 40);
     }
 }

@@ -26,6 +26,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::{Decompress, FlushDecompress, Status};
 
@@ -138,6 +139,9 @@ pub struct InflateState {
     z: Box<Decompress>,
     /// Where inflated bytes land before they are kept (zeroed once, when the state is made).
     out: Box<[u8]>,
+    /// The direction ([`Inflater::id`]) whose window zlib's holds, as its last message left it;
+    /// 0 for none.
+    holds: u64,
 }
 
 /// Inflated bytes produced per call into zlib.
@@ -156,7 +160,14 @@ impl InflateState {
         InflateState {
             z: Box::new(Decompress::new_with_window_bits(false, 15)),
             out: vec![0; INFLATE_CHUNK].into_boxed_slice(),
+            holds: 0,
         }
+    }
+
+    /// Whether zlib's window holds that of the direction whose [`MessageAssembler::window_owner`]
+    /// is `owner`: lent back to it, the state goes on without being reset.
+    pub fn holds_window_of(&self, owner: u64) -> bool {
+        owner != 0 && self.holds == owner
     }
 }
 
@@ -171,9 +182,14 @@ impl std::fmt::Debug for InflateState {
 /// Each message starts from a reset state given the direction's window (the last `2^bits`
 /// bytes it produced) as its dictionary: that is the state the sender's compressor left it in,
 /// as a sync flush ends each message on a block boundary. It also enforces a window narrower
-/// than zlib-rs's fixed 32 KiB: a reference further back fails to inflate.
+/// than zlib-rs's fixed 32 KiB: a reference further back fails to inflate. A 15-bit window
+/// given back the state that inflated its last message goes on with it instead: zlib's window
+/// is then the direction's already (a 32 KiB copy less per message, most of the cost of a
+/// short one).
 #[derive(Debug)]
 struct Inflater {
+    /// Tells this direction's window apart in [`InflateState::holds`]: unique in the process.
+    id: u64,
     no_context_takeover: bool,
     window_bits: u8,
     /// Bytes inflated, of which the last `2^window_bits` are the window (with context takeover).
@@ -190,7 +206,10 @@ struct Inflater {
 impl Inflater {
     /// zlib takes 9 for a raw 8-bit window and compresses with 9 when asked for 8, so 8 is read as 9.
     fn new(no_context_takeover: bool, window_bits: u8) -> Self {
+        /// The next [`Inflater::id`].
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Inflater {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             no_context_takeover,
             window_bits: window_bits.clamp(9, 15),
             history: Vec::new(),
@@ -207,20 +226,32 @@ impl Inflater {
     /// Prepares for the next compressed message: a state (lent, or made), reset and given the
     /// window.
     fn start_message(&mut self) {
-        if self.no_context_takeover || self.stale {
+        let fresh = self.no_context_takeover || self.stale;
+        if fresh {
             self.history.clear();
             self.stale = false;
         }
         let mut state = self.state.take().unwrap_or_default();
-        // inflateReset: the same state, no allocation.
-        state.z.reset(false);
         self.primed = self.window().len();
-        if self.primed > 0 {
-            // A raw state just reset always takes it; were it refused, the references into it
-            // would fail to inflate, and be reported.
-            let _ = state.z.set_dictionary(self.window());
+        if fresh || !state.holds_window_of(self.owner()) {
+            // inflateReset: the same state, no allocation.
+            state.z.reset(false);
+            if self.primed > 0 {
+                // A raw state just reset always takes it; were it refused, the references into
+                // it would fail to inflate, and be reported.
+                let _ = state.z.set_dictionary(self.window());
+            }
         }
+        // What it inflates next is this direction's (a failure marks the direction stale).
+        state.holds = self.owner();
         self.state = Some(state);
+    }
+
+    /// [`InflateState::holds`] for a state left by this direction: its id when the next message
+    /// may go on from zlib's window as it is (context kept, and a full 15-bit window that zlib
+    /// needs to enforce nothing narrower), 0 otherwise.
+    fn owner(&self) -> u64 {
+        if self.no_context_takeover || self.window_bits < 15 { 0 } else { self.id }
     }
 }
 
@@ -439,6 +470,12 @@ impl MessageAssembler {
             }
             _ => Some(state),
         }
+    }
+
+    /// Which [`InflateState`] to lend it by preference: the one that
+    /// [holds its window](InflateState::holds_window_of); 0 when none can.
+    pub fn window_owner(&self) -> u64 {
+        self.inflater.as_ref().map_or(0, |inf| inf.owner())
     }
 
     /// Takes back the inflate state, unless a compressed message is being inflated.
