@@ -192,8 +192,8 @@ struct Inflater {
     id: u64,
     no_context_takeover: bool,
     window_bits: u8,
-    /// Bytes inflated, of which the last `2^window_bits` are the window (with context takeover).
-    history: Vec<u8>,
+    /// The last `2^window_bits` bytes inflated (with context takeover).
+    window: Window,
     /// The window no longer matches the sender's (a loss, a failure or a final block): start
     /// the next message with a fresh one.
     stale: bool,
@@ -212,15 +212,11 @@ impl Inflater {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             no_context_takeover,
             window_bits: window_bits.clamp(9, 15),
-            history: Vec::new(),
+            window: Window::default(),
             stale: false,
             state: None,
             primed: 0,
         }
-    }
-
-    fn window(&self) -> &[u8] {
-        &self.history[self.history.len().saturating_sub(1 << self.window_bits)..]
     }
 
     /// Prepares for the next compressed message: a state (lent, or made), reset and given the
@@ -228,18 +224,21 @@ impl Inflater {
     fn start_message(&mut self) {
         let fresh = self.no_context_takeover || self.stale;
         if fresh {
-            self.history.clear();
+            self.window.clear();
             self.stale = false;
         }
         let mut state = self.state.take().unwrap_or_default();
-        self.primed = self.window().len();
+        self.primed = self.window.len();
         if fresh || !state.holds_window_of(self.owner()) {
             // inflateReset: the same state, no allocation.
             state.z.reset(false);
-            if self.primed > 0 {
-                // A raw state just reset always takes it; were it refused, the references into
-                // it would fail to inflate, and be reported.
-                let _ = state.z.set_dictionary(self.window());
+            // A raw state just reset takes a dictionary in parts, each appended to its window
+            // as output would be; were one refused, the references into it would fail to
+            // inflate, and be reported.
+            for part in self.window.oldest_first() {
+                if !part.is_empty() {
+                    let _ = state.z.set_dictionary(part);
+                }
             }
         }
         // What it inflates next is this direction's (a failure marks the direction stale).
@@ -255,25 +254,54 @@ impl Inflater {
     }
 }
 
-/// Keeps inflated bytes as the end of a `2^window_bits` window. The history is cut back to the
-/// window once it would grow a sixteenth past it, and its buffer never holds more than that:
-/// idle directions cost what they produced, at most a window and a sixteenth. Each cut moves a
-/// window to make room for a sixteenth of one, so each byte kept costs 16 bytes moved (a
-/// `memmove` at tens of bytes a cycle, against inflating's several cycles a byte).
-fn remember(history: &mut Vec<u8>, window_bits: u8, bytes: &[u8]) {
-    let window = 1usize << window_bits;
-    let limit = window + window / 16;
-    let bytes = &bytes[bytes.len().saturating_sub(window)..];
-    if history.len() + bytes.len() > limit {
-        let drop = (history.len() + bytes.len()).saturating_sub(window);
-        history.drain(..drop.min(history.len()));
+/// A direction's window: the last `2^window_bits` bytes it produced, in a ring, so that each
+/// byte is copied in once. Its buffer grows with what was produced, up to the window: an idle
+/// direction costs what it sent, at most a window.
+#[derive(Debug, Default)]
+struct Window {
+    buf: Vec<u8>,
+    /// Once the ring is full, where its oldest byte is (and the next one goes).
+    oldest: usize,
+}
+
+impl Window {
+    fn len(&self) -> usize {
+        self.buf.len()
     }
-    let need = history.len() + bytes.len();
-    if need > history.capacity() {
-        let grown = need.max((2 * history.capacity()).min(limit));
-        history.reserve_exact(grown - history.len());
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.oldest = 0;
     }
-    history.extend_from_slice(bytes);
+
+    /// The window in order, in two parts: from its oldest byte to the end of the buffer, then
+    /// from its start.
+    fn oldest_first(&self) -> [&[u8]; 2] {
+        let (newer, older) = self.buf.split_at(self.oldest);
+        [older, newer]
+    }
+
+    /// Adds `bytes` at the end of a `2^window_bits` window.
+    fn push(&mut self, window_bits: u8, bytes: &[u8]) {
+        let size = 1usize << window_bits;
+        let mut bytes = &bytes[bytes.len().saturating_sub(size)..];
+        if self.buf.len() < size {
+            let take = bytes.len().min(size - self.buf.len());
+            let need = self.buf.len() + take;
+            if need > self.buf.capacity() {
+                let grown = need.max((2 * self.buf.capacity()).min(size));
+                self.buf.reserve_exact(grown - self.buf.len());
+            }
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        while !bytes.is_empty() {
+            let n = bytes.len().min(size - self.oldest);
+            self.buf[self.oldest..self.oldest + n].copy_from_slice(&bytes[..n]);
+            self.oldest = (self.oldest + n) % size;
+            bytes = &bytes[n..];
+        }
+    }
 }
 
 /// The message being assembled.
@@ -608,7 +636,7 @@ impl MessageAssembler {
         if p.inflate_failed || p.over_inflate_limit || p.over_inflate_ratio {
             return;
         }
-        let Inflater { state, history, no_context_takeover, window_bits, stale, .. } = &mut **inf;
+        let Inflater { state, window, no_context_takeover, window_bits, stale, .. } = &mut **inf;
         let Some(state) = state.as_mut() else { return };
         loop {
             let z = &mut state.z;
@@ -618,7 +646,7 @@ impl MessageAssembler {
             let made = (z.total_out() - out0) as usize;
             let out = &state.out;
             if !*no_context_takeover {
-                remember(history, *window_bits, &out[..made]);
+                window.push(*window_bits, &out[..made]);
             }
             input = &input[used..];
             p.compressed_in += used as u64;
@@ -750,6 +778,23 @@ mod tests {
     fn params(ctx: bool) -> Option<DeflateParams> {
         let ext = if ctx { "permessage-deflate" } else { "permessage-deflate; server_no_context_takeover" };
         DeflateParams::from_response(ext)
+    }
+
+    #[test]
+    fn test_window_keeps_the_last_bytes_in_order() {
+        let mut window = Window::default();
+        let mut all = Vec::new();
+        // Pieces smaller than the window, one that fills it exactly, one past its size.
+        for (i, len) in [100, 700, 300, 1024, 5, 1500, 1023, 2].into_iter().enumerate() {
+            let piece: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            window.push(10, &piece);
+            all.extend_from_slice(&piece);
+            let kept = &all[all.len().saturating_sub(1024)..];
+            assert_eq!(window.oldest_first().concat(), kept, "after piece {i}");
+            assert!(window.buf.capacity() <= 1024);
+        }
+        window.clear();
+        assert_eq!(window.oldest_first().concat(), b"");
     }
 
     #[test]
