@@ -6,6 +6,8 @@
 #   deflate, deflate10k: ~116 MB of small messages (34-300 bytes), every connection compressed
 #          with context takeover and 12-bit windows (as Python websockets), 400 and 10,000
 #          connections open at once
+#   browser: the same messages on 8 connections with 15-bit windows, as a browser page's
+#          WebSockets to most servers (each direction goes on with its own inflate state)
 #   h2:    the large messages' 64 WebSockets over HTTP/2 (RFC 8441), 8 streams on each of 8 h2c
 #          connections; tshark does not decode these, so the frame count is checked against
 #          the generator's and the times against the large workload's (HTTP/1.1)
@@ -38,6 +40,8 @@ generate deflate deflate 116000000
 generate deflate2 deflate 232000000
 generate deflate10k deflate-10k 116000000
 generate deflate10k2 deflate-10k 232000000
+generate browser deflate-browser 116000000
+generate browser2 deflate-browser 232000000
 generate h2 large-h2 500000000
 generate h22 large-h2 1000000000
 
@@ -58,7 +62,7 @@ best() {
 packets() { capinfos -c -M "$1" 2>/dev/null | awk '/Number of packets/ {print $NF}'; }
 
 printf '%-8s %-28s %9s %10s %12s %10s\n' workload run seconds "MB/s" "packets/s" "peak MB"
-for w in ${WORKLOADS:-large small wss deflate deflate10k h2}; do
+for w in ${WORKLOADS:-large small wss deflate deflate10k browser h2}; do
     f="$dir/$w.pcap"
     # The wss captures' secrets, for both tools.
     keys=() tshark_keys=()

@@ -68,6 +68,11 @@ fn pipeline(c: &mut Criterion) {
         ("large_messages", Profile::large(), 32 << 20),
         ("wss_large_messages", Profile::large_tls(), 32 << 20),
         ("h2_large_messages", Profile::large_h2(), 32 << 20),
+        // Every connection compressed with context takeover: 400 open at once, 10,000 (their
+        // handshakes alone take 10 MB), and a browser's 8 with 15-bit windows.
+        ("compressed_400", Profile::deflate(), 8 << 20),
+        ("compressed_10k", Profile::deflate_many(), 32 << 20),
+        ("compressed_browser", Profile::deflate_browser(), 8 << 20),
     ] {
         let mut pcap = Vec::new();
         let written = write_capture(&mut pcap, &profile, size, 7).unwrap();

@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     let (profile, size, path, seed) = match args.as_slice() {
         [p, size, path, rest @ ..] => (p, size, path, rest.first().and_then(|s| s.parse().ok()).unwrap_or(1)),
         _ => {
-            eprintln!("usage: gen_capture large|small|large-tls|large-h2|deflate|deflate-10k BYTES OUT.pcap [SEED]");
+            eprintln!(
+                "usage: gen_capture large|small|large-tls|large-h2|deflate|deflate-10k|deflate-browser BYTES OUT.pcap [SEED]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -29,9 +31,10 @@ fn main() -> ExitCode {
         "large-h2" => Profile::large_h2(),
         "deflate" => Profile::deflate(),
         "deflate-10k" => Profile::deflate_many(),
+        "deflate-browser" => Profile::deflate_browser(),
         other => {
             eprintln!(
-                "gen_capture: unknown profile {other:?} (large, small, large-tls, large-h2, deflate or deflate-10k)"
+                "gen_capture: unknown profile {other:?} (large, small, large-tls, large-h2, deflate, deflate-10k or deflate-browser)"
             );
             return ExitCode::from(2);
         }

@@ -35,9 +35,12 @@ pub struct Profile {
     pub max_payload: usize,
     /// One connection in this many negotiates permessage-deflate (0: none, 1: all).
     pub deflate_every: u32,
-    /// permessage-deflate keeps each direction's window across messages, with 12-bit windows
-    /// (what Python `websockets` negotiates by default); otherwise every message stands alone.
+    /// permessage-deflate keeps each direction's window across messages; otherwise every
+    /// message stands alone.
     pub context_takeover: bool,
+    /// With context takeover, the windows both sides negotiate, in bits: 12 is what Python
+    /// `websockets` asks for, 15 what browsers get from most servers.
+    pub window_bits: u8,
     /// Largest TCP payload of a packet.
     pub segment: usize,
     /// Every connection is wss:// (TLS 1.3), its secrets in [`key_log`].
@@ -58,6 +61,7 @@ impl Profile {
             deflate_every: 8,
             segment: 16 * 1024,
             context_takeover: false,
+            window_bits: 15,
             tls: false,
             http2_streams: 0,
         }
@@ -74,6 +78,7 @@ impl Profile {
             deflate_every: 1,
             segment: 1460,
             context_takeover: true,
+            window_bits: 12,
             tls: false,
             http2_streams: 0,
         }
@@ -82,6 +87,12 @@ impl Profile {
     /// [`deflate`](Self::deflate) with 10,000 connections open at once.
     pub fn deflate_many() -> Self {
         Profile { connections: 10_000, ..Self::deflate() }
+    }
+
+    /// [`deflate`](Self::deflate) as a browser page sees it: a few connections (8), with the
+    /// 15-bit windows browsers offer and most servers accept.
+    pub fn deflate_browser() -> Self {
+        Profile { connections: 8, window_bits: 15, ..Self::deflate() }
     }
 
     /// Large messages, as [`large`](Self::large), on WebSockets over HTTP/2: the same 64
@@ -104,6 +115,7 @@ impl Profile {
             deflate_every: 0,
             segment: 1460,
             context_takeover: false,
+            window_bits: 15,
             tls: false,
             http2_streams: 0,
         }
@@ -406,21 +418,22 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
             deflate: (profile.deflate_every > 0 && i % profile.deflate_every == 0).then(Default::default),
         })
         .collect();
+    let accepted = accepted_deflate(profile);
     for (i, c) in conns.iter_mut().enumerate() {
         if profile.tls {
             tls_handshake(&mut w, c, seed, i as u32)?;
         }
         let on_it: Vec<&Socket> = sockets.iter().filter(|s| s.conn == i).collect();
         if profile.http2_streams > 0 {
-            http2_handshake(&mut w, c, &on_it, profile.context_takeover)?;
+            http2_handshake(&mut w, c, &on_it, &accepted)?;
         } else {
-            handshake(&mut w, c, &mut rng, on_it[0].deflate.is_some(), profile.context_takeover)?;
+            handshake(&mut w, c, &mut rng, on_it[0].deflate.is_some(), &accepted)?;
         }
     }
     // One compressor for every connection: reset for each message and, with context takeover,
     // given the direction's window as its dictionary, which is what a compressor kept per
     // direction could refer to (and what the receiver's window holds).
-    let window_bits = if profile.context_takeover { WINDOW_BITS } else { 15 };
+    let window_bits = if profile.context_takeover { profile.window_bits } else { 15 };
     let mut z = Compress::new_with_window_bits(Compression::fast(), false, window_bits);
     let (mut text, mut payload, mut framed) = (Vec::new(), Vec::new(), Vec::new());
     let span = (profile.max_payload as f64 / profile.min_payload.max(1) as f64).ln();
@@ -446,7 +459,7 @@ pub fn write_capture<W: Write>(out: W, profile: &Profile, target_bytes: u64, see
                 payload.truncate(payload.len().saturating_sub(4));
                 if profile.context_takeover {
                     window.extend_from_slice(&text);
-                    window.drain(..window.len().saturating_sub(1 << WINDOW_BITS));
+                    window.drain(..window.len().saturating_sub(1 << window_bits));
                 }
                 true
             }
@@ -526,27 +539,20 @@ fn tcp_open<W: Write>(w: &mut Writer<W>, c: &mut Conn) -> io::Result<()> {
     w.segment(c, 0, ACK, &[])
 }
 
-/// The window of connections with context takeover.
-const WINDOW_BITS: u8 = 12;
-
-/// The permessage-deflate response header value for the window a profile uses.
-fn accepted_deflate(context_takeover: bool) -> &'static str {
-    if context_takeover {
-        "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
+/// The permessage-deflate response header value for the windows a profile uses.
+fn accepted_deflate(profile: &Profile) -> String {
+    if profile.context_takeover {
+        let bits = profile.window_bits;
+        format!("permessage-deflate; server_max_window_bits={bits}; client_max_window_bits={bits}")
     } else {
-        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover".to_string()
     }
 }
 
 /// An h2c connection with prior knowledge opening a WebSocket on each of `sockets`' streams
 /// (RFC 8441): the server's SETTINGS (extended CONNECT enabled) first, then the client's
 /// preface and one extended CONNECT per stream, then the server's 200s.
-fn http2_handshake<W: Write>(
-    w: &mut Writer<W>,
-    c: &mut Conn,
-    sockets: &[&Socket],
-    context_takeover: bool,
-) -> io::Result<()> {
+fn http2_handshake<W: Write>(w: &mut Writer<W>, c: &mut Conn, sockets: &[&Socket], accepted: &str) -> io::Result<()> {
     tcp_open(w, c)?;
     let mut server = Vec::new();
     http2_frame(&mut server, 4, 0, 0, &[0, 8, 0, 0, 0, 1]);
@@ -580,7 +586,7 @@ fn http2_handshake<W: Write>(
         block.clear();
         block.push(0x88);
         if s.deflate.is_some() {
-            hpack_literal(&mut block, "sec-websocket-extensions", accepted_deflate(context_takeover));
+            hpack_literal(&mut block, "sec-websocket-extensions", accepted);
         }
         http2_frame(&mut server, 1, 4, s.stream, &block);
     }
@@ -592,7 +598,7 @@ fn handshake<W: Write>(
     c: &mut Conn,
     rng: &mut Rng,
     deflate: bool,
-    context_takeover: bool,
+    accepted: &str,
 ) -> io::Result<()> {
     if c.tls.is_none() {
         tcp_open(w, c)?;
@@ -605,11 +611,7 @@ fn handshake<W: Write>(
          Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
     );
     w.send(c, 0, request.as_bytes(), 1460)?;
-    let accepted = if deflate {
-        format!("Sec-WebSocket-Extensions: {}\r\n", accepted_deflate(context_takeover))
-    } else {
-        String::new()
-    };
+    let accepted = if deflate { format!("Sec-WebSocket-Extensions: {accepted}\r\n") } else { String::new() };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n{accepted}\r\n",
