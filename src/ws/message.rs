@@ -220,7 +220,7 @@ impl Inflater {
     }
 
     /// Prepares for the next compressed message: a state (lent, or made), reset and given the
-    /// window.
+    /// window unless it holds it already.
     fn start_message(&mut self) {
         let fresh = self.no_context_takeover || self.stale;
         if fresh {
