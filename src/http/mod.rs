@@ -232,34 +232,27 @@ impl Headers {
         }
     }
 
-    /// The field for header `name` (in any case), if it is one of interest. Compared in place:
-    /// a handshake has a dozen headers, and thousands of connections open at once.
+    /// The field for header `name` (in any case), if it is one of interest. Lowercased on the
+    /// stack: a handshake has a dozen headers, and thousands of connections open at once.
     fn field(&mut self, name: &str) -> Option<Field<'_>> {
-        let is = |known: &str| name.eq_ignore_ascii_case(known);
-        let slot = if is("host") {
-            &mut self.host
-        } else if is("origin") || is("sec-websocket-origin") {
-            &mut self.origin
-        } else if is("user-agent") {
-            &mut self.user_agent
-        } else if is("upgrade") {
-            &mut self.upgrade
-        } else if is("connection") {
-            &mut self.connection
-        } else if is("sec-websocket-key") {
-            &mut self.sec_websocket_key
-        } else if is("sec-websocket-accept") {
-            &mut self.sec_websocket_accept
-        } else if is("sec-websocket-version") {
-            &mut self.sec_websocket_version
-        } else if is("sec-websocket-protocol") {
-            &mut self.sec_websocket_protocol
-        } else if is("sec-websocket-extensions") {
-            &mut self.sec_websocket_extensions
-        } else if is("content-length") {
-            return Some(Field::ContentLength(&mut self.content_length));
-        } else {
-            return None;
+        // No name of interest is longer.
+        let mut lower = [0u8; 24];
+        let lower = lower.get_mut(..name.len())?;
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        let slot = match &*lower {
+            b"host" => &mut self.host,
+            b"origin" | b"sec-websocket-origin" => &mut self.origin,
+            b"user-agent" => &mut self.user_agent,
+            b"upgrade" => &mut self.upgrade,
+            b"connection" => &mut self.connection,
+            b"sec-websocket-key" => &mut self.sec_websocket_key,
+            b"sec-websocket-accept" => &mut self.sec_websocket_accept,
+            b"sec-websocket-version" => &mut self.sec_websocket_version,
+            b"sec-websocket-protocol" => &mut self.sec_websocket_protocol,
+            b"sec-websocket-extensions" => &mut self.sec_websocket_extensions,
+            b"content-length" => return Some(Field::ContentLength(&mut self.content_length)),
+            _ => return None,
         };
         Some(Field::Text(slot))
     }
