@@ -44,9 +44,9 @@ pub fn parse(value: &str) -> Vec<Extension<'_>> {
     out
 }
 
-/// The pieces of a string between `sep`s outside quoted strings. Byte by byte: the separators,
-/// quotes and backslash are ASCII, and no byte of a multi-byte character can be taken for one
-/// of them.
+/// The pieces of a string between `sep`s outside quoted strings, found by bytes (memchr): the
+/// separators, quotes and backslash are ASCII, and no byte of a multi-byte character can be
+/// taken for one of them.
 struct SplitOutsideQuotes<'a> {
     /// What is left to split; `None` once the last piece is out.
     rest: Option<&'a str>,
