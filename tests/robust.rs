@@ -7,8 +7,11 @@ use wsdissect::capture::CaptureReader;
 use wsdissect::fields::{self, Context};
 use wsdissect::output;
 
-const SEEDS: [&str; 6] = [
+const SEEDS: [&str; 8] = [
     "testdata/real/python-small.pcapng",
+    // permessage-deflate with context takeover: 15-bit windows, and narrower ones.
+    "testdata/real/python-deflate-context.pcap",
+    "testdata/real/python-deflate-windows.pcapng",
     "testdata/real/python-any-sll2.pcap",
     "testdata/crafted/gap.pcap",
     "testdata/crafted/two-interfaces.pcapng",
