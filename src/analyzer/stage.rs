@@ -152,16 +152,14 @@ impl MessageStage {
             let messages = MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits);
             Box::new(if info.origin == Origin::Heuristic { messages.joined_late() } else { messages })
         });
-        if messages.inflates() {
+        if messages.wants_state() {
             // Its own state if idle; else, once there are enough to go round, the one used
             // last, still in the cache (until then, the direction makes one).
             let owner = messages.window_owner();
             let idle = &mut self.idle_inflaters;
             let own = if owner == 0 { None } else { idle.iter().rposition(|s| s.holds_window_of(owner)) };
-            if let Some(i) = own.or((idle.len() == MAX_IDLE_INFLATERS).then(|| idle.len() - 1))
-                && let Some(unused) = messages.lend(idle.remove(i))
-            {
-                idle.insert(i, unused);
+            if let Some(i) = own.or((idle.len() == MAX_IDLE_INFLATERS).then(|| idle.len() - 1)) {
+                messages.lend(idle.remove(i));
             }
         }
         let expert = &mut self.expert;

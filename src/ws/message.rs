@@ -488,15 +488,17 @@ impl MessageAssembler {
         }
     }
 
-    /// Lends the assembler an inflate state for the frames to come, if it inflates and holds
-    /// none; otherwise gives it back.
-    pub fn lend(&mut self, state: InflateState) -> Option<InflateState> {
-        match self.inflater.as_mut() {
-            Some(inf) if inf.state.is_none() && self.limits.max_message > 0 => {
-                inf.state = Some(state);
-                None
-            }
-            _ => Some(state),
+    /// Whether it inflates and holds no inflate state: [`MessageAssembler::lend`] it one.
+    pub fn wants_state(&self) -> bool {
+        self.keeps_content() && self.inflater.as_ref().is_some_and(|inf| inf.state.is_none())
+    }
+
+    /// Lends the assembler an inflate state for the frames to come; only when it
+    /// [wants one](MessageAssembler::wants_state).
+    pub fn lend(&mut self, state: InflateState) {
+        debug_assert!(self.wants_state());
+        if let Some(inf) = self.inflater.as_mut() {
+            inf.state = Some(state);
         }
     }
 
