@@ -28,7 +28,7 @@ use crate::capture::Record;
 use crate::flow::analysis::{AnalysisFlags, SegmentFacts, TcpAnalysis};
 use crate::flow::reassembler::{Delivery, Reassembler, ReassemblyStats};
 use crate::http::upgrade::{Switched, Upgrade, UpgradeScanner};
-use crate::http::{self, Request, Response};
+use crate::http::{self, Header, Request, Response};
 use crate::http2::{self, Http2, Opening, Up};
 use crate::net::{self, Skip, TcpSegment};
 use crate::tls::keylog::KeyLog;
@@ -699,7 +699,7 @@ fn allowed_rsv(info: &ConnectionInfo) -> u8 {
         // permessage-deflate, by far the most common extension, is assumed.
         return 0x4;
     }
-    let accepted = info.handshake.as_ref().and_then(|h| h.response.headers.sec_websocket_extensions.as_deref());
+    let accepted = info.handshake.as_ref().and_then(|h| h.response.headers.get(Header::SecWebSocketExtensions));
     match accepted {
         None => 0,
         Some(_) if info.deflate.is_some() => 0x4,
@@ -1379,13 +1379,11 @@ impl ConnState {
         self.info.server = server;
         self.client_dir = Some(client_dir);
         self.sync_isn();
-        let accept_valid = match (&request, &response.headers.sec_websocket_accept) {
-            (Some(req), Some(accept)) => {
-                req.headers.sec_websocket_key.as_deref().map(|key| http::accept_key(key) == accept.trim())
-            }
+        let accept_valid = match (&request, response.headers.get(Header::SecWebSocketAccept)) {
+            (Some(req), Some(accept)) => req.headers.get(Header::SecWebSocketKey).map(|key| http::accepts(key, accept)),
             _ => None,
         };
-        self.info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
+        self.info.deflate = response.headers.get(Header::SecWebSocketExtensions).and_then(DeflateParams::from_response);
         let client_seen = request.is_some();
         self.info.handshake = Some(Arc::new(Handshake {
             request,
@@ -1660,7 +1658,7 @@ fn open_h2_socket(
     info.http2_stream = Some(stream);
     info.arrows = Default::default();
     info.origin = Origin::Handshake;
-    info.deflate = response.headers.sec_websocket_extensions.as_deref().and_then(DeflateParams::from_response);
+    info.deflate = response.headers.get(Header::SecWebSocketExtensions).and_then(DeflateParams::from_response);
     info.handshake = Some(Arc::new(Handshake {
         request: Some(request),
         response,

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use crate::analyzer::{Frame, Origin};
 use crate::flow::analysis::AnalysisFlags;
-use crate::http::Headers;
+use crate::http::{Header, Headers};
 use crate::net;
 use crate::ws::expert::ExpertKind;
 use crate::ws::frame::{Opcode, close_body};
@@ -306,14 +306,14 @@ fn header_field<'a>(
     f: &Frame<'a>,
     request: bool,
     response: bool,
-    get: fn(&Headers) -> Option<&String>,
+    get: fn(&Headers) -> Option<&str>,
     v: &mut dyn FnMut(Value<'a>),
 ) {
     let Some(h) = f.connection.handshake.as_ref() else { return };
     let from_request = h.request.as_ref().filter(|_| request).and_then(|r| get(&r.headers));
     let from_response = Some(&h.response.headers).filter(|_| response).and_then(get);
     for value in from_request.into_iter().chain(from_response) {
-        v(Value::Str(Cow::Borrowed(value.as_str())));
+        v(Value::Str(Cow::Borrowed(value)));
     }
 }
 
@@ -1010,7 +1010,7 @@ pub static FIELDS: &[Field] = &[
         "Handshake request method, on every frame of its connection (tshark: the handshake packets)",
         |_, f, v| {
             if let Some(r) = f.connection.handshake.as_ref().and_then(|h| h.request.as_ref()) {
-                v(Value::Str(Cow::Borrowed(r.method.as_str())))
+                v(Value::Str(Cow::Borrowed(&r.method)))
             }
         },
     ),
@@ -1028,43 +1028,43 @@ pub static FIELDS: &[Field] = &[
         "http.host",
         FieldType::String,
         "Handshake Host header, on every frame of its connection (tshark: the handshake packets)",
-        |_, f, v| header_field(f, true, false, |h| h.host.as_ref(), v),
+        |_, f, v| header_field(f, true, false, |h| h.get(Header::Host), v),
     ),
     field(
         "http.user_agent",
         FieldType::String,
         "Handshake User-Agent header, on every frame of its connection (tshark: the handshake packets)",
-        |_, f, v| header_field(f, true, false, |h| h.user_agent.as_ref(), v),
+        |_, f, v| header_field(f, true, false, |h| h.get(Header::UserAgent), v),
     ),
     field(
         "http.origin",
         FieldType::String,
         "Handshake Origin header, on every frame of its connection (tshark: the handshake packets)",
-        |_, f, v| header_field(f, true, false, |h| h.origin.as_ref(), v),
+        |_, f, v| header_field(f, true, false, |h| h.get(Header::Origin), v),
     ),
     field("http.upgrade", FieldType::String, "Upgrade header of the request and of the response", |_, f, v| {
-        header_field(f, true, true, |h| h.upgrade.as_ref(), v)
+        header_field(f, true, true, |h| h.get(Header::Upgrade), v)
     }),
     field("http.sec_websocket_key", FieldType::String, "Sec-WebSocket-Key of the request", |_, f, v| {
-        header_field(f, true, false, |h| h.sec_websocket_key.as_ref(), v)
+        header_field(f, true, false, |h| h.get(Header::SecWebSocketKey), v)
     }),
     field("http.sec_websocket_accept", FieldType::String, "Sec-WebSocket-Accept of the response", |_, f, v| {
-        header_field(f, false, true, |h| h.sec_websocket_accept.as_ref(), v)
+        header_field(f, false, true, |h| h.get(Header::SecWebSocketAccept), v)
     }),
     field("http.sec_websocket_version", FieldType::String, "Sec-WebSocket-Version of the request", |_, f, v| {
-        header_field(f, true, false, |h| h.sec_websocket_version.as_ref(), v)
+        header_field(f, true, false, |h| h.get(Header::SecWebSocketVersion), v)
     }),
     field(
         "http.sec_websocket_protocol",
         FieldType::String,
         "Sec-WebSocket-Protocol offered (request) and chosen (response), in that order",
-        |_, f, v| header_field(f, true, true, |h| h.sec_websocket_protocol.as_ref(), v),
+        |_, f, v| header_field(f, true, true, |h| h.get(Header::SecWebSocketProtocol), v),
     ),
     field(
         "http.sec_websocket_extensions",
         FieldType::String,
         "Sec-WebSocket-Extensions offered (request) and accepted (response), in that order",
-        |_, f, v| header_field(f, true, true, |h| h.sec_websocket_extensions.as_ref(), v),
+        |_, f, v| header_field(f, true, true, |h| h.get(Header::SecWebSocketExtensions), v),
     ),
     field(
         "http.response.code",

@@ -16,6 +16,8 @@
 
 pub mod upgrade;
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
@@ -27,46 +29,159 @@ pub const MAX_HEAD_LEN: usize = 64 * 1024;
 
 /// The expected Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 pub fn accept_key(key: &str) -> String {
-    let digest = Sha1::new().chain_update(key.trim().as_bytes()).chain_update(WEBSOCKET_GUID).finalize();
-    base64::engine::general_purpose::STANDARD.encode(digest)
+    String::from_utf8_lossy(&accept_key_bytes(key)).into_owned()
 }
 
-/// Headers of either head that matter to a WebSocket handshake, as sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers {
+/// Whether `accept` is the Sec-WebSocket-Accept that answers `key` (computed on the stack).
+pub fn accepts(key: &str, accept: &str) -> bool {
+    accept_key_bytes(key) == accept.trim().as_bytes()
+}
+
+/// The base64 of SHA-1(key + GUID): 28 characters.
+fn accept_key_bytes(key: &str) -> [u8; 28] {
+    let digest = Sha1::new().chain_update(key.trim().as_bytes()).chain_update(WEBSOCKET_GUID).finalize();
+    let mut out = [0u8; 28];
+    // 20 bytes always encode to 28.
+    let _ = base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut out);
+    out
+}
+
+/// A header that matters to a WebSocket handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
     /// `Host` (`http.host`).
-    pub host: Option<String>,
-    /// `Origin` (`http.origin`).
-    pub origin: Option<String>,
+    Host,
+    /// `Origin` (`http.origin`), or the `Sec-WebSocket-Origin` of early drafts.
+    Origin,
     /// `User-Agent` (`http.user_agent`).
-    pub user_agent: Option<String>,
+    UserAgent,
     /// `Upgrade` (`http.upgrade`).
-    pub upgrade: Option<String>,
+    Upgrade,
     /// `Connection` (`http.connection`).
-    pub connection: Option<String>,
+    Connection,
     /// `Sec-WebSocket-Key`.
-    pub sec_websocket_key: Option<String>,
+    SecWebSocketKey,
     /// `Sec-WebSocket-Accept`.
-    pub sec_websocket_accept: Option<String>,
+    SecWebSocketAccept,
     /// `Sec-WebSocket-Version`.
-    pub sec_websocket_version: Option<String>,
+    SecWebSocketVersion,
     /// `Sec-WebSocket-Protocol` (offered in a request, chosen in a response).
-    pub sec_websocket_protocol: Option<String>,
+    SecWebSocketProtocol,
     /// `Sec-WebSocket-Extensions` (offered in a request, accepted in a response).
-    pub sec_websocket_extensions: Option<String>,
+    SecWebSocketExtensions,
+}
+
+impl Header {
+    const COUNT: usize = Header::SecWebSocketExtensions as usize + 1;
+}
+
+/// What a header name is to a handshake.
+enum Field {
+    Text(Header),
+    /// `Content-Length`, to step over bodies of other HTTP messages.
+    ContentLength,
+}
+
+impl Field {
+    /// The field for header `name` (in any case), if it is one of interest. Lowercased on the
+    /// stack: a handshake has a dozen headers, and thousands of connections open at once.
+    fn named(name: &str) -> Option<Field> {
+        // No name of interest is longer.
+        let mut lower = [0u8; 24];
+        let lower = lower.get_mut(..name.len())?;
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        Some(Field::Text(match &*lower {
+            b"host" => Header::Host,
+            b"origin" | b"sec-websocket-origin" => Header::Origin,
+            b"user-agent" => Header::UserAgent,
+            b"upgrade" => Header::Upgrade,
+            b"connection" => Header::Connection,
+            b"sec-websocket-key" => Header::SecWebSocketKey,
+            b"sec-websocket-accept" => Header::SecWebSocketAccept,
+            b"sec-websocket-version" => Header::SecWebSocketVersion,
+            b"sec-websocket-protocol" => Header::SecWebSocketProtocol,
+            b"sec-websocket-extensions" => Header::SecWebSocketExtensions,
+            b"content-length" => return Some(Field::ContentLength),
+            _ => return None,
+        }))
+    }
+}
+
+/// The headers of either head that matter to a WebSocket handshake, as sent, without the
+/// whitespace around them (RFC 9110 5.5). Their values lie one after another in one string,
+/// so that a head costs one allocation, not one per header: thousands of connections may open
+/// at once.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    values: String,
+    /// Where each [`Header`]'s value is in `values`: start and end.
+    spans: [Option<(u32, u32)>; Header::COUNT],
     /// `Content-Length`, to step over bodies of other HTTP messages.
     pub content_length: Option<u64>,
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        (0..Header::COUNT).all(|i| self.value(i) == other.value(i)) && self.content_length == other.content_length
+    }
+}
+
+impl Eq for Headers {}
+
+impl Headers {
+    /// The value of `header`, if the head has it.
+    pub fn get(&self, header: Header) -> Option<&str> {
+        self.value(header as usize)
+    }
+
+    fn value(&self, i: usize) -> Option<&str> {
+        let (start, end) = self.spans[i]?;
+        self.values.get(start as usize..end as usize)
+    }
+
+    /// Takes one header field (name in any case) if it is one of interest.
+    pub fn add(&mut self, name: &str, value: &str) {
+        match Field::named(name) {
+            Some(Field::Text(header)) => self.push(header, value),
+            Some(Field::ContentLength) => self.content_length = value.trim_ascii().parse().ok(),
+            None => {}
+        }
+    }
+
+    /// Appends `value` to `header`'s: repeated headers are one comma-separated list (RFC 9110
+    /// 5.3). A value not at the end of `values` moves there first.
+    fn push(&mut self, header: Header, value: &str) {
+        let value = value.trim_ascii();
+        let start = match self.spans[header as usize] {
+            None => self.values.len(),
+            Some((start, end)) => {
+                let start = if end as usize == self.values.len() {
+                    start as usize
+                } else {
+                    let moved = self.values.len();
+                    self.values.extend_from_within(start as usize..end as usize);
+                    moved
+                };
+                self.values.push_str(", ");
+                start
+            }
+        };
+        self.values.push_str(value);
+        // Heads are at most MAX_HEAD_LEN; a value past 4 GiB would be dropped.
+        self.spans[header as usize] = u32::try_from(start).ok().zip(u32::try_from(self.values.len()).ok());
+    }
 }
 
 /// A request head.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// Method (`GET` for a WebSocket handshake).
-    pub method: String,
+    pub method: Cow<'static, str>,
     /// Request target (`http.request.uri`).
     pub uri: String,
-    /// `HTTP/1.1` or `HTTP/1.0`.
-    pub version: String,
+    /// `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`.
+    pub version: &'static str,
     /// Headers of interest.
     pub headers: Headers,
 }
@@ -77,9 +192,9 @@ pub struct Response {
     /// Status code (`http.response.code`).
     pub code: u16,
     /// Reason phrase.
-    pub reason: String,
-    /// `HTTP/1.1` or `HTTP/1.0`.
-    pub version: String,
+    pub reason: Cow<'static, str>,
+    /// `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`.
+    pub version: &'static str,
     /// Headers of interest.
     pub headers: Headers,
 }
@@ -87,19 +202,19 @@ pub struct Response {
 impl Request {
     /// Whether this request asks to switch to WebSocket.
     pub fn wants_websocket(&self) -> bool {
-        has_token(self.headers.upgrade.as_deref(), "websocket")
+        has_token(self.headers.get(Header::Upgrade), "websocket")
     }
 }
 
 impl Response {
     /// A `101 Switching Protocols` whose `Upgrade` names WebSocket: the stream now carries frames.
     pub fn is_websocket_switch(&self) -> bool {
-        self.code == 101 && has_token(self.headers.upgrade.as_deref(), "websocket")
+        self.code == 101 && has_token(self.headers.get(Header::Upgrade), "websocket")
     }
 
     /// A `101 Switching Protocols` to HTTP/2 in the clear (`Upgrade: h2c`).
     pub fn is_h2c_switch(&self) -> bool {
-        self.code == 101 && has_token(self.headers.upgrade.as_deref(), "h2c")
+        self.code == 101 && has_token(self.headers.get(Header::Upgrade), "h2c")
     }
 }
 
@@ -154,10 +269,14 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
         let mut resp = httparse::Response::new(&mut storage);
         match resp.parse(buf) {
             Ok(httparse::Status::Complete(used)) => {
+                let code = resp.code.unwrap_or(0);
+                let reason = resp.reason.unwrap_or("");
                 let response = Response {
-                    code: resp.code.unwrap_or(0),
-                    reason: resp.reason.unwrap_or("").to_string(),
-                    version: http_version(resp.version).to_string(),
+                    code,
+                    reason: Some(reason_phrase(code))
+                        .filter(|usual| *usual == reason)
+                        .map_or_else(|| Cow::Owned(reason.to_string()), Cow::Borrowed),
+                    version: http_version(resp.version),
                     headers: collect_headers(resp.headers),
                 };
                 Ok(Some((used, Head::Response(response))))
@@ -170,9 +289,9 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(usize, Head)>, ()> {
         match req.parse(buf) {
             Ok(httparse::Status::Complete(used)) => {
                 let request = Request {
-                    method: req.method.unwrap_or("").to_string(),
+                    method: method_name(req.method.unwrap_or("")),
                     uri: req.path.unwrap_or("").to_string(),
-                    version: http_version(req.version).to_string(),
+                    version: http_version(req.version),
                     headers: collect_headers(req.headers),
                 };
                 Ok(Some((used, Head::Request(request))))
@@ -188,74 +307,49 @@ fn http_version(minor: Option<u8>) -> &'static str {
     if minor == Some(0) { "HTTP/1.0" } else { "HTTP/1.1" }
 }
 
-/// The headers of interest among `raw`: only their values are converted and copied.
+/// `method` as a static string when it is a usual one (as a handshake's `GET` is).
+fn method_name(method: &str) -> Cow<'static, str> {
+    const USUAL: [&str; 8] = ["GET", "POST", "PUT", "HEAD", "OPTIONS", "DELETE", "PATCH", "CONNECT"];
+    USUAL.into_iter().find(|usual| *usual == method).map_or_else(|| Cow::Owned(method.to_string()), Cow::Borrowed)
+}
+
+/// The reason phrase usual for a status code (RFC 9110 section 15); empty for others.
+pub(crate) fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+/// The headers of interest among `raw`: only their values are converted and copied, into one
+/// string made once at its final size.
 fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
-    let mut h = Headers::default();
-    for header in raw {
-        if let Some(field) = h.field(header.name) {
-            match std::str::from_utf8(header.value) {
-                Ok(value) => field.take(value),
-                Err(_) => field.take(&String::from_utf8_lossy(header.value)),
-            }
+    let kept = || raw.iter().filter_map(|h| Field::named(h.name).map(|field| (field, h.value)));
+    let size = kept().map(|(_, value)| value.len() + 2).sum();
+    let mut h = Headers { values: String::with_capacity(size), ..Headers::default() };
+    for (field, value) in kept() {
+        let value = String::from_utf8_lossy(value);
+        match field {
+            Field::Text(header) => h.push(header, &value),
+            Field::ContentLength => h.content_length = value.trim_ascii().parse().ok(),
         }
     }
     h
-}
-
-/// Where a header of interest goes.
-enum Field<'a> {
-    Text(&'a mut Option<String>),
-    ContentLength(&'a mut Option<u64>),
-}
-
-impl Field<'_> {
-    /// Takes the header's value, without the whitespace around it (RFC 9110 5.5).
-    fn take(self, value: &str) {
-        let value = value.trim_ascii();
-        match self {
-            Field::ContentLength(length) => *length = value.parse().ok(),
-            // Repeated headers are one comma-separated list (RFC 9110 5.3).
-            Field::Text(Some(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(value);
-            }
-            Field::Text(slot) => *slot = Some(value.to_string()),
-        }
-    }
-}
-
-impl Headers {
-    /// Takes one header field (name in any case) if it is one of interest.
-    pub fn add(&mut self, name: &str, value: &str) {
-        if let Some(field) = self.field(name) {
-            field.take(value);
-        }
-    }
-
-    /// The field for header `name` (in any case), if it is one of interest. Lowercased on the
-    /// stack: a handshake has a dozen headers, and thousands of connections open at once.
-    fn field(&mut self, name: &str) -> Option<Field<'_>> {
-        // No name of interest is longer.
-        let mut lower = [0u8; 24];
-        let lower = lower.get_mut(..name.len())?;
-        lower.copy_from_slice(name.as_bytes());
-        lower.make_ascii_lowercase();
-        let slot = match &*lower {
-            b"host" => &mut self.host,
-            b"origin" | b"sec-websocket-origin" => &mut self.origin,
-            b"user-agent" => &mut self.user_agent,
-            b"upgrade" => &mut self.upgrade,
-            b"connection" => &mut self.connection,
-            b"sec-websocket-key" => &mut self.sec_websocket_key,
-            b"sec-websocket-accept" => &mut self.sec_websocket_accept,
-            b"sec-websocket-version" => &mut self.sec_websocket_version,
-            b"sec-websocket-protocol" => &mut self.sec_websocket_protocol,
-            b"sec-websocket-extensions" => &mut self.sec_websocket_extensions,
-            b"content-length" => return Some(Field::ContentLength(&mut self.content_length)),
-            _ => return None,
-        };
-        Some(Field::Text(slot))
-    }
 }
 
 #[cfg(test)]
@@ -274,7 +368,7 @@ Sec-WebSocket-Extensions: x-foo\r\n\r\n";
         assert_eq!(used, req.len());
         assert!(r.wants_websocket());
         assert_eq!(r.uri, "/chat");
-        assert_eq!(r.headers.sec_websocket_extensions.as_deref(), Some("permessage-deflate, x-foo"));
+        assert_eq!(r.headers.get(Header::SecWebSocketExtensions), Some("permessage-deflate, x-foo"));
     }
 
     #[test]
@@ -288,6 +382,37 @@ Sec-WebSocket-Extensions: x-foo\r\n\r\n";
             let Ok(Some((_, Head::Response(r)))) = parse_head(head) else { panic!() };
             assert_eq!(r.is_websocket_switch(), ws, "{}", String::from_utf8_lossy(head));
         }
+    }
+
+    #[test]
+    fn test_repeated_headers_join_wherever_they_are() {
+        let req = b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: a\r\nHost: x\r\n\
+Sec-WebSocket-Protocol:  b \r\nUser-Agent: u\r\nsec-websocket-protocol: c\r\nContent-Length: 0\r\n\
+Origin:\r\nOrigin: o\r\n\r\n";
+        let Ok(Some((_, Head::Request(r)))) = parse_head(req) else { panic!() };
+        assert_eq!(r.headers.get(Header::SecWebSocketProtocol), Some("a, b, c"));
+        assert_eq!((r.headers.get(Header::Host), r.headers.get(Header::UserAgent)), (Some("x"), Some("u")));
+        assert_eq!(r.headers.get(Header::Connection), None);
+        // An empty value is one too.
+        assert_eq!(r.headers.get(Header::Origin), Some(", o"));
+        assert_eq!(r.headers.content_length, Some(0));
+        // The same values added in another order are the same headers.
+        let mut other = Headers::default();
+        for (name, value) in [("User-Agent", "u"), ("upgrade", "websocket"), ("Sec-WebSocket-Protocol", "a, b, c")] {
+            other.add(name, value);
+        }
+        other.add("HOST", " x ");
+        other.add("Content-Length", "0");
+        other.add("origin", ", o");
+        assert_eq!(other, r.headers);
+        assert_eq!(r.method, "GET");
+        assert!(matches!(r.method, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn test_accept_key_checked_without_allocating() {
+        assert!(accepts(" dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo= "));
+        assert!(!accepts("dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo"));
     }
 
     #[test]

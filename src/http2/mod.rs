@@ -41,7 +41,7 @@ use std::collections::HashMap;
 
 use loona_hpack::Decoder;
 
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, reason_phrase};
 
 /// The client connection preface (RFC 9113 section 3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -1033,10 +1033,10 @@ fn header_fragment(kind: u8, flags: u8, payload: &[u8]) -> Option<&[u8]> {
 
 /// The request an extended CONNECT stands for.
 fn request_of(fields: &[(String, String)]) -> Request {
-    let mut request = Request { version: "HTTP/2".into(), ..Request::default() };
+    let mut request = Request { version: "HTTP/2", ..Request::default() };
     for (name, value) in fields {
         match name.as_str() {
-            ":method" => request.method = value.clone(),
+            ":method" => request.method = Cow::Owned(value.clone()),
             ":path" => request.uri = value.clone(),
             ":authority" => request.headers.add("host", value),
             ":protocol" => request.headers.add("upgrade", value),
@@ -1049,37 +1049,15 @@ fn request_of(fields: &[(String, String)]) -> Request {
 /// The response its header fields stand for; HTTP/2 has no reason phrase, so the usual one for
 /// the status is given.
 fn response_of(fields: &[(String, String)]) -> Response {
-    let mut response = Response { version: "HTTP/2".into(), ..Response::default() };
+    let mut response = Response { version: "HTTP/2", ..Response::default() };
     for (name, value) in fields {
         match name.as_str() {
             ":status" => response.code = value.parse().unwrap_or(0),
             _ => response.headers.add(name, value),
         }
     }
-    response.reason = reason_phrase(response.code).to_string();
+    response.reason = Cow::Borrowed(reason_phrase(response.code));
     response
-}
-
-/// The reason phrase usual for a status code (RFC 9110 section 15), as tshark shows for HTTP/2.
-fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "",
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::messages::ExpertRecord;
 use super::text::hex_digits;
 use crate::analyzer::{Frame, Origin};
 use crate::fields::{Context, close_code, text_of};
-use crate::http::Headers;
+use crate::http::Header;
 use crate::tls::TlsInfo;
 use crate::tls::cipher::Suite;
 use crate::tls::content_type::APPLICATION_DATA;
@@ -389,20 +389,18 @@ fn http<'a>(f: &Frame<'a>) -> Option<HttpMembers<'a>> {
     let hs = f.connection.handshake.as_deref()?;
     let req = hs.request.as_ref().map(|r| &r.headers);
     let resp = &hs.response.headers;
-    let from_request = |get: fn(&Headers) -> &Option<String>| req.and_then(|r| get(r).as_deref());
-    let both = |get: fn(&Headers) -> &Option<String>| -> Vec<&'a str> {
-        from_request(get).into_iter().chain(get(resp).as_deref()).collect()
-    };
+    let from_request = |header| req.and_then(|r| r.get(header));
+    let both = |header| -> Vec<&'a str> { from_request(header).into_iter().chain(resp.get(header)).collect() };
     Some(HttpMembers {
-        host: from_request(|h| &h.host),
-        user_agent: from_request(|h| &h.user_agent),
-        origin: from_request(|h| &h.origin),
-        sec_websocket_key: from_request(|h| &h.sec_websocket_key),
-        sec_websocket_version: from_request(|h| &h.sec_websocket_version),
-        sec_websocket_accept: resp.sec_websocket_accept.as_deref(),
-        upgrade: both(|h| &h.upgrade),
-        sec_websocket_protocol: both(|h| &h.sec_websocket_protocol),
-        sec_websocket_extensions: both(|h| &h.sec_websocket_extensions),
+        host: from_request(Header::Host),
+        user_agent: from_request(Header::UserAgent),
+        origin: from_request(Header::Origin),
+        sec_websocket_key: from_request(Header::SecWebSocketKey),
+        sec_websocket_version: from_request(Header::SecWebSocketVersion),
+        sec_websocket_accept: resp.get(Header::SecWebSocketAccept),
+        upgrade: both(Header::Upgrade),
+        sec_websocket_protocol: both(Header::SecWebSocketProtocol),
+        sec_websocket_extensions: both(Header::SecWebSocketExtensions),
         request: hs.request.as_ref().map(|r| RequestMembers { method: &r.method, uri: &r.uri }),
         response: ResponseMembers { code: hs.response.code },
         accept_valid: hs.accept_valid,

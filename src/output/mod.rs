@@ -16,6 +16,7 @@ use std::io::{self, Write};
 
 use crate::analyzer::{Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{Context, Field, FieldType, Value};
+use crate::http::Header;
 
 /// tshark's Info column for a frame, e.g. `WebSocket Text [FIN] [MASKED]`.
 pub fn info_column(f: &Frame<'_>) -> String {
@@ -442,10 +443,10 @@ pub fn write_handshake_line(w: &mut impl Write, ctx: &Context, h: &HandshakeEven
         write!(w, " ({} {})", req.method, text::format_text(&req.uri))?;
     }
     let r = &hs.response.headers;
-    if let Some(p) = &r.sec_websocket_protocol {
+    if let Some(p) = r.get(Header::SecWebSocketProtocol) {
         write!(w, " protocol={}", text::format_text(p))?;
     }
-    if let Some(e) = &r.sec_websocket_extensions {
+    if let Some(e) = r.get(Header::SecWebSocketExtensions) {
         write!(w, " extensions=\"{}\"", text::format_text(e))?;
     }
     if let Some(t) = c.tls.as_deref() {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::json::rfc3339;
 use crate::analyzer::{Frame, HandshakeEvent};
+use crate::http::Header;
 use crate::tls::TlsInfo;
 use crate::tls::cipher::Suite;
 use crate::ws::frame::{Opcode, close_body};
@@ -139,14 +140,14 @@ impl ConnectionTable {
                 server: f.server.to_string(),
                 first_time: String::new(),
                 last_time: String::new(),
-                host: req.and_then(|r| r.headers.host.clone()),
+                host: req.and_then(|r| r.headers.get(Header::Host)).map(str::to_owned),
                 uri: req.map(|r| r.uri.clone()),
-                user_agent: req.and_then(|r| r.headers.user_agent.clone()),
-                origin: req.and_then(|r| r.headers.origin.clone()),
-                client_protocols: req.and_then(|r| r.headers.sec_websocket_protocol.clone()),
-                subprotocol: resp.and_then(|h| h.sec_websocket_protocol.clone()),
-                client_extensions: req.and_then(|r| r.headers.sec_websocket_extensions.clone()),
-                server_extensions: resp.and_then(|h| h.sec_websocket_extensions.clone()),
+                user_agent: req.and_then(|r| r.headers.get(Header::UserAgent)).map(str::to_owned),
+                origin: req.and_then(|r| r.headers.get(Header::Origin)).map(str::to_owned),
+                client_protocols: req.and_then(|r| r.headers.get(Header::SecWebSocketProtocol)).map(str::to_owned),
+                subprotocol: resp.and_then(|h| h.get(Header::SecWebSocketProtocol)).map(str::to_owned),
+                client_extensions: req.and_then(|r| r.headers.get(Header::SecWebSocketExtensions)).map(str::to_owned),
+                server_extensions: resp.and_then(|h| h.get(Header::SecWebSocketExtensions)).map(str::to_owned),
                 accept_valid: hs.and_then(|h| h.accept_valid),
                 client_to_server: DirectionTotals::default(),
                 server_to_client: DirectionTotals::default(),

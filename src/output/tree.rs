@@ -8,7 +8,7 @@ use super::json_tree;
 use super::text::{format_text, hex_label, label, text_only_label, write_hex_dump};
 use crate::analyzer::{Endpoint, Frame, HandshakeEvent, PacketMeta};
 use crate::fields::{TLS_CONTENT_TYPE_NAMES, TLS_VERSION_NAMES, close_code, close_code_name};
-use crate::http::accept_key;
+use crate::http::{Header, accept_key};
 use crate::net;
 use crate::tls::TlsInfo;
 use crate::tls::content_type::APPLICATION_DATA;
@@ -154,7 +154,7 @@ pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::R
     write_tls_record(w, &h.packet, c.tls.as_deref())?;
     writeln!(w, "WebSocket Handshake")?;
     let Some(hs) = c.handshake.as_ref() else { return writeln!(w) };
-    let line = |w: &mut dyn Write, name: &str, value: &Option<String>| match value {
+    let line = |w: &mut dyn Write, name: &str, value: Option<&str>| match value {
         Some(v) => writeln!(w, "    {}", label(name, &format_text(v))),
         None => Ok(()),
     };
@@ -162,35 +162,35 @@ pub fn write_handshake_tree(w: &mut impl Write, h: &HandshakeEvent<'_>) -> io::R
         Some(req) => {
             writeln!(w, "    {}", format_text(&format!("{} {} {}", req.method, req.uri, req.version)))?;
             let r = &req.headers;
-            line(w, "Host", &r.host)?;
-            line(w, "Origin", &r.origin)?;
-            line(w, "User-Agent", &r.user_agent)?;
-            line(w, "Upgrade", &r.upgrade)?;
-            line(w, "Sec-WebSocket-Key", &r.sec_websocket_key)?;
-            line(w, "Sec-WebSocket-Version", &r.sec_websocket_version)?;
-            line(w, "Sec-WebSocket-Protocol (offered)", &r.sec_websocket_protocol)?;
-            line(w, "Sec-WebSocket-Extensions (offered)", &r.sec_websocket_extensions)?;
+            line(w, "Host", r.get(Header::Host))?;
+            line(w, "Origin", r.get(Header::Origin))?;
+            line(w, "User-Agent", r.get(Header::UserAgent))?;
+            line(w, "Upgrade", r.get(Header::Upgrade))?;
+            line(w, "Sec-WebSocket-Key", r.get(Header::SecWebSocketKey))?;
+            line(w, "Sec-WebSocket-Version", r.get(Header::SecWebSocketVersion))?;
+            line(w, "Sec-WebSocket-Protocol (offered)", r.get(Header::SecWebSocketProtocol))?;
+            line(w, "Sec-WebSocket-Extensions (offered)", r.get(Header::SecWebSocketExtensions))?;
         }
         None => writeln!(w, "    [Request not captured]")?,
     }
     let resp = &hs.response;
     writeln!(w, "    {}", format_text(&format!("{} {} {}", resp.version, resp.code, resp.reason)))?;
     let r = &resp.headers;
-    line(w, "Upgrade", &r.upgrade)?;
-    if let Some(accept) = &r.sec_websocket_accept {
+    line(w, "Upgrade", r.get(Header::Upgrade))?;
+    if let Some(accept) = r.get(Header::SecWebSocketAccept) {
         let check = match hs.accept_valid {
             Some(true) => " [correct]",
             Some(false) => " [incorrect]",
             None => "",
         };
         writeln!(w, "    {}{check}", label("Sec-WebSocket-Accept", &format_text(accept)))?;
-        let key = hs.request.as_ref().and_then(|r| r.headers.sec_websocket_key.as_deref());
+        let key = hs.request.as_ref().and_then(|r| r.headers.get(Header::SecWebSocketKey));
         if let (Some(false), Some(key)) = (hs.accept_valid, key) {
             writeln!(w, "        [Expected: {}]", accept_key(key))?;
         }
     }
-    line(w, "Sec-WebSocket-Protocol (chosen)", &r.sec_websocket_protocol)?;
-    line(w, "Sec-WebSocket-Extensions (accepted)", &r.sec_websocket_extensions)?;
+    line(w, "Sec-WebSocket-Protocol (chosen)", r.get(Header::SecWebSocketProtocol))?;
+    line(w, "Sec-WebSocket-Extensions (accepted)", r.get(Header::SecWebSocketExtensions))?;
     if let Some(p) = &c.deflate {
         writeln!(w, "        permessage-deflate")?;
         for (who, client) in [("Server", false), ("Client", true)] {
