@@ -11,42 +11,44 @@
 
 use std::borrow::Cow;
 
-/// One extension offered or accepted, with its parameters in order, as written in the header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One extension offered or accepted, as written in the header.
+#[derive(Debug, Clone)]
 pub struct Extension<'a> {
     /// Extension token, e.g. `permessage-deflate`.
     pub name: &'a str,
-    /// Parameters: name and value (without quotes), if any.
-    pub params: Vec<(&'a str, Option<Cow<'a, str>>)>,
+    /// What follows the name: its parameters.
+    rest: SplitOutsideQuotes<'a>,
+}
+
+impl<'a> Extension<'a> {
+    /// Its parameters in order: name and value (without quotes), if any. Read as they are
+    /// asked for, from the header's text.
+    pub fn params(&self) -> impl Iterator<Item = (&'a str, Option<Cow<'a, str>>)> + use<'a> {
+        self.rest.clone().filter_map(|p| {
+            let (k, v) = match p.split_once('=') {
+                Some((k, v)) => (k.trim_ascii(), Some(unquote(v.trim_ascii()))),
+                None => (p.trim_ascii(), None),
+            };
+            (!k.is_empty()).then_some((k, v))
+        })
+    }
 }
 
 /// Parses an extension list: `1#( token *( ";" token [ "=" ( token / quoted-string ) ] ) )`.
-/// Empty elements are skipped; a quoted value may contain `,` and `;`.
-pub fn parse(value: &str) -> Vec<Extension<'_>> {
-    let mut out = Vec::new();
-    for element in SplitOutsideQuotes::new(value, b',') {
-        let mut parts = SplitOutsideQuotes::new(element, b';');
-        let name = parts.next().unwrap_or("").trim_ascii();
-        if name.is_empty() {
-            continue;
-        }
-        let params = parts
-            .filter_map(|p| {
-                let (k, v) = match p.split_once('=') {
-                    Some((k, v)) => (k.trim_ascii(), Some(unquote(v.trim_ascii()))),
-                    None => (p.trim_ascii(), None),
-                };
-                (!k.is_empty()).then_some((k, v))
-            })
-            .collect();
-        out.push(Extension { name, params });
-    }
-    out
+/// Empty elements are skipped; a quoted value may contain `,` and `;`. Read as it is iterated,
+/// without allocating.
+pub fn parse(value: &str) -> impl Iterator<Item = Extension<'_>> {
+    SplitOutsideQuotes::new(value, b',').filter_map(|element| {
+        let mut rest = SplitOutsideQuotes::new(element, b';');
+        let name = rest.next().unwrap_or("").trim_ascii();
+        (!name.is_empty()).then_some(Extension { name, rest })
+    })
 }
 
 /// The pieces of a string between `sep`s outside quoted strings, found by bytes (memchr): the
 /// separators, quotes and backslash are ASCII, and no byte of a multi-byte character can be
 /// taken for one of them.
+#[derive(Debug, Clone)]
 struct SplitOutsideQuotes<'a> {
     /// What is left to split; `None` once the last piece is out.
     rest: Option<&'a str>,
@@ -126,7 +128,7 @@ impl DeflateParams {
     /// in a response's `Sec-WebSocket-Extensions`, or None if the server accepted no deflate.
     /// Window sizes out of range or malformed are taken as 15.
     pub fn from_response(value: &str) -> Option<Self> {
-        let ext = parse(value).into_iter().find(|e| {
+        let ext = parse(value).find(|e| {
             e.name.eq_ignore_ascii_case("permessage-deflate") || e.name.eq_ignore_ascii_case("x-webkit-deflate-frame")
         })?;
         let mut p = DeflateParams {
@@ -135,10 +137,10 @@ impl DeflateParams {
             server_max_window_bits: 15,
             client_max_window_bits: 15,
         };
-        let bits = |v: &Option<Cow<'_, str>>| {
+        let bits = |v: Option<Cow<'_, str>>| {
             v.as_deref().and_then(|v| v.parse::<u8>().ok()).filter(|b| (8..=15).contains(b)).unwrap_or(15)
         };
-        for (name, value) in &ext.params {
+        for (name, value) in ext.params() {
             let is = |known: &str| name.eq_ignore_ascii_case(known);
             if is("server_no_context_takeover") {
                 p.server_no_context_takeover = true;
@@ -171,13 +173,17 @@ impl DeflateParams {
 mod tests {
     use super::*;
 
+    fn params<'a>(e: &Extension<'a>) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
+        e.params().collect()
+    }
+
     #[test]
     fn test_parse_list_with_params_and_quotes() {
-        let exts = parse(r#"permessage-deflate; client_max_window_bits, foo; bar="a,b;c", , x-y"#);
+        let exts: Vec<_> = parse(r#"permessage-deflate; client_max_window_bits, foo; bar="a,b;c", , x-y"#).collect();
         assert_eq!(exts.len(), 3);
         assert_eq!(exts[0].name, "permessage-deflate");
-        assert_eq!(exts[0].params, vec![("client_max_window_bits", None)]);
-        assert_eq!(exts[1].params, vec![("bar", Some("a,b;c".into()))]);
+        assert_eq!(params(&exts[0]), vec![("client_max_window_bits", None)]);
+        assert_eq!(params(&exts[1]), vec![("bar", Some("a,b;c".into()))]);
         assert_eq!(exts[2].name, "x-y");
     }
 
@@ -185,18 +191,18 @@ mod tests {
     fn test_escapes_and_multibyte_characters_inside_quotes() {
         // An escaped quote does not end the string; a character of several bytes, escaped or
         // not, is never taken for a separator.
-        let exts = parse("x; a=\"\\\";é,\\é\"; b=ü, y");
+        let exts: Vec<_> = parse("x; a=\"\\\";é,\\é\"; b=ü, y").collect();
         assert_eq!(exts.len(), 2);
-        assert_eq!(exts[0].params, vec![("a", Some("\";é,é".into())), ("b", Some("ü".into()))]);
+        assert_eq!(params(&exts[0]), vec![("a", Some("\";é,é".into())), ("b", Some("ü".into()))]);
         assert_eq!(exts[1].name, "y");
     }
 
     #[test]
     fn test_unterminated_quotes_run_to_the_end() {
-        let exts = parse("x; a=\"b, y; c\\");
+        let exts: Vec<_> = parse("x; a=\"b, y; c\\").collect();
         assert_eq!(exts.len(), 1);
-        assert_eq!(exts[0].params, vec![("a", Some("\"b, y; c\\".into()))]);
-        assert_eq!(parse("x; a=\"\\")[0].params, vec![("a", Some("\"\\".into()))]);
+        assert_eq!(params(&exts[0]), vec![("a", Some("\"b, y; c\\".into()))]);
+        assert_eq!(parse("x; a=\"\\").map(|e| params(&e)).collect::<Vec<_>>(), [vec![("a", Some("\"\\".into()))]]);
     }
 
     #[test]
