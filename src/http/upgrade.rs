@@ -19,6 +19,8 @@
 //! assert_eq!(upgrade.client_pending, [(b"\x81\x80abcd".to_vec(), 1)]);
 //! ```
 
+use std::ops::Range;
+
 use super::{Head, MAX_HEAD_LEN, Request, Response, find_head_start, parse_head};
 
 /// Bytes a client may send after its upgrade request before the response is seen.
@@ -100,26 +102,46 @@ impl<M: Copy> UpgradeScanner<M> {
             scanner.skip_body -= n as u64;
             bytes = &bytes[n..];
         }
-        scanner.buf.extend_from_slice(bytes);
+        // Most heads come whole in one piece: they are read where they are, and only what must
+        // wait for more bytes is copied.
+        let mut waiting = std::mem::take(&mut scanner.buf);
+        let input = if waiting.is_empty() {
+            bytes
+        } else {
+            waiting.extend_from_slice(bytes);
+            &waiting[..]
+        };
+        let (upgrade, keep) = self.scan(dir, input, meta);
+        if waiting.is_empty() {
+            self.dirs[dir].buf.extend_from_slice(&bytes[keep]);
+        } else {
+            waiting.copy_within(keep.clone(), 0);
+            waiting.truncate(keep.len());
+            self.dirs[dir].buf = waiting;
+        }
+        upgrade
+    }
+
+    /// Reads the heads in `input` (direction `dir`'s bytes from where a head may start): the
+    /// upgrade, if they complete one, and the part of `input` to keep until more bytes come.
+    fn scan(&mut self, dir: usize, input: &[u8], meta: M) -> (Option<Upgrade<M>>, Range<usize>) {
+        let mut at = 0;
         loop {
-            let scanner = &mut self.dirs[dir];
-            let Some(start) = find_head_start(&scanner.buf) else {
+            let Some(start) = find_head_start(&input[at..]) else {
                 // Keep a tail in case a head start is split across segments.
-                let keep = scanner.buf.len().min(16);
-                scanner.buf.drain(..scanner.buf.len() - keep);
-                return None;
+                return (None, input.len() - (input.len() - at).min(16)..input.len());
             };
-            scanner.buf.drain(..start);
-            let (used, head) = match parse_head(&scanner.buf) {
+            at += start;
+            let (used, head) = match parse_head(&input[at..]) {
                 Ok(Some(found)) => found,
-                Ok(None) if scanner.buf.len() <= MAX_HEAD_LEN => return None,
+                Ok(None) if input.len() - at <= MAX_HEAD_LEN => return (None, at..input.len()),
                 Ok(None) | Err(()) => {
-                    scanner.buf.drain(..1);
+                    at += 1;
                     continue;
                 }
             };
-            let rest = scanner.buf.split_off(used);
-            scanner.buf.clear();
+            at += used;
+            let rest = &input[at..];
             match head {
                 Head::Request(req) if req.wants_websocket() => {
                     self.request = Some(Box::new(req));
@@ -127,28 +149,29 @@ impl<M: Copy> UpgradeScanner<M> {
                     scanner.pending = Some(Vec::new());
                     scanner.pending_bytes = 0;
                     if !rest.is_empty() {
-                        self.data(dir, &rest, meta);
+                        self.data(dir, rest, meta);
                     }
-                    return None;
+                    return (None, 0..0);
                 }
                 Head::Request(req) => {
                     let body = req.headers.content_length.unwrap_or(0);
-                    self.dirs[dir].buf = self.skip(dir, rest, body);
+                    at += self.skip(dir, rest.len(), body);
                 }
                 Head::Response(response) if response.is_websocket_switch() || response.is_h2c_switch() => {
                     let client_pending = self.dirs[1 - dir].pending.take().unwrap_or_default();
                     let switched = if response.is_h2c_switch() { Switched::Http2 } else { Switched::WebSocket };
                     let request = self.request.take().map(|r| *r).filter(|_| switched == Switched::WebSocket);
                     *self = UpgradeScanner::default();
-                    return Some(Upgrade {
+                    let upgrade = Upgrade {
                         switched,
                         server_dir: dir,
                         request,
                         response,
                         meta,
-                        server_rest: rest,
+                        server_rest: rest.to_vec(),
                         client_pending,
-                    });
+                    };
+                    return (Some(upgrade), 0..0);
                 }
                 Head::Response(resp) => {
                     let other = 1 - dir;
@@ -165,7 +188,7 @@ impl<M: Copy> UpgradeScanner<M> {
                     } else {
                         resp.headers.content_length.unwrap_or(0)
                     };
-                    self.dirs[dir].buf = self.skip(dir, rest, body);
+                    at += self.skip(dir, rest.len(), body);
                 }
             }
         }
@@ -182,13 +205,77 @@ impl<M: Copy> UpgradeScanner<M> {
         }
     }
 
-    /// Steps over `body` bytes of `rest`; what follows the body stays to be scanned.
-    fn skip(&mut self, dir: usize, rest: Vec<u8>, body: u64) -> Vec<u8> {
-        if (rest.len() as u64) >= body {
-            rest[body as usize..].to_vec()
+    /// Steps over a body of `body` bytes, of which `available` have come: how many to step
+    /// over now (the rest are skipped as they come).
+    fn skip(&mut self, dir: usize, available: usize, body: u64) -> usize {
+        if (available as u64) >= body {
+            body as usize
         } else {
-            self.dirs[dir].skip_body = body - rest.len() as u64;
-            Vec::new()
+            self.dirs[dir].skip_body = body - available as u64;
+            available
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form posted and answered (each body cut off from its head), then an upgrade asked for
+    /// and accepted, each followed by a first frame.
+    const EXCHANGE: [(usize, &[u8]); 4] = [
+        (0, b"POST /form HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nHTTP/1.1 "),
+        (0, b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n\x81\x80abcd"),
+        (1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi"),
+    ];
+
+    /// Feeds the exchange, each part in pieces cut at `cuts` (offsets into that part); the
+    /// upgrade it completes.
+    fn feed(cuts: [&[usize]; 4]) -> Upgrade<usize> {
+        let mut http = UpgradeScanner::default();
+        let mut upgrade = None;
+        for ((dir, bytes), cuts) in EXCHANGE.into_iter().zip(cuts) {
+            let mut from = 0;
+            for &to in cuts.iter().chain([&bytes.len()]) {
+                // Bytes after the piece that completes the upgrade are the caller's.
+                if upgrade.is_none() {
+                    upgrade = http.data(dir, &bytes[from..to], to);
+                }
+                from = to;
+            }
+        }
+        upgrade.expect("the 101 completes the upgrade")
+    }
+
+    #[test]
+    fn test_heads_and_bodies_read_wherever_segments_cut_them() {
+        let whole = feed([&[], &[], &[], &[]]);
+        assert_eq!(whole.request.as_ref().map(|r| r.uri.as_str()), Some("/chat"));
+        assert_eq!(whole.client_pending, [(b"\x81\x80abcd".to_vec(), EXCHANGE[2].1.len())]);
+        assert_eq!(whole.server_rest, b"\x81\x02hi");
+        for (part, (_, bytes)) in EXCHANGE.iter().enumerate() {
+            for cut in 1..bytes.len() {
+                let mut cuts: [&[usize]; 4] = [&[], &[], &[], &[]];
+                let at = [cut];
+                cuts[part] = &at;
+                let split = feed(cuts);
+                assert_eq!(
+                    (&split.request, &split.response),
+                    (&whole.request, &whole.response),
+                    "part {part} cut at {cut}"
+                );
+                let pending: Vec<u8> = split.client_pending.iter().flat_map(|(b, _)| b.clone()).collect();
+                assert_eq!(pending, b"\x81\x80abcd", "part {part} cut at {cut}");
+                // The 101 is whole in the first piece when it is cut among the frame's bytes.
+                let head = bytes.len() - 4;
+                let rest: &[u8] = if part == 3 && cut >= head { &bytes[head..cut] } else { b"\x81\x02hi" };
+                assert_eq!(split.server_rest, rest, "part {part} cut at {cut}");
+            }
+        }
+        // A byte at a time.
+        let every: Vec<Vec<usize>> = EXCHANGE.iter().map(|(_, b)| (1..b.len()).collect()).collect();
+        let bytewise = feed([&every[0], &every[1], &every[2], &every[3]]);
+        assert_eq!((bytewise.request, bytewise.response), (whole.request, whole.response));
     }
 }
