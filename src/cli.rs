@@ -722,6 +722,9 @@ pub fn run() -> anyhow::Result<u8> {
     }
     // Records that fail their check are damage too: wrong keys, or altered bytes.
     let damaged = !damage.is_empty() || stats.tls.failed_records > 0;
+    // The process ends here: the state of every connection (with 10,000 open, 120,000
+    // allocations) goes back to the system at once rather than freed one by one.
+    std::mem::forget(dissector);
     finish_output(flushed, if damaged { EXIT_DAMAGED } else { EXIT_OK })
 }
 

@@ -203,6 +203,9 @@ pub struct Dissector<R> {
     finished: bool,
     /// A damaged record, reported once the frames before it are out.
     error: Option<CaptureError>,
+    /// The printing thread's state after [`Dissector::run_parallel`]: its connections, kept
+    /// as the analyzer keeps its own, until the dissector is dropped.
+    printed: Option<Replay>,
 }
 
 impl Dissector<BufReader<File>> {
@@ -241,6 +244,7 @@ impl<R: Read> Dissector<R> {
             queue: VecDeque::new(),
             finished: false,
             error: None,
+            printed: None,
         }
     }
 
@@ -386,6 +390,7 @@ impl<R: Read> Dissector<R> {
             decoding.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
         analyzer.count_messages_of(&replay.stage);
+        self.printed = Some(replay);
         self.finished = true;
         result
     }
