@@ -343,7 +343,8 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
     let size = kept().map(|(_, value)| value.len() + 2).sum();
     let mut h = Headers { values: String::with_capacity(size), ..Headers::default() };
     for (field, value) in kept() {
-        let value = String::from_utf8_lossy(value);
+        // Checked first: the lossy conversion's own check is several times slower.
+        let value = std::str::from_utf8(value).map_or_else(|_| String::from_utf8_lossy(value), Cow::Borrowed);
         match field {
             Field::Text(header) => h.push(header, &value),
             Field::ContentLength => h.content_length = value.trim_ascii().parse().ok(),
