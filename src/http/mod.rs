@@ -83,26 +83,23 @@ enum Field {
 }
 
 impl Field {
-    /// The field for header `name` (in any case), if it is one of interest. Lowercased on the
-    /// stack: a handshake has a dozen headers, and thousands of connections open at once.
+    /// The field for header `name` (in any case), if it is one of interest. Told apart by
+    /// length first: most names of a head are of no interest, and fail there.
     fn named(name: &str) -> Option<Field> {
-        // No name of interest is longer.
-        let mut lower = [0u8; 24];
-        let lower = lower.get_mut(..name.len())?;
-        lower.copy_from_slice(name.as_bytes());
-        lower.make_ascii_lowercase();
-        Some(Field::Text(match &*lower {
-            b"host" => Header::Host,
-            b"origin" | b"sec-websocket-origin" => Header::Origin,
-            b"user-agent" => Header::UserAgent,
-            b"upgrade" => Header::Upgrade,
-            b"connection" => Header::Connection,
-            b"sec-websocket-key" => Header::SecWebSocketKey,
-            b"sec-websocket-accept" => Header::SecWebSocketAccept,
-            b"sec-websocket-version" => Header::SecWebSocketVersion,
-            b"sec-websocket-protocol" => Header::SecWebSocketProtocol,
-            b"sec-websocket-extensions" => Header::SecWebSocketExtensions,
-            b"content-length" => return Some(Field::ContentLength),
+        let is = |known: &str| name.eq_ignore_ascii_case(known);
+        Some(Field::Text(match name.len() {
+            4 if is("host") => Header::Host,
+            6 if is("origin") => Header::Origin,
+            7 if is("upgrade") => Header::Upgrade,
+            10 if is("user-agent") => Header::UserAgent,
+            10 if is("connection") => Header::Connection,
+            14 if is("content-length") => return Some(Field::ContentLength),
+            17 if is("sec-websocket-key") => Header::SecWebSocketKey,
+            20 if is("sec-websocket-accept") => Header::SecWebSocketAccept,
+            20 if is("sec-websocket-origin") => Header::Origin,
+            21 if is("sec-websocket-version") => Header::SecWebSocketVersion,
+            22 if is("sec-websocket-protocol") => Header::SecWebSocketProtocol,
+            24 if is("sec-websocket-extensions") => Header::SecWebSocketExtensions,
             _ => return None,
         }))
     }
