@@ -183,8 +183,10 @@ pub(crate) struct BatchSender {
     batch: Batch,
     full: SyncSender<Batch>,
     empty: Receiver<Batch>,
-    /// An emptied batch to fill next.
-    spare: Option<Batch>,
+    /// Emptied batches to fill next: every one given back is kept (no more are ever out than
+    /// the channel holds, the one replayed and this one), for one made afresh grows each of
+    /// its vectors by reallocating, copying what it holds each time.
+    spares: Vec<Batch>,
     /// Payload bytes in batches sent and not yet given back.
     in_flight: usize,
     /// Batches sent and not yet taken by the other side (which counts them down).
@@ -204,7 +206,7 @@ impl BatchSender {
             batch: Batch::default(),
             full,
             empty,
-            spare: None,
+            spares: Vec::new(),
             in_flight: 0,
             queued,
             other_side_idle: None,
@@ -242,7 +244,7 @@ impl BatchSender {
                 }
             }
         }
-        let next = self.spare.take().unwrap_or_default();
+        let next = self.spares.pop().unwrap_or_default();
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.sent = size;
         self.in_flight += size;
@@ -253,11 +255,9 @@ impl BatchSender {
     /// A batch given back, emptied: its bytes are no longer out, and it may be filled again.
     fn reclaim(&mut self, mut batch: Batch) {
         self.in_flight -= batch.sent;
-        if self.spare.is_none() {
-            // One that carried a large payload does not keep its memory.
-            batch.bytes.shrink_to(BATCH_BYTES);
-            self.spare = Some(batch);
-        }
+        // One that carried a large payload does not keep its memory.
+        batch.bytes.shrink_to(BATCH_BYTES);
+        self.spares.push(batch);
     }
 }
 
