@@ -139,10 +139,15 @@ impl Headers {
 
     /// Takes one header field (name in any case) if it is one of interest.
     pub fn add(&mut self, name: &str, value: &str) {
-        match Field::named(name) {
-            Some(Field::Text(header)) => self.push(header, value),
-            Some(Field::ContentLength) => self.content_length = value.trim_ascii().parse().ok(),
-            None => {}
+        if let Some(field) = Field::named(name) {
+            self.take(field, value);
+        }
+    }
+
+    fn take(&mut self, field: Field, value: &str) {
+        match field {
+            Field::Text(header) => self.push(header, value),
+            Field::ContentLength => self.content_length = value.trim_ascii().parse().ok(),
         }
     }
 
@@ -342,10 +347,7 @@ fn collect_headers(raw: &[httparse::Header<'_>]) -> Headers {
     for (field, value) in kept() {
         // Checked first: the lossy conversion's own check is several times slower.
         let value = std::str::from_utf8(value).map_or_else(|_| String::from_utf8_lossy(value), Cow::Borrowed);
-        match field {
-            Field::Text(header) => h.push(header, &value),
-            Field::ContentLength => h.content_length = value.trim_ascii().parse().ok(),
-        }
+        h.take(field, &value);
     }
     h
 }
