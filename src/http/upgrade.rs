@@ -52,6 +52,17 @@ pub enum Switched {
     Http2,
 }
 
+impl Switched {
+    /// What a response switches the connection to, if it is a `101` to WebSocket or h2c.
+    fn by(response: &Response) -> Option<Switched> {
+        if response.is_websocket_switch() {
+            Some(Switched::WebSocket)
+        } else {
+            response.is_h2c_switch().then_some(Switched::Http2)
+        }
+    }
+}
+
 /// An upgrade the server accepted.
 #[derive(Debug)]
 pub struct Upgrade<M> {
@@ -157,9 +168,8 @@ impl<M: Copy> UpgradeScanner<M> {
                     let body = req.headers.content_length.unwrap_or(0);
                     at += self.skip(dir, rest.len(), body);
                 }
-                Head::Response(response) if response.is_websocket_switch() || response.is_h2c_switch() => {
+                Head::Response(response) if let Some(switched) = Switched::by(&response) => {
                     let client_pending = self.dirs[1 - dir].pending.take().unwrap_or_default();
-                    let switched = if response.is_h2c_switch() { Switched::Http2 } else { Switched::WebSocket };
                     let request = self.request.take().map(|r| *r).filter(|_| switched == Switched::WebSocket);
                     *self = UpgradeScanner::default();
                     let upgrade = Upgrade {
