@@ -20,10 +20,9 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 
-use crate::analyzer::batch::{Batch, BatchSender, Replay, Staged};
+use crate::analyzer::batch::{Batch, BatchSender, Pace, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::capture::live::LiveCapture;
 use crate::capture::set::CaptureSet;
@@ -348,8 +347,8 @@ impl<R: Read> Dissector<R> {
         let mut replay = Replay::beside(stage);
         let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUE);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let sender = BatchSender::new(full_tx, empty_rx, Arc::clone(&queued));
+        let pace = Arc::new(Pace::default());
+        let sender = BatchSender::new(full_tx, empty_rx, Arc::clone(&pace));
         let result = std::thread::scope(|scope| {
             let decoding = scope.spawn(move || {
                 let mut sink = Staged::new(stage, sender);
@@ -377,9 +376,8 @@ impl<R: Read> Dissector<R> {
             });
             let mut sink = Filtered { filter: filter.as_ref(), ctx, out };
             while !sink.done()
-                && let Ok(mut batch) = full_rx.recv()
+                && let Ok(mut batch) = pace.receive(&full_rx)
             {
-                queued.fetch_sub(1, Ordering::Relaxed);
                 replay.batch(&mut batch, &mut sink);
                 // The decoding side may have finished: then the batch is not needed.
                 let _ = empty_tx.send(batch);
@@ -522,36 +520,40 @@ mod tests {
         |f: &Frame<'_>| frames.push(OwnedFrame::from_frame(f))
     }
 
-    /// What the two halves of the two-thread pipeline give on `pcap` (with the other side
-    /// always looking idle, so that the reading thread hands connections over at each batch),
-    /// and the connections and the decoders that were handed over.
+    /// What the two halves of the two-thread pipeline give on `pcap`, with the printing side
+    /// replaying each batch as soon as it is sent and always waiting (so that the reading side
+    /// hands a connection over whenever the last one has been taken), and the
+    /// connections and the decoders that were handed over.
     fn on_two_halves(pcap: &[u8], config: Config) -> (Vec<OwnedFrame>, usize, usize) {
         let mut two = Dissector::from_bytes(pcap).unwrap().with_config(config);
         let (transport, stage) = two.analyzer.halves();
         let mut replay = Replay::beside(stage);
-        // Room for every batch: nothing takes them until the capture is read.
         let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(1 << 12);
         let (_empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let mut sink = Staged::new(stage, BatchSender::new(full_tx, empty_rx, Arc::clone(&queued)));
+        let pace = Arc::new(Pace::always_waiting());
+        let mut sink = Staged::new(stage, BatchSender::new(full_tx, empty_rx, Arc::clone(&pace)));
+        let (mut frames, mut connections, mut decoders) = (Vec::new(), 0, 0);
+        let mut out = collect(&mut frames);
+        let mut replay_sent = |out: &mut _| {
+            for mut batch in full_rx.try_iter() {
+                pace.taken(&batch);
+                connections += batch.handovers();
+                decoders += batch.decoders_handed_over();
+                replay.batch(&mut batch, out);
+            }
+        };
         while let Some(block) = two.reader.next_block().unwrap() {
             let Block::Packet(record) = block else { continue };
             if record.number == 1 {
                 sink.sender.start(record.ts_nanos);
             }
             transport.packet(&record, &mut sink);
-            queued.store(0, Ordering::Relaxed);
+            replay_sent(&mut out);
         }
         transport.finish(&mut sink);
         sink.sender.flush();
         drop(sink);
-        let (mut frames, mut connections, mut decoders) = (Vec::new(), 0, 0);
-        let mut out = collect(&mut frames);
-        for mut batch in full_rx.try_iter() {
-            connections += batch.handovers();
-            decoders += batch.decoders_handed_over();
-            replay.batch(&mut batch, &mut out);
-        }
+        replay_sent(&mut out);
         drop(out);
         (frames, connections, decoders)
     }

@@ -8,8 +8,8 @@
 //! holds and sends their frames finished, with message and expert items; the other thread does
 //! it for every other connection from their decoded frames, then filters and prints everything,
 //! in the order one thread would. The reading thread starts with every compressed connection
-//! and hands them over one at a time, between messages, while the other thread runs out of
-//! batches: how the work divides depends on the output (a JSON record costs far more than a
+//! and hands them over one at a time, between messages, while the other thread waits for work
+//! ([`Pace`]): how the work divides depends on the output (a JSON record costs far more than a
 //! summary line), so it is found as the capture is read, not guessed.
 //!
 //! The frames of the other connections are decoded on the printing thread too, once a
@@ -20,8 +20,8 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvError, SyncSender};
 
 use super::stage::{Directions, FrameSink, MessageStage};
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
@@ -155,13 +155,15 @@ pub(crate) struct Batch {
     experts: Vec<Expert>,
     /// Bytes it carried when sent.
     sent: usize,
+    /// Connections handed over in it.
+    handovers: usize,
 }
 
 impl Batch {
     /// Connections it hands over to the printing thread.
     #[cfg(test)]
     pub(crate) fn handovers(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e, Event::Handover { .. })).count()
+        self.handovers
     }
 
     /// Decoders it hands over to the printing thread.
@@ -189,26 +191,28 @@ pub(crate) struct BatchSender {
     spares: Vec<Batch>,
     /// Payload bytes in batches sent and not yet given back.
     in_flight: usize,
-    /// Batches sent and not yet taken by the other side (which counts them down).
-    queued: Arc<AtomicUsize>,
-    /// At the last batch sent, whether the other side had taken every batch before it (it was
-    /// waiting for work); read once.
+    /// How the other side keeps up.
+    pace: Arc<Pace>,
+    /// Connections handed over to the other side so far.
+    handed_over: usize,
+    /// At the last batch sent, whether the other side was idle; read once.
     other_side_idle: Option<bool>,
     /// The other side has stopped taking batches (its output is done).
     pub(crate) stopped: bool,
 }
 
 impl BatchSender {
-    /// Sends full batches on `full`, takes emptied ones back from `empty`; `queued` counts the
-    /// batches sent that the other side has not taken yet.
-    pub(crate) fn new(full: SyncSender<Batch>, empty: Receiver<Batch>, queued: Arc<AtomicUsize>) -> Self {
+    /// Sends full batches on `full`, takes emptied ones back from `empty`; the other side
+    /// receives them with [`Pace::receive`].
+    pub(crate) fn new(full: SyncSender<Batch>, empty: Receiver<Batch>, pace: Arc<Pace>) -> Self {
         BatchSender {
             batch: Batch::default(),
             full,
             empty,
             spares: Vec::new(),
             in_flight: 0,
-            queued,
+            pace,
+            handed_over: 0,
             other_side_idle: None,
             stopped: false,
         }
@@ -235,6 +239,8 @@ impl BatchSender {
             self.reclaim(batch);
         }
         let size = self.batch.bytes.len();
+        // Waiting for room means the other side is behind, whatever it does once there is room.
+        let behind = self.in_flight > 0 && self.in_flight + size > IN_FLIGHT_BYTES;
         while self.in_flight > 0 && self.in_flight + size > IN_FLIGHT_BYTES {
             match self.empty.recv() {
                 Ok(batch) => self.reclaim(batch),
@@ -248,8 +254,15 @@ impl BatchSender {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.sent = size;
         self.in_flight += size;
-        self.other_side_idle = Some(self.queued.fetch_add(1, Ordering::Relaxed) == 0);
+        self.other_side_idle = Some(!behind && self.pace.idle(self.handed_over));
         self.stopped = self.full.send(batch).is_err();
+    }
+
+    /// Hands a connection's message assemblers over to the other side, between messages.
+    fn hand_over(&mut self, key: u64, directions: Directions) {
+        self.handed_over += 1;
+        self.batch.handovers += 1;
+        self.push(Event::Handover { key, directions });
     }
 
     /// A batch given back, emptied: its bytes are no longer out, and it may be filled again.
@@ -258,6 +271,49 @@ impl BatchSender {
         // One that carried a large payload does not keep its memory.
         batch.bytes.shrink_to(BATCH_BYTES);
         self.spares.push(batch);
+    }
+}
+
+/// How the printing thread keeps up, told to the reading thread, which hands it connections
+/// while it is idle.
+#[derive(Debug, Default)]
+pub(crate) struct Pace {
+    /// The printing thread waits for a batch, having replayed every one sent.
+    waiting: AtomicBool,
+    /// Connections handed over in the batches it has received.
+    taken_over: AtomicUsize,
+}
+
+impl Pace {
+    /// A printing thread that is always waiting, for tests that replay batches as they are sent.
+    #[cfg(test)]
+    pub(crate) fn always_waiting() -> Self {
+        Pace { waiting: AtomicBool::new(true), taken_over: AtomicUsize::new(0) }
+    }
+
+    /// The next batch on `full`, for the printing thread.
+    pub(crate) fn receive(&self, full: &Receiver<Batch>) -> Result<Batch, RecvError> {
+        let batch = full.try_recv().or_else(|_| {
+            self.waiting.store(true, Ordering::Relaxed);
+            let batch = full.recv();
+            self.waiting.store(false, Ordering::Relaxed);
+            batch
+        })?;
+        self.taken(&batch);
+        Ok(batch)
+    }
+
+    /// Counts the connections handed over in `batch`, received.
+    pub(crate) fn taken(&self, batch: &Batch) {
+        self.taken_over.fetch_add(batch.handovers, Ordering::Relaxed);
+    }
+
+    /// Whether the printing thread is idle: it waits for work (a batch already there would mean
+    /// it is behind), having received every one of the `handed_over` connections (until then
+    /// their load is not felt, and more would overshoot the balance, as they cannot be handed
+    /// back).
+    fn idle(&self, handed_over: usize) -> bool {
+        self.waiting.load(Ordering::Relaxed) && self.taken_over.load(Ordering::Relaxed) == handed_over
     }
 }
 
@@ -362,7 +418,7 @@ impl FrameSink for Staged<'_> {
             self.to_hand_over -= 1;
             self.inflated_here.remove(&key);
             let directions = self.stage.hand_over(key);
-            self.sender.push(Event::Handover { key, directions });
+            self.sender.hand_over(key, directions);
         }
         let sender = &mut self.sender;
         if sender.batch.bytes.len() + f.payload.len() > BATCH_BYTES {
@@ -532,6 +588,7 @@ impl Replay {
         batch.bytes.clear();
         batch.fragments.clear();
         batch.experts.clear();
+        batch.handovers = 0;
     }
 
     /// The next step of a direction whose frames are decoded here; its frames go through the
