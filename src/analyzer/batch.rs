@@ -615,3 +615,41 @@ impl Replay {
         info
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn the_printing_side_is_idle_only_while_it_waits_with_every_handover_received() {
+        let pace = Pace::always_waiting();
+        assert!(pace.idle(0));
+        // One handed over and not received yet: its load is not felt.
+        assert!(!pace.idle(1));
+        pace.taken(&Batch { handovers: 1, ..Batch::default() });
+        assert!(pace.idle(1));
+
+        // Receiving: waiting only while nothing is there.
+        let pace = Arc::new(Pace::default());
+        let (full, batches) = mpsc::sync_channel::<Batch>(1);
+        full.send(Batch::default()).unwrap();
+        assert!(pace.receive(&batches).is_ok());
+        assert!(!pace.idle(0), "a batch was there: no wait");
+        let printing = std::thread::spawn({
+            let pace = Arc::clone(&pace);
+            move || pace.receive(&batches).map(|b| b.handovers)
+        });
+        let since = Instant::now();
+        while !pace.idle(0) {
+            assert!(since.elapsed() < Duration::from_secs(10), "never seen waiting");
+            std::thread::yield_now();
+        }
+        full.send(Batch { handovers: 2, ..Batch::default() }).unwrap();
+        assert_eq!(printing.join().unwrap().unwrap(), 2);
+        assert!(!pace.idle(2), "no longer waiting");
+        assert_eq!(pace.taken_over.load(Ordering::Relaxed), 2);
+    }
+}
