@@ -240,8 +240,9 @@ impl BatchSender {
         }
         let size = self.batch.bytes.len();
         // Waiting for room means the other side is behind, whatever it does once there is room.
-        let behind = self.in_flight > 0 && self.in_flight + size > IN_FLIGHT_BYTES;
+        let mut behind = false;
         while self.in_flight > 0 && self.in_flight + size > IN_FLIGHT_BYTES {
+            behind = true;
             match self.empty.recv() {
                 Ok(batch) => self.reclaim(batch),
                 Err(_) => {
