@@ -310,7 +310,7 @@ fn http_version(minor: Option<u8>) -> &'static str {
 }
 
 /// `method` as a static string when it is a usual one (as a handshake's `GET` is).
-fn method_name(method: &str) -> Cow<'static, str> {
+pub(crate) fn method_name(method: &str) -> Cow<'static, str> {
     const USUAL: [&str; 8] = ["GET", "POST", "PUT", "HEAD", "OPTIONS", "DELETE", "PATCH", "CONNECT"];
     USUAL.into_iter().find(|usual| *usual == method).map_or_else(|| Cow::Owned(method.to_string()), Cow::Borrowed)
 }

@@ -41,7 +41,7 @@ use std::collections::HashMap;
 
 use loona_hpack::Decoder;
 
-use crate::http::{Request, Response, reason_phrase};
+use crate::http::{Request, Response, method_name, reason_phrase};
 
 /// The client connection preface (RFC 9113 section 3.4).
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -1036,7 +1036,7 @@ fn request_of(fields: &[(String, String)]) -> Request {
     let mut request = Request { version: "HTTP/2", ..Request::default() };
     for (name, value) in fields {
         match name.as_str() {
-            ":method" => request.method = Cow::Owned(value.clone()),
+            ":method" => request.method = method_name(value),
             ":path" => request.uri = value.clone(),
             ":authority" => request.headers.add("host", value),
             ":protocol" => request.headers.add("upgrade", value),
