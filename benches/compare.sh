@@ -8,6 +8,9 @@
 #          connections open at once
 #   browser: the same messages on 8 connections with 15-bit windows, as a browser page's
 #          WebSockets to most servers (each direction goes on with its own inflate state)
+#   server: the same messages on 400 connections with 15-bit windows, as a server sees its
+#          browsers (too many for each to keep an inflate state: each message starts from its
+#          direction's 32 KiB window)
 #   h2:    the large messages' 64 WebSockets over HTTP/2 (RFC 8441), 8 streams on each of 8 h2c
 #          connections; tshark does not decode these, so the frame count is checked against
 #          the generator's and the times against the large workload's (HTTP/1.1)
@@ -26,9 +29,9 @@ bin=target/release/wsdissect
 gen=target/release/examples/gen_capture
 fields=(-T fields -e frame.number -e websocket.opcode -e websocket.payload_length)
 
-generate() { # NAME PROFILE BYTES: the capture, and the generator's frame count beside it
+generate() { # NAME PROFILE BYTES [OPTION...]: the capture, and the generator's frame count beside it
     [ -s "$dir/$1.pcap" ] && [ -s "$dir/$1.pcap.frames" ] && return
-    "$gen" "$2" "$3" "$dir/$1.pcap" | sed 's/.* \([0-9]*\) frames$/\1/' > "$dir/$1.pcap.frames"
+    "$gen" "$2" "$3" "$dir/$1.pcap" "${@:4}" | sed 's/.* \([0-9]*\) frames$/\1/' > "$dir/$1.pcap.frames"
 }
 generate large large 500000000
 generate small small 300000000
@@ -42,6 +45,8 @@ generate deflate10k deflate-10k 116000000
 generate deflate10k2 deflate-10k 232000000
 generate browser deflate-browser 116000000
 generate browser2 deflate-browser 232000000
+generate server deflate 116000000 --window-bits 15
+generate server2 deflate 232000000 --window-bits 15
 generate h2 large-h2 500000000
 generate h22 large-h2 1000000000
 
@@ -62,7 +67,7 @@ best() {
 packets() { capinfos -c -M "$1" 2>/dev/null | awk '/Number of packets/ {print $NF}'; }
 
 printf '%-8s %-28s %9s %10s %12s %10s\n' workload run seconds "MB/s" "packets/s" "peak MB"
-for w in ${WORKLOADS:-large small wss deflate deflate10k browser h2}; do
+for w in ${WORKLOADS:-large small wss deflate deflate10k browser server h2}; do
     f="$dir/$w.pcap"
     # The wss captures' secrets, for both tools.
     keys=() tshark_keys=()

@@ -1,4 +1,5 @@
-//! Writes a synthetic WebSocket capture for benchmarks (see `wsdissect::synth`).
+//! Writes a synthetic WebSocket capture for benchmarks (see `wsdissect::synth`): a profile,
+//! whose parameters the options change.
 //!
 //! ```sh
 //! cargo run --release --example gen_capture -- large 500000000 /tmp/large.pcap
@@ -6,43 +7,78 @@
 //! cargo run --release --example gen_capture -- large-tls 500000000 /tmp/wss.pcap   # and /tmp/wss.pcap.keys
 //! cargo run --release --example gen_capture -- large-h2 500000000 /tmp/h2.pcap      # RFC 8441, h2c
 //! cargo run --release --example gen_capture -- deflate-10k 116000000 /tmp/deflate.pcap
+//! # 400 connections, every one compressed with 15-bit windows
+//! cargo run --release --example gen_capture -- deflate 116000000 /tmp/server.pcap --window-bits 15
+//! # 2,000 connections, one in four compressed
+//! cargo run --release --example gen_capture -- deflate 116000000 /tmp/mixed.pcap --connections 2000 --deflate-every 4
 //! ```
 
 use std::io::BufWriter;
 use std::process::ExitCode;
 
+use clap::{Parser, ValueEnum};
 use wsdissect::synth::{Profile, key_log, write_capture};
 
+#[derive(Parser)]
+#[command(about = "Writes a synthetic WebSocket capture for benchmarks")]
+struct Args {
+    /// The traffic's shape, changed by the options below.
+    profile: Preset,
+    /// Size of the capture to write, in bytes.
+    bytes: u64,
+    /// Where to write it (TLS profiles write their key log beside it, as OUT.pcap.keys).
+    out: String,
+    /// Seed of the generator.
+    #[arg(default_value_t = 1)]
+    seed: u64,
+    /// Connections open at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    connections: Option<u32>,
+    /// One connection in N negotiates permessage-deflate (0: none, 1: all).
+    #[arg(long, value_name = "N")]
+    deflate_every: Option<u32>,
+    /// The windows compressed connections negotiate, in bits.
+    #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u8).range(9..=15))]
+    window_bits: Option<u8>,
+    /// Compressed messages stand alone (no context takeover).
+    #[arg(long)]
+    no_context_takeover: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Large,
+    Small,
+    LargeTls,
+    LargeH2,
+    Deflate,
+    #[value(name = "deflate-10k")]
+    Deflate10k,
+    DeflateBrowser,
+}
+
+impl Args {
+    fn profile(&self) -> Profile {
+        let mut profile = match self.profile {
+            Preset::Large => Profile::large(),
+            Preset::Small => Profile::small(),
+            Preset::LargeTls => Profile::large_tls(),
+            Preset::LargeH2 => Profile::large_h2(),
+            Preset::Deflate => Profile::deflate(),
+            Preset::Deflate10k => Profile::deflate_many(),
+            Preset::DeflateBrowser => Profile::deflate_browser(),
+        };
+        profile.connections = self.connections.unwrap_or(profile.connections);
+        profile.deflate_every = self.deflate_every.unwrap_or(profile.deflate_every);
+        profile.window_bits = self.window_bits.unwrap_or(profile.window_bits);
+        profile.context_takeover &= !self.no_context_takeover;
+        profile
+    }
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (profile, size, path, seed) = match args.as_slice() {
-        [p, size, path, rest @ ..] => (p, size, path, rest.first().and_then(|s| s.parse().ok()).unwrap_or(1)),
-        _ => {
-            eprintln!(
-                "usage: gen_capture large|small|large-tls|large-h2|deflate|deflate-10k|deflate-browser BYTES OUT.pcap [SEED]"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let profile = match profile.as_str() {
-        "large" => Profile::large(),
-        "small" => Profile::small(),
-        "large-tls" => Profile::large_tls(),
-        "large-h2" => Profile::large_h2(),
-        "deflate" => Profile::deflate(),
-        "deflate-10k" => Profile::deflate_many(),
-        "deflate-browser" => Profile::deflate_browser(),
-        other => {
-            eprintln!(
-                "gen_capture: unknown profile {other:?} (large, small, large-tls, large-h2, deflate, deflate-10k or deflate-browser)"
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let Ok(size) = size.parse::<u64>() else {
-        eprintln!("gen_capture: {size:?} is not a size in bytes");
-        return ExitCode::from(2);
-    };
+    let args = Args::parse();
+    let (profile, path) = (args.profile(), &args.out);
     let file = match std::fs::File::create(path) {
         Ok(f) => BufWriter::with_capacity(1 << 20, f),
         Err(e) => {
@@ -50,7 +86,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let keys = key_log(&profile, seed);
+    let keys = key_log(&profile, args.seed);
     if !keys.is_empty() {
         let keys_path = format!("{path}.keys");
         if let Err(e) = std::fs::write(&keys_path, keys) {
@@ -58,7 +94,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    match write_capture(file, &profile, size, seed) {
+    match write_capture(file, &profile, args.bytes, args.seed) {
         Ok(s) => {
             println!("{path}: {} bytes, {} packets, {} frames", s.bytes, s.packets, s.frames);
             ExitCode::SUCCESS
