@@ -130,22 +130,29 @@ impl Utf8Check {
 }
 
 /// What inflating a message takes: zlib's state (with its 32 KiB window) and a buffer for
-/// its output, about 45 KB. A direction holds one only while it inflates a message; between
+/// its output, about 40 KB. A direction holds one only while it inflates a message; between
 /// messages it keeps just its own window, so that thousands of idle compressed connections cost
 /// what they sent, not a state each. [`MessageAssembler::lend`] and
-/// [`MessageAssembler::reclaim`] pass states between directions.
+/// [`MessageAssembler::reclaim`] pass states between directions. The exception is a direction
+/// whose window is zlib's whole 32 KiB: it keeps its state, which holds that window (about
+/// 41 KB in all, against the 32 KiB ring), rather than copy the window into a state for every
+/// message (with hundreds of such directions, that copy was half the time of a summary run).
 pub struct InflateState {
     /// Boxed: a state moves between directions and pools, and idle directions stay small.
     z: Box<Decompress>,
-    /// Where inflated bytes land before they are kept (zeroed once, when the state is made).
+    /// Where inflated bytes land before they are kept: [`INFLATE_CHUNK_MIN`] bytes at first,
+    /// doubled up to [`INFLATE_CHUNK`] each time a call into zlib fills it, so that a state kept
+    /// by a direction of short messages stays small.
     out: Box<[u8]>,
     /// The direction ([`Inflater::id`]) whose window zlib's holds, as its last message left it;
     /// 0 for none.
     holds: u64,
 }
 
-/// Inflated bytes produced per call into zlib.
+/// Inflated bytes produced per call into zlib, at most.
 const INFLATE_CHUNK: usize = 16 * 1024;
+/// ... and at first.
+const INFLATE_CHUNK_MIN: usize = 1024;
 
 impl Default for InflateState {
     fn default() -> Self {
@@ -159,7 +166,7 @@ impl InflateState {
     pub fn new() -> InflateState {
         InflateState {
             z: Box::new(Decompress::new_with_window_bits(false, 15)),
-            out: vec![0; INFLATE_CHUNK].into_boxed_slice(),
+            out: vec![0; INFLATE_CHUNK_MIN].into_boxed_slice(),
             holds: 0,
         }
     }
@@ -185,15 +192,18 @@ impl std::fmt::Debug for InflateState {
 /// than zlib-rs's fixed 32 KiB: a reference further back fails to inflate. A 15-bit window
 /// given back the state that inflated its last message goes on with it instead: zlib's window
 /// is then the direction's already (a 32 KiB copy less per message, most of the cost of a
-/// short one).
+/// short one); once that window is full, the direction keeps the state ([`Inflater::kept`]).
 #[derive(Debug)]
 struct Inflater {
     /// Tells this direction's window apart in [`InflateState::holds`]: unique in the process.
     id: u64,
     no_context_takeover: bool,
     window_bits: u8,
-    /// The last `2^window_bits` bytes inflated (with context takeover).
+    /// The last `2^window_bits` bytes inflated (with context takeover), unless `kept`.
     window: Window,
+    /// The state is kept between messages, its window the direction's, full (15 bits): the
+    /// ring is dropped, and filled again only after a fresh start.
+    kept: bool,
     /// The window no longer matches the sender's (a loss, a failure or a final block): start
     /// the next message with a fresh one.
     stale: bool,
@@ -213,6 +223,7 @@ impl Inflater {
             no_context_takeover,
             window_bits: window_bits.clamp(9, 15),
             window: Window::default(),
+            kept: false,
             stale: false,
             state: None,
             primed: 0,
@@ -226,9 +237,10 @@ impl Inflater {
         if fresh {
             self.window.clear();
             self.stale = false;
+            self.kept = false;
         }
         let mut state = self.state.take().unwrap_or_default();
-        self.primed = self.window.len();
+        self.primed = if self.kept { 1 << self.window_bits } else { self.window.len() };
         if fresh || !state.holds_window_of(self.owner()) {
             // inflateReset: the same state, no allocation.
             state.z.reset(false);
@@ -251,6 +263,20 @@ impl Inflater {
     /// needs to enforce nothing narrower), 0 otherwise.
     fn owner(&self) -> u64 {
         if self.no_context_takeover || self.window_bits < 15 { 0 } else { self.id }
+    }
+
+    /// Whether the state goes on with this direction after its message: the direction's window
+    /// (in zlib's state as in the ring) is zlib's whole window, and sound. Then the ring is let
+    /// go. A stale window (the next message starts afresh) gives the state back.
+    fn keeps_state(&mut self) -> bool {
+        let holds_window = self.state.as_ref().is_some_and(|s| s.holds_window_of(self.owner()));
+        if self.stale {
+            self.kept = false;
+        } else if !self.kept && holds_window && self.window.len() == 1 << self.window_bits {
+            self.kept = true;
+            self.window = Window::default();
+        }
+        self.kept
     }
 }
 
@@ -508,12 +534,14 @@ impl MessageAssembler {
         self.inflater.as_ref().map_or(0, |inf| inf.owner())
     }
 
-    /// Takes back the inflate state, unless a compressed message is being inflated.
+    /// Takes back the inflate state, unless a compressed message is being inflated or the
+    /// direction keeps it (a full 15-bit window).
     pub fn reclaim(&mut self) -> Option<InflateState> {
         if !self.inflates() || self.partial.as_ref().is_some_and(|p| p.compressed) {
             return None;
         }
-        self.inflater.as_mut().and_then(|inf| inf.state.take())
+        let inf = self.inflater.as_mut()?;
+        if inf.keeps_state() { None } else { inf.state.take() }
     }
 
     /// Whether messages are inflated here (permessage-deflate, and payloads kept).
@@ -638,7 +666,7 @@ impl MessageAssembler {
         if p.inflate_failed || p.over_inflate_limit || p.over_inflate_ratio {
             return;
         }
-        let Inflater { state, window, no_context_takeover, window_bits, stale, .. } = &mut **inf;
+        let Inflater { state, window, no_context_takeover, window_bits, kept, stale, .. } = &mut **inf;
         let Some(state) = state.as_mut() else { return };
         loop {
             let z = &mut state.z;
@@ -647,7 +675,7 @@ impl MessageAssembler {
             let used = (z.total_in() - in0) as usize;
             let made = (z.total_out() - out0) as usize;
             let out = &state.out;
-            if !*no_context_takeover {
+            if !*no_context_takeover && !*kept {
                 window.push(*window_bits, &out[..made]);
             }
             input = &input[used..];
@@ -681,6 +709,9 @@ impl MessageAssembler {
                 Ok(_) if used == 0 && made == 0 => return,
                 Ok(_) if input.is_empty() && made < out.len() => return,
                 Ok(_) => {}
+            }
+            if made == state.out.len() && state.out.len() < INFLATE_CHUNK {
+                state.out = vec![0; 2 * state.out.len()].into_boxed_slice();
             }
         }
     }
@@ -878,6 +909,53 @@ mod tests {
         assert!(a.frame(&header(0xc2, 4, false), &[0xff; 4], None, 1, &mut expert).unwrap().inflate_failed);
         let m = a.frame(&header(0xc1, good[0].len(), false), &good[0], None, 2, &mut expert).unwrap();
         assert_eq!((m.data, m.inflate_failed), (&b"fresh start"[..], false));
+    }
+
+    #[test]
+    fn test_a_full_15_bit_window_keeps_its_state_until_a_failure() {
+        // Ten messages of 4,000 pseudo-random letters fill the 32 KiB window; the next ones
+        // repeat parts of the second and fourth, up to 32,000 bytes back.
+        let mut seed = 7u32;
+        let mut letters = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (seed >> 16) as u8 % 26 + b'a'
+                })
+                .collect()
+        };
+        let mut texts: Vec<Vec<u8>> = (0..10).map(|_| letters(4000)).collect();
+        texts.push([&texts[2][..2000], &texts[3][..2000]].concat());
+        texts.push(texts[6].clone());
+        let wire = deflate_messages(&texts.iter().map(Vec::as_slice).collect::<Vec<_>>(), true);
+        let mut a = MessageAssembler::new(false, params(true), 4, Limits::default());
+        let mut expert = Vec::new();
+        let mut pool = None;
+        for (i, (w, t)) in wire.iter().zip(&texts).enumerate() {
+            if let Some(state) = pool.take() {
+                a.lend(state);
+            }
+            let m = a.frame(&header(0xc1, w.len(), false), w, None, 1, &mut expert).unwrap();
+            assert_eq!((m.data, m.complete), (&t[..], true), "message {i}");
+            pool = a.reclaim();
+            let inf = a.inflater.as_ref().unwrap();
+            // Kept once 32 KiB were produced (after the ninth message), the ring let go.
+            assert_eq!(pool.is_none(), i >= 8, "message {i}");
+            assert_eq!(inf.kept, i >= 8);
+            assert_eq!(inf.window.buf.capacity() == 0, i >= 8);
+            assert_eq!(inf.state.is_some(), i >= 8);
+        }
+        assert!(expert.is_empty(), "{expert:?}");
+        // A message that fails to inflate: the state goes back, and the next message starts
+        // from a fresh window, its own.
+        assert!(a.frame(&header(0xc2, 4, false), &[0xff; 4], None, 1, &mut expert).unwrap().inflate_failed);
+        assert!(a.reclaim().is_some());
+        let fresh = deflate_messages(&[b"fresh start"], true);
+        a.lend(InflateState::new());
+        let m = a.frame(&header(0xc1, fresh[0].len(), false), &fresh[0], None, 2, &mut expert).unwrap();
+        assert_eq!((m.data, m.inflate_failed), (&b"fresh start"[..], false));
+        assert!(a.reclaim().is_some());
+        assert!(!a.inflater.as_ref().unwrap().kept);
     }
 
     #[test]
