@@ -26,7 +26,7 @@ struct Args {
     profile: Preset,
     /// Size of the capture to write, in bytes.
     bytes: u64,
-    /// Where to write it (TLS profiles write their key log beside it, as OUT.pcap.keys).
+    /// Where to write it (TLS profiles write their key log beside it, as OUT.keys).
     out: String,
     /// Seed of the generator.
     #[arg(default_value_t = 1)]
