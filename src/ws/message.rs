@@ -914,7 +914,7 @@ mod tests {
     #[test]
     fn test_a_full_15_bit_window_keeps_its_state_until_a_failure() {
         // Ten messages of 4,000 pseudo-random letters fill the 32 KiB window; the next ones
-        // repeat parts of the second and fourth, up to 32,000 bytes back.
+        // repeat parts of the third, fourth and seventh, up to 32,000 bytes back.
         let mut seed = 7u32;
         let mut letters = |n: usize| -> Vec<u8> {
             (0..n)
