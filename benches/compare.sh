@@ -9,8 +9,8 @@
 #   browser: the same messages on 8 connections with 15-bit windows, as a browser page's
 #          WebSockets to most servers (each direction goes on with its own inflate state)
 #   server: the same messages on 400 connections with 15-bit windows, as a server sees its
-#          browsers (too many for each to keep an inflate state: each message starts from its
-#          direction's 32 KiB window)
+#          browsers (more than the idle states pooled: each direction keeps its own inflate
+#          state once its 32 KiB window is full)
 #   h2:    the large messages' 64 WebSockets over HTTP/2 (RFC 8441), 8 streams on each of 8 h2c
 #          connections; tshark does not decode these, so the frame count is checked against
 #          the generator's and the times against the large workload's (HTTP/1.1)
