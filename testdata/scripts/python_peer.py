@@ -3,7 +3,7 @@
 
 usage: python_peer.py SCENARIO HOST PORT TRUTH.jsonl [TLS KEYLOG CERTDIR]
 
-Both ends run in one process. With TLS (wss://), the client writes its secrets to KEYLOG in the
+Both ends run in one process (but for SCENARIO `serve`: the echo server alone, until stopped). With TLS (wss://), the client writes its secrets to KEYLOG in the
 NSS key log format and the server uses CERTDIR/cert.pem, key.pem and dh.pem. TLS is VERSION
 (1.2 or 1.3), then optionally :CIPHERS (an OpenSSL TLS 1.2 cipher list) and :no-etm (turns
 encrypt-then-MAC off, which OpenSSL otherwise uses for CBC suites) and :hello-retry (the server
@@ -203,6 +203,9 @@ async def main():
             await client_sizes(0, url, **client_kwargs)
         elif SCENARIO in DEFLATE:
             await client_deflate(0, url, client_ext, **client_kwargs)
+        elif SCENARIO == "serve":
+            # The echo server alone, for a client of another kind (record.sh stops it).
+            await asyncio.Event().wait()
         else:
             sys.exit(f"unknown scenario {SCENARIO}")
         await asyncio.sleep(0.2)
