@@ -228,9 +228,15 @@ impl MessageStage {
         self.assemblers.get(&key).is_none_or(|d| d.iter().flatten().all(|m| !m.unfinished()))
     }
 
-    /// Takes a connection's assemblers out, for another stage to go on with.
+    /// Takes a connection's assemblers out, for another stage to go on with. An idle state
+    /// here that holds one of their windows no longer does once they go on elsewhere: lent
+    /// back to them here later, it would take up that window where it was left.
     pub(crate) fn hand_over(&mut self, key: u64) -> Directions {
-        self.assemblers.remove(&key).unwrap_or_default()
+        let directions = self.assemblers.remove(&key).unwrap_or_default();
+        for owner in directions.iter().flatten().map(|m| m.window_owner()) {
+            self.idle_inflaters.iter_mut().filter(|s| s.holds_window_of(owner)).for_each(InflateState::disown);
+        }
+        directions
     }
 
     /// Goes on with a connection's assemblers from another stage.
@@ -298,8 +304,9 @@ mod tests {
     use super::*;
     use crate::analyzer::{Endpoint, Handshake, Origin};
     use crate::http::Response;
+    use crate::synth::Rng;
     use crate::ws::extensions::DeflateParams;
-    use crate::ws::frame::parse_header;
+    use crate::ws::frame::{FrameHeader, Opcode, parse_header};
 
     /// A connection whose `101` accepted `deflate`.
     fn connection(stream: u32, deflate: &str) -> ConnectionInfo {
@@ -395,5 +402,208 @@ mod tests {
         // Narrower windows are always given again, as zlib's stays 15-bit.
         let narrow = "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10";
         inflate_interleaved(&mut senders(3, narrow, 10), 40);
+    }
+
+    /// A number below `n` (0 for 0).
+    fn below(rng: &mut Rng, n: usize) -> usize {
+        rng.below(n as u64) as usize
+    }
+
+    /// A message under way in [`every_message_inflates_to_what_was_sent`]: what was sent, and
+    /// the frames still to go.
+    struct Pending {
+        text: Vec<u8>,
+        compressed: bool,
+        frames: std::collections::VecDeque<Vec<u8>>,
+        first: bool,
+    }
+
+    /// A direction of [`every_message_inflates_to_what_was_sent`]: its sender (a compressor
+    /// with the negotiated window, made afresh for each message without context takeover),
+    /// what it has compressed so far, and its message under way.
+    struct Direction {
+        connection: usize,
+        from_client: bool,
+        bits: u8,
+        takeover: bool,
+        z: Compress,
+        history: Vec<u8>,
+        pending: Option<Pending>,
+    }
+
+    impl Direction {
+        /// The next message: pieces of new text and, mostly, repeats of what this direction
+        /// compressed before, from anywhere in its window (up to its far edge); one in ten sent
+        /// uncompressed; split into one to three frames.
+        fn next_message(&mut self, rng: &mut Rng) -> Pending {
+            let len = if below(rng, 10) == 0 { 2000 + below(rng, 10_000) } else { below(rng, 400) };
+            let window = 1usize << self.bits;
+            let mut text = Vec::with_capacity(len);
+            while text.len() < len {
+                let reach = self.history.len().min(window);
+                if reach > 0 && below(rng, 3) > 0 {
+                    let start = self.history.len() - 1 - below(rng, reach);
+                    let end = (start + 3 + below(rng, 255)).min(self.history.len());
+                    text.extend_from_slice(&self.history[start..end]);
+                } else {
+                    text.extend((0..8 + below(rng, 32)).map(|_| b"abcdefgh{}:,0123456789"[below(rng, 22)]));
+                }
+            }
+            text.truncate(len);
+            let compressed = below(rng, 10) > 0;
+            let wire = if compressed && text.is_empty() {
+                // zlib flushes nothing after a flush without input: the single byte an empty
+                // message compresses to (RFC 7692 7.2.3.6), as Python `websockets` sends it.
+                vec![0x00]
+            } else if compressed {
+                if !self.takeover {
+                    self.z = Compress::new_with_window_bits(Compression::default(), false, self.bits);
+                    self.history.clear();
+                }
+                // Until zlib leaves room in the output: then the flush is complete.
+                let (mut wire, start) = (Vec::new(), self.z.total_in());
+                while wire.len() == wire.capacity() {
+                    wire.reserve(text.len() + 64);
+                    let consumed = (self.z.total_in() - start) as usize;
+                    self.z.compress_vec(&text[consumed..], &mut wire, FlushCompress::Sync).unwrap();
+                }
+                assert!(wire.ends_with(&[0, 0, 0xff, 0xff]));
+                wire.truncate(wire.len() - 4);
+                self.history.extend_from_slice(&text);
+                wire
+            } else {
+                text.clone()
+            };
+            let mut cuts = [below(rng, wire.len() + 1), below(rng, wire.len() + 1)];
+            cuts.sort_unstable();
+            let pieces = below(rng, 3);
+            let mut frames = std::collections::VecDeque::new();
+            match pieces {
+                0 => frames.push_back(wire),
+                1 => {
+                    frames.push_back(wire[..cuts[0]].to_vec());
+                    frames.push_back(wire[cuts[0]..].to_vec());
+                }
+                _ => {
+                    frames.push_back(wire[..cuts[0]].to_vec());
+                    frames.push_back(wire[cuts[0]..cuts[1]].to_vec());
+                    frames.push_back(wire[cuts[1]..].to_vec());
+                }
+            }
+            Pending { text, compressed, frames, first: true }
+        }
+    }
+
+    /// The header of a frame of `len` bytes.
+    fn frame_header(opcode: Opcode, fin: bool, rsv1: bool, from_client: bool, len: usize) -> FrameHeader {
+        let len7 = match len {
+            0..=125 => len as u8,
+            126..=0xffff => 126,
+            _ => 127,
+        };
+        let extended = match len7 {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        };
+        FrameHeader {
+            fin,
+            rsv: if rsv1 { 4 } else { 0 },
+            opcode,
+            masked: from_client,
+            len7,
+            payload_len: len as u64,
+            masking_key: from_client.then_some([0; 4]),
+            header_len: 2 + extended + if from_client { 4 } else { 0 },
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+
+        /// Whatever the windows (9 to 15 bits, each direction its own), with or without context
+        /// takeover, however the frames of many directions interleave, and wherever their
+        /// assemblers move between the two threads' stages between messages, every message
+        /// inflates to exactly what was sent: states lent, pooled, kept and given back never
+        /// carry one direction's window into another's message.
+        #[test]
+        fn every_message_inflates_to_what_was_sent(
+            offers in proptest::collection::vec((9u8..=15, 9u8..=15, proptest::bool::weighted(0.8)), 1..24),
+            seed in 1u64..,
+            frames in 100usize..1500,
+        ) {
+            let infos: Vec<ConnectionInfo> = offers
+                .iter()
+                .enumerate()
+                .map(|(c, &(server_bits, client_bits, takeover))| {
+                    let reset = if takeover { "" } else { "; server_no_context_takeover; client_no_context_takeover" };
+                    let ext = format!(
+                        "permessage-deflate; server_max_window_bits={server_bits}; client_max_window_bits={client_bits}{reset}"
+                    );
+                    connection(c as u32, &ext)
+                })
+                .collect();
+            let mut directions: Vec<Direction> = offers
+                .iter()
+                .enumerate()
+                .flat_map(|(c, &(server_bits, client_bits, takeover))| {
+                    [(false, server_bits), (true, client_bits)].map(|(from_client, bits)| Direction {
+                        connection: c,
+                        from_client,
+                        bits,
+                        takeover,
+                        z: Compress::new_with_window_bits(Compression::default(), false, bits),
+                        history: Vec::new(),
+                        pending: None,
+                    })
+                })
+                .collect();
+            let mut stages = [MessageStage::new(Limits::default()), MessageStage::new(Limits::default())];
+            let mut stage_of = vec![0usize; infos.len()];
+            let mut rng = Rng(seed);
+            let mut inflated = 0;
+            for number in 1..=frames as u64 {
+                let d = &mut directions[below(&mut rng, infos.len() * 2)];
+                if d.pending.is_none() {
+                    d.pending = Some(d.next_message(&mut rng));
+                }
+                let pending = d.pending.as_mut().unwrap();
+                let payload = pending.frames.pop_front().unwrap();
+                let fin = pending.frames.is_empty();
+                let opcode = if !pending.first { Opcode::CONTINUATION } else if number % 2 == 0 { Opcode::TEXT } else { Opcode::BINARY };
+                let frame = DecodedFrame {
+                    header: frame_header(opcode, fin, pending.first && pending.compressed, d.from_client, payload.len()),
+                    payload: &payload,
+                    payload_seen: payload.len() as u64,
+                    cut: None,
+                    meta: PacketMeta { number, ..PacketMeta::default() },
+                    first_packet: 1,
+                };
+                pending.first = false;
+                let info = &infos[d.connection];
+                let mut message = None;
+                stages[stage_of[d.connection]].frame(info, d.from_client, &frame, &mut |f: &Frame<'_>| {
+                    assert!(f.expert.is_empty(), "frame {number}: {:?}", f.expert);
+                    message = f.message.map(|m| (m.data.to_vec(), m.complete, m.compressed));
+                });
+                if fin {
+                    let sent = d.pending.take().unwrap();
+                    let Some((data, complete, compressed)) = message else { panic!("frame {number}: no message") };
+                    proptest::prop_assert!(data == sent.text, "frame {}: {} bytes inflated, {} sent", number, data.len(), sent.text.len());
+                    proptest::prop_assert!(complete && compressed == sent.compressed);
+                    inflated += usize::from(compressed);
+                } else {
+                    proptest::prop_assert!(message.is_none());
+                }
+                // Now and then a connection between messages moves to the other stage.
+                let c = below(&mut rng, infos.len());
+                if below(&mut rng, 20) == 0 && stages[stage_of[c]].idle(infos[c].key()) {
+                    let directions = stages[stage_of[c]].hand_over(infos[c].key());
+                    stage_of[c] ^= 1;
+                    stages[stage_of[c]].take_over(infos[c].key(), directions);
+                }
+            }
+            proptest::prop_assert!(inflated > 0 || frames < 200);
+        }
     }
 }

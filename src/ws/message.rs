@@ -176,6 +176,12 @@ impl InflateState {
     pub fn holds_window_of(&self, owner: u64) -> bool {
         owner != 0 && self.holds == owner
     }
+
+    /// Forgets whose window zlib's is: the direction goes on elsewhere, its window moving on
+    /// without this state, which is reset before it is used again.
+    pub fn disown(&mut self) {
+        self.holds = 0;
+    }
 }
 
 impl std::fmt::Debug for InflateState {
