@@ -108,11 +108,18 @@ fn run_parallel_gives_what_run_gives_when_both_threads_inflate() {
     // frames finished; those it hands over are inflated beside the output. Same frames,
     // messages, expert items and counters as one thread, in the same order.
     // With a browser's few connections and 15-bit windows, each direction mostly goes on
-    // with its own inflate state.
+    // with its own inflate state; with more 15-bit directions than idle states, as a server
+    // sees, each keeps its own once its window is full; without context takeover, every
+    // message starts afresh.
     use wsdissect::synth::{Profile, write_capture};
-    for profile in [Profile { connections: 40, ..Profile::deflate() }, Profile::deflate_browser()] {
+    for (profile, size) in [
+        (Profile { connections: 40, ..Profile::deflate() }, 1 << 20),
+        (Profile::deflate_browser(), 1 << 20),
+        (Profile { connections: 24, window_bits: 15, ..Profile::deflate() }, 3 << 20),
+        (Profile { connections: 40, context_takeover: false, ..Profile::deflate() }, 1 << 20),
+    ] {
         let mut pcap = Vec::new();
-        let written = write_capture(&mut pcap, &profile, 1 << 20, 3).unwrap();
+        let written = write_capture(&mut pcap, &profile, size, 3).unwrap();
         let (mut one, mut two) = (Collect::default(), Collect::default());
         let mut d1 = Dissector::from_bytes(&pcap).unwrap();
         let mut d2 = Dissector::from_bytes(&pcap).unwrap();
