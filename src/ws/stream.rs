@@ -505,4 +505,50 @@ pub(super) mod tests {
         assert!(seen.is_empty());
         assert!(d.payload.capacity() <= 4096);
     }
+
+    proptest::proptest! {
+        /// However the stream is cut into pieces (down to single bytes, a header split
+        /// anywhere), every frame comes out once, at the piece holding its last byte, with its
+        /// payload unmasked up to the cap: the in-place header path and the buffered one agree,
+        /// and the mask stays in phase across pieces.
+        #[test]
+        fn frames_do_not_depend_on_where_pieces_end(
+            frames in proptest::collection::vec((0usize..7, 0usize..8, proptest::prelude::any::<[u8; 4]>()), 1..10),
+            cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..60),
+            client in proptest::prelude::any::<bool>(),
+            cap in proptest::sample::select(vec![0usize, 7, 200, usize::MAX]),
+        ) {
+            const FIN_OPCODES: [u8; 7] = [0x81, 0x82, 0x01, 0x80, 0x89, 0x8a, 0x88];
+            const LENGTHS: [usize; 8] = [0, 5, 125, 126, 127, 3000, 65535, 65536];
+            let mut stream = Vec::new();
+            // Each frame: its first and last byte's offsets, opcode and payload.
+            let mut expected = Vec::new();
+            for (i, &(op, len, key)) in frames.iter().enumerate() {
+                let payload: Vec<u8> = (0..LENGTHS[len]).map(|j| (j * 31 + i * 7) as u8).collect();
+                let first = stream.len();
+                stream.extend(frame(FIN_OPCODES[op], &payload, client.then_some(key)));
+                expected.push((first, stream.len() - 1, FIN_OPCODES[op] & 0x0f, payload));
+            }
+            let mut ends: Vec<usize> = cuts.iter().map(|c| c.index(stream.len())).chain([stream.len()]).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            // The piece (numbered from 1) that holds the byte at `offset`.
+            let piece_of = |offset: usize| ends.iter().position(|&end| offset < end).unwrap() as u32 + 1;
+            let mut decoder = FrameDecoder::new(client, 0, cap);
+            let mut seen = Vec::new();
+            let mut start = 0;
+            for (n, &end) in ends.iter().enumerate() {
+                decoder.feed(&stream[start..end], n as u32 + 1, &mut |f| {
+                    seen.push((f.first_packet, f.meta, f.header.opcode.0, f.payload.to_vec(), f.cut));
+                });
+                start = end;
+            }
+            proptest::prop_assert!(decoder.between_frames());
+            proptest::prop_assert_eq!(seen.len(), expected.len());
+            for (got, (first, last, opcode, payload)) in seen.iter().zip(&expected) {
+                let kept = &payload[..payload.len().min(cap)];
+                proptest::prop_assert_eq!(got, &(u64::from(piece_of(*first)), piece_of(*last), *opcode, kept.to_vec(), None));
+            }
+        }
+    }
 }
