@@ -105,3 +105,36 @@ fn every_message_equals_what_the_peer_sent() {
     }
     assert!(checked >= 9, "only {checked} truth files");
 }
+
+/// Captures damaged by `testdata/scripts/tcp_damage.py` (segments dropped, repeated, swapped)
+/// lose frames, and compressed messages lose the window bytes that later ones refer to. What
+/// wsdissect shows as a whole message (complete, no expert item) must still be one that was
+/// sent in that direction: a message that refers to lost bytes fails to inflate, and is
+/// reported, rather than inflating to something else.
+#[test]
+fn after_losses_every_message_shown_whole_is_one_that_was_sent() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(testdata().join("tcp-analysis")).unwrap() {
+        let capture = entry.unwrap().path();
+        let name = capture.file_name().unwrap().to_string_lossy().to_string();
+        let Some((source, _seed)) = name.strip_suffix(".pcap").and_then(|n| n.rsplit_once("-damaged-")) else {
+            continue;
+        };
+        let truth_path = testdata().join(format!("real/{source}.pcap.truth.jsonl"));
+        let sent: Vec<Msg> = truth(&truth_path).into_values().flatten().collect();
+        let args = ["--messages", "-T", "jsonl", capture.to_str().unwrap()];
+        let out = run(&args);
+        assert!(out.code <= 1, "{name}: {}", out.stderr);
+        for line in out.stdout.lines() {
+            let m: Value = serde_json::from_str(line).unwrap();
+            let opcode = m["opcode"].as_u64().unwrap();
+            if !(opcode == 1 || opcode == 2) || m["complete"].as_bool() != Some(true) || m.get("expert").is_some() {
+                continue;
+            }
+            let shown = (m["direction"].as_str().unwrap().to_string(), opcode, payload(&m));
+            assert!(sent.contains(&shown), "{name}: shown whole, never sent: {line}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} damaged captures");
+}

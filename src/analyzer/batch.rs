@@ -114,6 +114,7 @@ struct DecodedEvent {
     cut: Option<Cut>,
     meta: PacketMeta,
     first_packet: u64,
+    after_loss: bool,
 }
 
 /// A [`Frame`] whose bytes, message fragments and expert items are ranges of its batch's.
@@ -433,6 +434,7 @@ impl FrameSink for Staged<'_> {
             cut: f.cut,
             meta: f.meta,
             first_packet: f.first_packet,
+            after_loss: f.after_loss,
         });
         sender.push(Event::Decoded { key, from_client });
     }
@@ -545,6 +547,7 @@ impl Replay {
                         cut: f.cut,
                         meta: f.meta,
                         first_packet: f.first_packet,
+                        after_loss: f.after_loss,
                     };
                     self.stage.frame(connection, *from_client, &decoded, out);
                 }

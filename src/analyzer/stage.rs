@@ -162,6 +162,9 @@ impl MessageStage {
                 messages.lend(idle.remove(i));
             }
         }
+        if f.after_loss || f.meta.record.is_some_and(|r| r.after_loss) {
+            messages.lost_before();
+        }
         let expert = &mut self.expert;
         let counts = &mut self.counts;
         expert.clear();
@@ -370,6 +373,7 @@ mod tests {
                     cut: None,
                     meta: PacketMeta { number: (round * 1000 + i) as u64 + 1, ..PacketMeta::default() },
                     first_packet: 1,
+                    after_loss: false,
                 };
                 let mut seen = None;
                 stage.frame(&s.info, s.from_client, &frame, &mut |f: &Frame<'_>| {
@@ -578,6 +582,7 @@ mod tests {
                     cut: None,
                     meta: PacketMeta { number, ..PacketMeta::default() },
                     first_packet: 1,
+                    after_loss: false,
                 };
                 pending.first = false;
                 let info = &infos[d.connection];

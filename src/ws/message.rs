@@ -520,6 +520,19 @@ impl MessageAssembler {
         }
     }
 
+    /// Bytes of this direction were lost before its next frame, whole frames perhaps: the
+    /// message under way misses some, and the window is no longer the sender's, so the next
+    /// compressed message starts from an empty one. What inflates then is exact; a message
+    /// that refers to the lost bytes fails to.
+    pub fn lost_before(&mut self) {
+        if let Some(p) = self.partial.as_mut() {
+            p.whole = false;
+        }
+        if let Some(inf) = self.inflater.as_mut() {
+            inf.stale = true;
+        }
+    }
+
     /// Whether it inflates and holds no inflate state: [`MessageAssembler::lend`] it one.
     pub fn wants_state(&self) -> bool {
         self.keeps_content() && self.inflater.as_ref().is_some_and(|inf| inf.state.is_none())
@@ -915,6 +928,35 @@ mod tests {
         assert!(a.frame(&header(0xc2, 4, false), &[0xff; 4], None, 1, &mut expert).unwrap().inflate_failed);
         let m = a.frame(&header(0xc1, good[0].len(), false), &good[0], None, 2, &mut expert).unwrap();
         assert_eq!((m.data, m.inflate_failed), (&b"fresh start"[..], false));
+    }
+
+    #[test]
+    fn test_after_lost_frames_the_window_starts_afresh_and_the_message_under_way_is_cut() {
+        // The third message repeats the first two; the fourth shares nothing with them.
+        let texts: [&[u8]; 4] = [b"abcdefgh abcdefgh", b"ijklmnop abcdefgh", b"abcdefgh ijklmnop", b"QRSTUVWXYZ"];
+        let wire = deflate_messages(&texts, true);
+        let mut a = MessageAssembler::new(false, params(true), 4, Limits::default());
+        let mut expert = Vec::new();
+        let send = |a: &mut MessageAssembler, i: usize, expert: &mut Vec<Expert>| {
+            let m = a.frame(&header(0xc1, wire[i].len(), false), &wire[i], None, 1, expert).unwrap();
+            (m.data.to_vec(), m.inflate_failed)
+        };
+        assert_eq!(send(&mut a, 0, &mut expert), (texts[0].to_vec(), false));
+        // The second message is lost whole: the third refers to bytes the window no longer
+        // has as the sender's did, and fails rather than inflating to something else.
+        a.lost_before();
+        assert!(send(&mut a, 2, &mut expert).1);
+        assert_eq!(expert, [Expert::new(ExpertKind::DecompressionFailed, 0)]);
+        expert.clear();
+        assert_eq!(send(&mut a, 3, &mut expert), (texts[3].to_vec(), false));
+        assert!(expert.is_empty(), "{expert:?}");
+        // Frames of a message under way lost: its last frame ends it, cut.
+        let mut a = MessageAssembler::new(false, None, 0, Limits::default());
+        assert!(a.frame(&header(0x01, 3, false), b"one", None, 1, &mut expert).is_none());
+        a.lost_before();
+        let m = a.frame(&header(0x80, 3, false), b"six", None, 2, &mut expert).unwrap();
+        assert!(!m.complete);
+        assert_eq!(expert, [Expert::new(ExpertKind::MessageIncomplete, 0)]);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct DecodedFrame<'a, M> {
     pub meta: M,
     /// The number of the packet that carried the frame's first byte.
     pub first_packet: u64,
+    /// Bytes of the stream were lost between the frame reported before and this one (whole
+    /// frames with them, perhaps: the decoder found this one by resynchronising).
+    pub after_loss: bool,
 }
 
 /// The details of a packet the decoder is given with its bytes: it reads their number.
@@ -92,6 +95,8 @@ pub struct FrameDecoder<M> {
     last_meta: Option<M>,
     /// The number of the packet that carried the first byte of the frame under way.
     first_packet: u64,
+    /// A gap lost the frame boundary since the last frame reported: the next one says so.
+    lost: bool,
     /// Bytes thrown away while looking for a frame boundary.
     pub skipped_bytes: u64,
 }
@@ -112,6 +117,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
             resync_meta: Vec::new(),
             last_meta: None,
             first_packet: 0,
+            lost: false,
             skipped_bytes: 0,
         }
     }
@@ -238,7 +244,9 @@ impl<M: PacketNumber> FrameDecoder<M> {
         self.state = State::Header;
     }
 
+    /// A gap lost the frame boundary: look for the next one.
     fn enter_resync(&mut self) {
+        self.lost = true;
         self.state = State::Resync;
         self.hdr_len = 0;
         self.resync.clear();
@@ -262,6 +270,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 cut: cut.then_some(Cut::Gap),
                 meta,
                 first_packet: self.first_packet,
+                after_loss: std::mem::take(&mut self.lost),
             });
             self.state = State::Header;
         }
@@ -277,6 +286,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 cut: Some(why),
                 meta,
                 first_packet: self.first_packet,
+                after_loss: std::mem::take(&mut self.lost),
             });
         }
         self.state = State::Header;
@@ -445,6 +455,32 @@ pub(super) mod tests {
         assert_eq!(seen[0].2, Some(Cut::Gap));
         assert_eq!(seen[0].1.len(), 48, "the payload kept is the prefix before the hole");
         assert_eq!((seen[1].1.as_slice(), seen[1].2), (&b"after"[..], None));
+    }
+
+    #[test]
+    fn test_the_frame_after_a_lost_boundary_says_so() {
+        // A hole inside a payload leaves the boundaries where they were: the frame says it is
+        // cut, and nothing is lost between frames. A hole over a boundary loses whole frames
+        // perhaps: the next frame found is marked, and only that one.
+        let mut stream = frame(0x82, &[7u8; 100], None);
+        let second = stream.len();
+        stream.extend(frame(0x81, b"lost", None));
+        let third = stream.len();
+        for text in [b"one", b"two", b"six"] {
+            stream.extend(frame(0x81, text, None));
+        }
+        let mut d = FrameDecoder::new(false, 0, usize::MAX);
+        let mut seen = Vec::new();
+        let mut note = |f: DecodedFrame<'_, u32>| seen.push((f.payload.to_vec(), f.cut, f.after_loss));
+        d.feed(&stream[..50], 1, &mut note);
+        d.gap(30, &mut note);
+        d.feed(&stream[80..second + 1], 2, &mut note);
+        d.gap((third - second - 1) as u64, &mut note);
+        d.feed(&stream[third..], 3, &mut note);
+        d.finish(&mut note);
+        let want: [(&[u8], _, _); 4] =
+            [(&[7; 48], Some(Cut::Gap), false), (b"one", None, true), (b"two", None, false), (b"six", None, false)];
+        assert_eq!(seen, want.map(|(p, c, l)| (p.to_vec(), c, l)));
     }
 
     #[test]
