@@ -344,8 +344,14 @@ mod tests {
     impl Sender {
         /// `text` compressed as permessage-deflate sends it: sync flush, tail removed.
         fn message(&mut self, text: &[u8]) -> Vec<u8> {
-            let mut wire = Vec::with_capacity(text.len() + 64);
-            self.z.compress_vec(text, &mut wire, FlushCompress::Sync).unwrap();
+            // Until zlib leaves room in the output: then the flush is complete.
+            let (mut wire, start) = (Vec::new(), self.z.total_in());
+            while wire.len() == wire.capacity() {
+                wire.reserve(text.len() + 64);
+                let consumed = (self.z.total_in() - start) as usize;
+                self.z.compress_vec(&text[consumed..], &mut wire, FlushCompress::Sync).unwrap();
+            }
+            assert!(wire.ends_with(&[0, 0, 0xff, 0xff]));
             wire.truncate(wire.len() - 4);
             wire
         }
@@ -427,10 +433,9 @@ mod tests {
     /// what it has compressed so far, and its message under way.
     struct Direction {
         connection: usize,
-        from_client: bool,
+        sender: Sender,
         bits: u8,
         takeover: bool,
-        z: Compress,
         history: Vec<u8>,
         pending: Option<Pending>,
     }
@@ -461,39 +466,20 @@ mod tests {
                 vec![0x00]
             } else if compressed {
                 if !self.takeover {
-                    self.z = Compress::new_with_window_bits(Compression::default(), false, self.bits);
+                    self.sender.z = Compress::new_with_window_bits(Compression::default(), false, self.bits);
                     self.history.clear();
                 }
-                // Until zlib leaves room in the output: then the flush is complete.
-                let (mut wire, start) = (Vec::new(), self.z.total_in());
-                while wire.len() == wire.capacity() {
-                    wire.reserve(text.len() + 64);
-                    let consumed = (self.z.total_in() - start) as usize;
-                    self.z.compress_vec(&text[consumed..], &mut wire, FlushCompress::Sync).unwrap();
-                }
-                assert!(wire.ends_with(&[0, 0, 0xff, 0xff]));
-                wire.truncate(wire.len() - 4);
                 self.history.extend_from_slice(&text);
-                wire
+                self.sender.message(&text)
             } else {
                 text.clone()
             };
+            // None, one or two cuts: one to three frames.
             let mut cuts = [below(rng, wire.len() + 1), below(rng, wire.len() + 1)];
             cuts.sort_unstable();
-            let pieces = below(rng, 3);
-            let mut frames = std::collections::VecDeque::new();
-            match pieces {
-                0 => frames.push_back(wire),
-                1 => {
-                    frames.push_back(wire[..cuts[0]].to_vec());
-                    frames.push_back(wire[cuts[0]..].to_vec());
-                }
-                _ => {
-                    frames.push_back(wire[..cuts[0]].to_vec());
-                    frames.push_back(wire[cuts[0]..cuts[1]].to_vec());
-                    frames.push_back(wire[cuts[1]..].to_vec());
-                }
-            }
+            let bounds: Vec<usize> =
+                [0].into_iter().chain(cuts[..below(rng, 3)].iter().copied()).chain([wire.len()]).collect();
+            let frames = bounds.windows(2).map(|b| wire[b[0]..b[1]].to_vec()).collect();
             Pending { text, compressed, frames, first: true }
         }
     }
@@ -536,38 +522,35 @@ mod tests {
             seed in 1u64..,
             frames in 100usize..1500,
         ) {
-            let infos: Vec<ConnectionInfo> = offers
-                .iter()
-                .enumerate()
-                .map(|(c, &(server_bits, client_bits, takeover))| {
-                    let reset = if takeover { "" } else { "; server_no_context_takeover; client_no_context_takeover" };
-                    let ext = format!(
-                        "permessage-deflate; server_max_window_bits={server_bits}; client_max_window_bits={client_bits}{reset}"
-                    );
-                    connection(c as u32, &ext)
-                })
-                .collect();
             let mut directions: Vec<Direction> = offers
                 .iter()
                 .enumerate()
                 .flat_map(|(c, &(server_bits, client_bits, takeover))| {
+                    let reset = if takeover { "" } else { "; server_no_context_takeover; client_no_context_takeover" };
+                    let ext = format!(
+                        "permessage-deflate; server_max_window_bits={server_bits}; client_max_window_bits={client_bits}{reset}"
+                    );
+                    let info = connection(c as u32, &ext);
                     [(false, server_bits), (true, client_bits)].map(|(from_client, bits)| Direction {
                         connection: c,
-                        from_client,
+                        sender: Sender {
+                            info: info.clone(),
+                            from_client,
+                            z: Compress::new_with_window_bits(Compression::default(), false, bits),
+                        },
                         bits,
                         takeover,
-                        z: Compress::new_with_window_bits(Compression::default(), false, bits),
                         history: Vec::new(),
                         pending: None,
                     })
                 })
                 .collect();
             let mut stages = [MessageStage::new(Limits::default()), MessageStage::new(Limits::default())];
-            let mut stage_of = vec![0usize; infos.len()];
+            let mut stage_of = vec![0usize; offers.len()];
             let mut rng = Rng(seed);
             let mut inflated = 0;
             for number in 1..=frames as u64 {
-                let d = &mut directions[below(&mut rng, infos.len() * 2)];
+                let d = &mut directions[below(&mut rng, offers.len() * 2)];
                 if d.pending.is_none() {
                     d.pending = Some(d.next_message(&mut rng));
                 }
@@ -576,7 +559,7 @@ mod tests {
                 let fin = pending.frames.is_empty();
                 let opcode = if !pending.first { Opcode::CONTINUATION } else if number % 2 == 0 { Opcode::TEXT } else { Opcode::BINARY };
                 let frame = DecodedFrame {
-                    header: frame_header(opcode, fin, pending.first && pending.compressed, d.from_client, payload.len()),
+                    header: frame_header(opcode, fin, pending.first && pending.compressed, d.sender.from_client, payload.len()),
                     payload: &payload,
                     payload_seen: payload.len() as u64,
                     cut: None,
@@ -585,9 +568,8 @@ mod tests {
                     after_loss: false,
                 };
                 pending.first = false;
-                let info = &infos[d.connection];
                 let mut message = None;
-                stages[stage_of[d.connection]].frame(info, d.from_client, &frame, &mut |f: &Frame<'_>| {
+                stages[stage_of[d.connection]].frame(&d.sender.info, d.sender.from_client, &frame, &mut |f: &Frame<'_>| {
                     assert!(f.expert.is_empty(), "frame {number}: {:?}", f.expert);
                     message = f.message.map(|m| (m.data.to_vec(), m.complete, m.compressed));
                 });
@@ -601,11 +583,12 @@ mod tests {
                     proptest::prop_assert!(message.is_none());
                 }
                 // Now and then a connection between messages moves to the other stage.
-                let c = below(&mut rng, infos.len());
-                if below(&mut rng, 20) == 0 && stages[stage_of[c]].idle(infos[c].key()) {
-                    let directions = stages[stage_of[c]].hand_over(infos[c].key());
+                let c = below(&mut rng, offers.len());
+                let key = directions[2 * c].sender.info.key();
+                if below(&mut rng, 20) == 0 && stages[stage_of[c]].idle(key) {
+                    let assemblers = stages[stage_of[c]].hand_over(key);
                     stage_of[c] ^= 1;
-                    stages[stage_of[c]].take_over(infos[c].key(), directions);
+                    stages[stage_of[c]].take_over(key, assemblers);
                 }
             }
             proptest::prop_assert!(inflated > 0 || frames < 200);
