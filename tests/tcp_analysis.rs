@@ -83,52 +83,8 @@ fn analyse(path: &Path) -> String {
     out
 }
 
-/// The listed deviations: (reference file name, packet) to (tshark's flags, wsdissect's).
-fn deviations() -> HashMap<(String, String), (String, String)> {
-    let text = std::fs::read_to_string(root().join("testdata/tcp-analysis/deviations.tsv")).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cells.len(), 5, "{l}");
-            ((cells[0].to_string(), cells[1].to_string()), (cells[2].to_string(), cells[3].to_string()))
-        })
-        .collect()
-}
-
-/// `expected` with the listed deviations applied: each listed packet's line becomes wsdissect's.
-fn with_deviations(
-    reference: &Path,
-    expected: &str,
-    deviations: &HashMap<(String, String), (String, String)>,
-) -> String {
-    let name = reference.file_name().unwrap().to_string_lossy().to_string();
-    let mut lines: Vec<(u64, String)> = expected
-        .lines()
-        .map(|l| {
-            let (number, flags) = l.split_once('\t').unwrap();
-            (number.parse().unwrap(), flags.to_string())
-        })
-        .collect();
-    for ((file, number), (theirs, ours)) in deviations {
-        if *file != name {
-            continue;
-        }
-        let n: u64 = number.parse().unwrap();
-        let at = lines.iter().position(|(m, _)| *m == n);
-        assert_eq!(at.map(|i| lines[i].1.as_str()).unwrap_or(""), theirs, "{file} {n}: the deviation no longer holds");
-        lines.retain(|(m, _)| *m != n);
-        if !ours.is_empty() {
-            lines.push((n, ours.clone()));
-        }
-    }
-    lines.sort();
-    lines.iter().map(|(n, flags)| format!("{n}\t{flags}\n")).collect()
-}
-
 #[test]
 fn test_every_packet_is_flagged_as_tshark_flags_it() {
-    let deviations = deviations();
     let mut failures = Vec::new();
     let mut flagged = 0;
     for (capture, reference) in captures() {
@@ -136,7 +92,6 @@ fn test_every_packet_is_flagged_as_tshark_flags_it() {
             .unwrap_or_else(|e| panic!("{}: {e} (run testdata/scripts/tcp_analysis_refs.py)", reference.display()));
         flagged += expected.lines().count();
         let got = analyse(&capture);
-        let expected = with_deviations(&reference, &expected, &deviations);
         if got != expected {
             failures.push(format!("{}:\n  tshark:    {expected:?}\n  wsdissect: {got:?}", capture.display()));
         }

@@ -86,7 +86,7 @@ struct Direction {
     last_ack_time: i64,
     /// The last window offered, unscaled (`None` before the first packet).
     window: Option<u16>,
-    /// Duplicate ACKs in a row.
+    /// Duplicate ACKs in a row (`u32::MAX` after an ACK of bytes it was not seen sending).
     dup_acks: u32,
     /// The flags of this direction's last packet.
     last_flags: AnalysisFlags,
@@ -185,20 +185,28 @@ impl TcpAnalysis {
                 break 'forward;
             }
             if same_ack_and_window && s.window != 0 {
-                fwd.dup_acks += 1;
+                fwd.dup_acks = fwd.dup_acks.wrapping_add(1);
                 flags.set(AnalysisFlags::DUPLICATE_ACK);
             }
         }
         if s.ack != fwd.last_ack {
             fwd.dup_acks = 0;
         }
-        if rev.max_seq_to_be_acked != 0
-            && seq_before(rev.max_seq_to_be_acked, s.ack)
-            && s.flags & ACK != 0
-            && s.ack != fwd.last_ack
-        {
-            flags.set(AnalysisFlags::ACK_LOST_SEGMENT);
-            rev.max_seq_to_be_acked = rev.next_seq;
+        // An ACK beyond what the other side was seen sending. Past a hole in what it sent, once,
+        // the mark moving to its highest byte. Past its highest byte (it has sent pure ACKs since,
+        // or its segments were not captured), once until that side's ACK changes: its duplicate
+        // ACK count is set to tshark's guint32 -1, which a changed ACK resets and a duplicate
+        // ACK wraps round to 0. The plain `<` is tshark's too.
+        if rev.max_seq_to_be_acked != 0 && seq_before(rev.max_seq_to_be_acked, s.ack) && s.flags & ACK != 0 {
+            if rev.max_seq_to_be_acked < rev.next_seq {
+                flags.set(AnalysisFlags::ACK_LOST_SEGMENT);
+                rev.max_seq_to_be_acked = rev.next_seq;
+            } else {
+                if rev.dup_acks == 0 {
+                    flags.set(AnalysisFlags::ACK_LOST_SEGMENT);
+                }
+                rev.dup_acks = u32::MAX;
+            }
         }
         let syn_or_fin = u32::from(s.flags & (SYN | FIN) != 0);
         let next_seq = s.seq.wrapping_add(s.len).wrapping_add(syn_or_fin);
@@ -241,7 +249,7 @@ fn both_shift(fwd: &Direction, rev: &Direction) -> Option<u8> {
 }
 
 /// Whether a segment that takes sequence space (ending before `next_seq`) is resent or late:
-/// fast, out-of-order, spurious or plain retransmission, or none of them (0).
+/// spurious, fast, out-of-order or plain retransmission (asked in that order), or none of them (0).
 fn retransmission_kind(
     fwd: &Direction,
     rev: &Direction,
@@ -252,6 +260,10 @@ fn retransmission_kind(
     // More than a byte starting one before the highest seen follows a zero window probe: new data.
     let probe_continued = s.len > 1 && s.seq == fwd.next_seq.wrapping_sub(1);
     let not_advanced = fwd.next_seq != 0 && seq_before(s.seq, fwd.next_seq) && !probe_continued;
+    // Bytes the receiver has already acknowledged, whatever else would fit (tshark asks first).
+    if s.len > 0 && rev.last_ack != 0 && !seq_before(rev.last_ack, s.seq.wrapping_add(s.len)) {
+        return AnalysisFlags::SPURIOUS_RETRANSMISSION | AnalysisFlags::RETRANSMISSION;
+    }
     let since_ack = s.ts_nanos.saturating_sub(rev.last_ack_time);
     if not_advanced && rev.dup_acks >= 2 && rev.last_ack == s.seq && since_ack < FAST_RETRANSMISSION_NANOS {
         return AnalysisFlags::FAST_RETRANSMISSION | AnalysisFlags::RETRANSMISSION;
@@ -260,10 +272,6 @@ fn retransmission_kind(
     let threshold = first_rtt.unwrap_or(DEFAULT_OUT_OF_ORDER_NANOS);
     if not_advanced && since_highest < threshold && fwd.next_seq != next_seq {
         return AnalysisFlags::OUT_OF_ORDER;
-    }
-    // Bytes the receiver has already acknowledged.
-    if s.len > 0 && rev.last_ack != 0 && !seq_before(rev.last_ack, s.seq.wrapping_add(s.len)) {
-        return AnalysisFlags::SPURIOUS_RETRANSMISSION | AnalysisFlags::RETRANSMISSION;
     }
     if not_advanced { AnalysisFlags::RETRANSMISSION } else { 0 }
 }
