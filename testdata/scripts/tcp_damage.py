@@ -10,6 +10,7 @@ import struct
 SOURCES = [
     "python-concurrent.pcap", "node-deflate.pcap", "python-ipv6.pcap",
     "python-deflate-context.pcap", "python-any-sll2.pcap", "tls-node-h2.pcap", "aiohttp-deflate.pcap",
+    "java-client.pcap", "wss-chromium.pcap",
 ]
 SEEDS = [1, 2, 3]
 LINK_HEADER = {1: 14, 113: 16, 276: 20, 0: 4, 101: 0}
