@@ -9,7 +9,9 @@
 //! continues at the next header. A gap anywhere else loses the frame boundary, and the decoder
 //! resynchronises: it looks for a header that fits this direction (defined opcode, RSV bits
 //! allowed here, the mask bit this direction uses, minimal length, control frame rules) and whose
-//! frame is followed by another such header or ends exactly where the data received so far ends.
+//! frame is followed by two more such frames, one right after the other. Fewer do when nothing
+//! more can come: at the stream's end, or where a packet's bytes begin and whole frames run up to
+//! the next gap.
 
 use super::frame::{FrameHeader, Opcode, parse_header, unmask};
 
@@ -55,6 +57,18 @@ const RESYNC_LIMIT: usize = 256 * 1024;
 /// point believable, unless the data ends first.
 const RESYNC_CHAIN: usize = 3;
 
+/// How a chain of frames may end with the bytes held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    /// More bytes may come: a chain that reaches the end waits for them.
+    No,
+    /// None will (the stream ended, or too much is held): a chain may end there, its last frame
+    /// cut.
+    AtEnd,
+    /// A gap follows: a chain may end there only with its last frame whole.
+    AtGap,
+}
+
 /// What a candidate resynchronisation point looks like.
 enum Chain {
     Verified,
@@ -91,6 +105,8 @@ pub struct FrameDecoder<M> {
     /// Bytes held while resynchronising, and the packet boundaries inside them.
     resync: Vec<u8>,
     resync_meta: Vec<(usize, M)>,
+    /// The held bytes begin where a packet's bytes begin.
+    resync_at_piece_start: bool,
     /// The packet of the last piece, kept while a frame is under way.
     last_meta: Option<M>,
     /// The number of the packet that carried the first byte of the frame under way.
@@ -115,6 +131,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
             allowed_rsv,
             resync: Vec::new(),
             resync_meta: Vec::new(),
+            resync_at_piece_start: true,
             last_meta: None,
             first_packet: 0,
             lost: false,
@@ -134,7 +151,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 State::Resync => {
                     self.resync.extend_from_slice(data);
                     self.resync_meta.push((self.resync.len(), meta));
-                    self.try_resync(false, out);
+                    self.try_resync(Settle::No, out);
                     return;
                 }
                 State::Header => {
@@ -224,8 +241,13 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 self.enter_resync();
             }
             State::Resync => {
-                self.skipped_bytes += self.resync.len() as u64;
-                self.enter_resync();
+                // The frames found before the gap are read, and the gap falls after them.
+                self.try_resync(Settle::AtGap, out);
+                if matches!(self.state, State::Resync) {
+                    self.enter_resync();
+                } else {
+                    self.gap(len, out);
+                }
             }
         }
     }
@@ -233,7 +255,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
     /// The stream has ended: reports a frame left unfinished.
     pub fn finish(&mut self, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         if matches!(self.state, State::Resync) {
-            self.try_resync(true, out);
+            self.try_resync(Settle::AtEnd, out);
         }
         match self.state {
             State::Payload { .. } => self.emit_cut(Cut::End, out),
@@ -251,6 +273,7 @@ impl<M: PacketNumber> FrameDecoder<M> {
         self.hdr_len = 0;
         self.resync.clear();
         self.resync_meta.clear();
+        self.resync_at_piece_start = true;
     }
 
     fn start_payload(&mut self, header: FrameHeader) {
@@ -304,10 +327,10 @@ impl<M: PacketNumber> FrameDecoder<M> {
     }
 
     /// Whether a frame at `p` starts a chain of `depth` plausible frames, each header right after
-    /// the previous frame, or of fewer that reach the end of the stream (`settle`).
-    fn chain(&self, buf: &[u8], p: usize, depth: usize, settle: bool) -> Chain {
+    /// the previous frame, or of fewer that reach the end of the bytes held as `settle` allows.
+    fn chain(&self, buf: &[u8], p: usize, depth: usize, settle: Settle) -> Chain {
         let Ok((_, h)) = parse_header(&buf[p..]) else {
-            return if settle { Chain::Rejected } else { Chain::NeedMore };
+            return if settle == Settle::No { Chain::NeedMore } else { Chain::Rejected };
         };
         // A continuation needs the header after it to agree, and an empty one must end its
         // message: runs of zero bytes would otherwise read as endless empty continuations.
@@ -320,12 +343,13 @@ impl<M: PacketNumber> FrameDecoder<M> {
         let end = p as u64 + h.frame_len();
         let len = buf.len() as u64;
         // Data that merely pauses at a frame's end proves nothing (segments end anywhere): only
-        // the stream's real end does.
+        // the stream's real end does, or a gap right after a whole frame.
         if end >= len {
-            return match (settle, may_end) {
-                (true, true) => Chain::Verified,
-                (true, false) => Chain::Rejected,
-                (false, _) => Chain::NeedMore,
+            return match settle {
+                Settle::No => Chain::NeedMore,
+                Settle::AtEnd if may_end => Chain::Verified,
+                Settle::AtGap if may_end && end == len => Chain::Verified,
+                Settle::AtEnd | Settle::AtGap => Chain::Rejected,
             };
         }
         if depth <= 1 {
@@ -335,22 +359,29 @@ impl<M: PacketNumber> FrameDecoder<M> {
     }
 
     /// Looks for a verifiable frame start in the held bytes; on success replays them from there.
-    fn try_resync(&mut self, at_end: bool, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
+    /// Before a gap, a chain shorter than [`RESYNC_CHAIN`] is taken only from where a packet's
+    /// bytes begin (as a frame most often does): anywhere in random payload bytes, one in a few
+    /// dozen gaps would find a header whose length happens to reach the gap.
+    fn try_resync(&mut self, settle: Settle, out: &mut impl FnMut(DecodedFrame<'_, M>)) {
         let buf = &self.resync;
-        let settle = at_end || buf.len() > RESYNC_LIMIT;
+        let settle = if settle == Settle::No && buf.len() > RESYNC_LIMIT { Settle::AtEnd } else { settle };
+        let piece_start = |p: usize| {
+            (p == 0 && self.resync_at_piece_start) || self.resync_meta.binary_search_by_key(&p, |(end, _)| *end).is_ok()
+        };
         let mut found = None;
         let mut wait_at = None;
         for p in 0..buf.len() {
-            match self.chain(buf, p, RESYNC_CHAIN, settle) {
+            let here = if settle == Settle::AtGap && !piece_start(p) { Settle::No } else { settle };
+            match self.chain(buf, p, RESYNC_CHAIN, here) {
                 Chain::Verified => {
                     found = Some(p);
                     break;
                 }
-                Chain::NeedMore => {
+                Chain::NeedMore if settle == Settle::No => {
                     wait_at = Some(p);
                     break;
                 }
-                Chain::Rejected => {}
+                Chain::NeedMore | Chain::Rejected => {}
             }
         }
         let drop_to = match (found, wait_at) {
@@ -372,6 +403,8 @@ impl<M: PacketNumber> FrameDecoder<M> {
                 }
             }
         } else {
+            self.resync_at_piece_start =
+                if drop_to == 0 { self.resync_at_piece_start } else { metas.iter().any(|(end, _)| *end == drop_to) };
             self.resync = held[drop_to..].to_vec();
             self.resync_meta =
                 metas.into_iter().filter(|(end, _)| *end > drop_to).map(|(end, m)| (end - drop_to, m)).collect();
@@ -500,6 +533,45 @@ pub(super) mod tests {
         d.finish(&mut |f| seen.push((f.header.opcode.0, f.payload.to_vec(), f.cut, f.meta)));
         assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), vec![1, 9]);
         assert_eq!(seen[0].1, b"first found");
+    }
+
+    #[test]
+    fn test_frames_between_two_gaps_are_read_when_they_run_up_to_the_second() {
+        // Client frames in packets of their own, as small messages go; the packets holding
+        // "two" and "five" are lost, which takes away the frame boundary each time.
+        let texts: [&[u8]; 6] = [b"one", b"two", b"three", b"four", b"five", b"six"];
+        let frames: Vec<Vec<u8>> = texts.iter().map(|t| frame(0x81, t, Some([7, 1, 7, 1]))).collect();
+        let mut d = FrameDecoder::new(true, 0, usize::MAX);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let mut note = |f: DecodedFrame<'_, u32>| seen.borrow_mut().push((f.payload.to_vec(), f.meta, f.after_loss));
+        d.feed(&frames[0], 1, &mut note);
+        d.gap(frames[1].len() as u64, &mut note);
+        d.feed(&frames[2], 3, &mut note);
+        d.feed(&frames[3], 4, &mut note);
+        // Two frames are no proof while more may follow them...
+        assert_eq!(seen.borrow().len(), 1);
+        // ...but whole frames from a packet's start up to the next gap are.
+        d.gap(frames[4].len() as u64, &mut note);
+        d.feed(&frames[5], 6, &mut note);
+        d.finish(&mut note);
+        let want: [(&[u8], u32, bool); 4] =
+            [(b"one", 1, false), (b"three", 3, true), (b"four", 4, false), (b"six", 6, true)];
+        assert_eq!(seen.into_inner(), want.map(|(p, m, l)| (p.to_vec(), m, l)));
+        assert_eq!(d.skipped_bytes, 0);
+    }
+
+    #[test]
+    fn test_a_header_inside_a_packet_that_reaches_a_gap_is_not_taken() {
+        // After the first gap, the packet is the middle of a payload; from its 9th byte it
+        // reads as a whole frame up to the next gap, but nothing starts there.
+        let mut noise = vec![0u8; 8];
+        noise.extend(frame(0x82, &[1, 2, 3], None));
+        let mut d = FrameDecoder::new(false, 0, usize::MAX);
+        d.feed(&frame(0x82, &[0; 40], None), 1, &mut |_| {});
+        d.gap(100, &mut |_| panic!("the gap is past the frame"));
+        d.feed(&noise, 3, &mut |_| panic!("not yet"));
+        d.gap(100, &mut |f| panic!("taken from inside a packet: {f:?}"));
+        assert_eq!(d.skipped_bytes, noise.len() as u64);
     }
 
     #[test]
