@@ -210,8 +210,9 @@ pub struct ConnectionInfo {
     pub deflate: Option<DeflateParams>,
     /// Relative sequence numbers: the initial sequence number of each side (client, server).
     pub isn: [Option<u32>; 2],
-    /// The window scale shift of each side (client, server), once both SYNs are seen: its own
-    /// SYN's option when both sent one, 0 otherwise (RFC 7323). `tcp.window_size`.
+    /// The window scale shift of each side (client, server), as tshark applies it
+    /// ([`crate::flow::analysis::window_scale`]): unknown until its own SYN is seen.
+    /// `tcp.window_size`.
     pub window_shift: [Option<u8>; 2],
     /// `frame.number` of the connection's first packet.
     pub first_packet: u64,
@@ -1060,6 +1061,12 @@ impl Transport {
             conn.state.isn[dir] = Some(seg.seq.wrapping_sub(1));
             conn.state.sync_isn();
         }
+        if seg.flags.ack && conn.state.isn[1 - dir].is_none() {
+            // Nothing of the other side seen yet: the first byte acknowledged is its relative
+            // byte 1 (tshark's guess too, which the other side's first segment then keeps).
+            conn.state.isn[1 - dir] = Some(seg.ack.wrapping_sub(1));
+            conn.state.sync_isn();
+        }
         let (state, carrier) = (&mut conn.state, &mut conn.carrier);
         conn.reasm[dir].segment_with_missing(seg.seq, seg.payload, u64::from(seg.missing), meta, &mut |d| {
             carry(carrier, tls, state, dir, d, stats, out)
@@ -1208,11 +1215,8 @@ impl ConnState {
     fn sync_isn(&mut self) {
         let client_dir = self.dir_of(self.info.client);
         self.info.isn = [self.isn[client_dir], self.isn[1 - client_dir]];
-        let both_scale = self.syn_wscale.iter().all(Option::is_some);
-        let shift = |dir: usize| {
-            (self.syn_seen == [true, true])
-                .then(|| self.syn_wscale[dir].filter(|_| both_scale).map_or(0, crate::flow::analysis::window_shift))
-        };
+        let syn = |dir: usize| self.syn_seen[dir].then_some(self.syn_wscale[dir]);
+        let shift = |dir: usize| crate::flow::analysis::window_scale(syn(dir), syn(1 - dir));
         self.info.window_shift = [shift(client_dir), shift(1 - client_dir)];
         self.info_sent = false;
     }

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use wsdissect::capture::CaptureReader;
 use wsdissect::flow::analysis::{AnalysisFlags, SegmentFacts, TcpAnalysis};
 use wsdissect::net;
@@ -136,4 +138,33 @@ fn test_fields_and_filters_on_frames() {
     );
     assert_eq!(run(&["-Y", "tcp.analysis.out_of_order", "-T", "fields", "-e", "frame.number"]), "7\n");
     assert_eq!(run(&["-Y", "!tcp.analysis.flags", "-T", "fields", "-e", "frame.number"]), "9\n");
+}
+
+/// Without the handshake whole, relative numbers and windows are tshark's guesses: the side
+/// whose SYN was captured has its window scaled by its own option (tshark assumes the other
+/// side agreed), the side whose SYN was not has it unscaled, and a side seen only through the
+/// other's ACKs starts at the first byte acknowledged.
+#[test]
+fn test_numbers_and_windows_without_the_handshake_are_tsharks() {
+    let basic = common::packets(root().join("testdata/real/python-basic.pcap").to_str().unwrap());
+    // Both SYNs carry window scale 10; the client is port 38358.
+    for (lost, scaled_port) in [(0, "18001"), (1, "38358")] {
+        let kept: Vec<_> = basic.iter().enumerate().filter(|(i, _)| *i != lost).map(|(_, p)| p).collect();
+        let path = std::env::temp_dir().join(format!("wsdissect-handshake-{}-{lost}.pcapng", std::process::id()));
+        std::fs::write(&path, common::pcapng(&kept)).unwrap();
+        let fields = ["-e", "tcp.srcport", "-e", "tcp.window_size_value", "-e", "tcp.window_size"];
+        let out = common::run(&[&["-r", path.to_str().unwrap(), "-T", "fields"][..], &fields].concat());
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        for line in out.stdout.lines() {
+            let [port, value, window] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("{line}") };
+            let value: u64 = value.parse().unwrap();
+            let shift = if port == scaled_port { 10 } else { 0 };
+            assert_eq!(window, (value << shift).to_string(), "SYN {lost} lost: {line}");
+        }
+    }
+    // Picked up mid-stream, with one side only sending: tshark's relative ACK is 1 throughout.
+    let capture = root().join("testdata/crafted/violation-heuristic.pcap");
+    let out = common::run(&["-r", capture.to_str().unwrap(), "-T", "fields", "-e", "tcp.ack"]);
+    assert!(!out.stdout.is_empty() && out.stdout.lines().all(|ack| ack == "1"), "{}", out.stdout);
 }

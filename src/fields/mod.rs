@@ -512,7 +512,7 @@ pub static FIELDS: &[Field] = &[
     field(
         "tcp.window_size",
         FieldType::UInt32,
-        "TCP window, scaled by the sender's window scale when both SYNs are in the capture",
+        "TCP window, scaled by the shift the sender's SYN announced (none if either SYN had none)",
         |_, f, v| {
             let h = &f.packet.headers;
             let shift = f.connection.window_shift[usize::from(!f.from_client)]

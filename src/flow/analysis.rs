@@ -90,8 +90,9 @@ struct Direction {
     dup_acks: u32,
     /// The flags of this direction's last packet.
     last_flags: AnalysisFlags,
-    /// The window scale from this direction's SYN: `None` before it, `Some(0)` without the option.
-    window_shift: Option<u8>,
+    /// The window scale option of this direction's SYN: `None` before it, `Some(None)` without
+    /// the option.
+    syn_wscale: Option<Option<u8>>,
     /// The sequence number before its first byte: its SYN's, or one before the first seen.
     base_seq: Option<u32>,
 }
@@ -101,6 +102,17 @@ struct Direction {
 /// shift a window out of its integer.
 pub fn window_shift(option: u8) -> u8 {
     option.min(14)
+}
+
+/// The shift of the window a side offers, as tshark applies it: its own SYN's option, or none
+/// when either SYN went without one (RFC 7323 scales only when both sent it); unknown while its
+/// own SYN is unseen, whether or not the other side's was seen. Each SYN is given as `None`
+/// (unseen) or `Some(option)`.
+pub fn window_scale(own: Option<Option<u8>>, other: Option<Option<u8>>) -> Option<u8> {
+    match (own?, other) {
+        (Some(option), None | Some(Some(_))) => Some(window_shift(option)),
+        _ => Some(0),
+    }
 }
 
 /// `a` is before `b` in sequence space.
@@ -138,7 +150,7 @@ impl TcpAnalysis {
             if dir == 0 { (a, b) } else { (b, a) }
         };
         if s.flags & SYN != 0 {
-            fwd.window_shift = Some(wscale.map_or(0, window_shift));
+            fwd.syn_wscale = Some(wscale);
         }
         fwd.base_seq.get_or_insert(if s.flags & SYN != 0 { s.seq } else { s.seq.wrapping_sub(1) });
         if s.flags & ACK != 0 {
@@ -170,7 +182,9 @@ impl TcpAnalysis {
             {
                 flags.set(AnalysisFlags::WINDOW_UPDATE);
             }
-            if let (true, Some(shift), Some(window)) = (s.len > 0 && !control, both_shift(fwd, rev), rev.window) {
+            if let (true, Some(shift), Some(window)) =
+                (s.len > 0 && !control, window_scale(rev.syn_wscale, fwd.syn_wscale), rev.window)
+            {
                 let edge = rev.last_ack.wrapping_add(u32::from(window) << shift);
                 if s.seq.wrapping_add(s.len) == edge {
                     flags.set(AnalysisFlags::WINDOW_FULL);
@@ -238,16 +252,6 @@ impl TcpAnalysis {
     }
 }
 
-/// The scale of the window `rev` offers, known once both SYNs were seen (0 unless both carried
-/// the option, as RFC 7323 has it).
-fn both_shift(fwd: &Direction, rev: &Direction) -> Option<u8> {
-    match (fwd.window_shift, rev.window_shift) {
-        (Some(0), Some(_)) | (Some(_), Some(0)) => Some(0),
-        (Some(_), Some(shift)) => Some(shift),
-        _ => None,
-    }
-}
-
 /// Whether a segment that takes sequence space (ending before `next_seq`) is resent or late:
 /// spurious, fast, out-of-order or plain retransmission (asked in that order), or none of them (0).
 fn retransmission_kind(
@@ -279,6 +283,21 @@ fn retransmission_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_is_scaled_by_its_own_syns_option_unless_either_syn_had_none() {
+        // Both SYNs with the option: each side by its own.
+        assert_eq!(window_scale(Some(Some(7)), Some(Some(10))), Some(7));
+        assert_eq!(window_scale(Some(Some(7)), Some(Some(0))), Some(7));
+        // The other SYN not captured: its own still applies, as tshark has it.
+        assert_eq!(window_scale(Some(Some(7)), None), Some(7));
+        // Either without the option: no scaling (RFC 7323).
+        assert_eq!(window_scale(Some(Some(7)), Some(None)), Some(0));
+        assert_eq!(window_scale(Some(None), Some(Some(7))), Some(0));
+        assert_eq!(window_scale(Some(None), None), Some(0));
+        // Its own SYN not captured: unknown (shown unscaled), whatever the other's said.
+        assert_eq!(window_scale(None, Some(Some(7))), None);
+    }
 
     #[test]
     fn a_window_scale_past_14_is_used_as_14() {
