@@ -156,6 +156,9 @@ fn test_numbers_and_windows_without_the_handshake_are_tsharks() {
         let out = common::run(&[&["-r", path.to_str().unwrap(), "-T", "fields"][..], &fields].concat());
         std::fs::remove_file(&path).unwrap();
         assert_eq!(out.code, 0, "{}", out.stderr);
+        for port in ["18001", "38358"] {
+            assert!(out.stdout.lines().any(|l| l.starts_with(port)), "no frame from {port}: {}", out.stdout);
+        }
         for line in out.stdout.lines() {
             let [port, value, window] = line.split('\t').collect::<Vec<_>>()[..] else { panic!("{line}") };
             let value: u64 = value.parse().unwrap();
