@@ -45,7 +45,7 @@ mod midstream;
 pub(crate) mod stage;
 
 use midstream::{MidStream, Verdict};
-use stage::{Direct, FrameSink, MessageStage};
+use stage::{ByKey, Direct, FrameSink, MessageStage};
 
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
@@ -849,13 +849,18 @@ impl ConnTable {
 pub struct Analyzer {
     transport: Transport,
     messages: MessageStage,
+    assemblers: ByKey,
 }
 
 impl Analyzer {
     /// A new analyzer.
     pub fn new(config: Config) -> Self {
         let limits = config.limits();
-        Analyzer { transport: Transport::new(config), messages: MessageStage::new(limits) }
+        Analyzer {
+            transport: Transport::new(config),
+            messages: MessageStage::new(limits),
+            assemblers: ByKey::default(),
+        }
     }
 
     /// Capture time of the first packet (the origin of `frame.time_relative`).
@@ -883,12 +888,12 @@ impl Analyzer {
 
     /// Analyses one record; calls `out` for each frame it completes.
     pub fn packet(&mut self, record: &Record<'_>, out: &mut impl Output) {
-        self.transport.packet(record, &mut Direct { stage: &mut self.messages, out });
+        self.transport.packet(record, &mut Direct { stage: &mut self.messages, assemblers: &mut self.assemblers, out });
     }
 
     /// End of the capture: closes every open connection, in stream order.
     pub fn finish(&mut self, out: &mut impl Output) {
-        self.transport.finish(&mut Direct { stage: &mut self.messages, out });
+        self.transport.finish(&mut Direct { stage: &mut self.messages, assemblers: &mut self.assemblers, out });
     }
 
     /// Counts the messages another stage assembled (the printing thread's share).

@@ -16,14 +16,14 @@
 //! direction shows small pieces: the reading thread, which does more per packet, hands its
 //! decoder over between two frames and then only copies the bytes in.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvError, SyncSender};
 
-use super::stage::{Directions, FrameSink, MessageStage};
+use super::stage::{ByKey, Directions, FrameSink, MessageStage};
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
 use crate::fields::Context;
 use crate::flow::reassembler::Delivery;
@@ -372,8 +372,8 @@ impl Output for BatchSender {
 pub(crate) struct Staged<'a> {
     stage: &'a mut MessageStage,
     pub(crate) sender: BatchSender,
-    /// Compressed connections whose messages this thread inflates.
-    inflated_here: HashSet<u64, foldhash::fast::RandomState>,
+    /// Compressed connections whose messages this thread inflates, with their assemblers.
+    inflated_here: ByKey,
     /// Connections still to hand over to the other thread, at their next frame between messages.
     to_hand_over: usize,
 }
@@ -385,7 +385,7 @@ const HAND_OVER_SHARE: usize = 64;
 
 impl<'a> Staged<'a> {
     pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
-        Staged { stage, sender, inflated_here: HashSet::default(), to_hand_over: 0 }
+        Staged { stage, sender, inflated_here: ByKey::default(), to_hand_over: 0 }
     }
 
     /// Whether this thread inflates the connection's messages at first: every compressed
@@ -402,7 +402,7 @@ impl FrameSink for Staged<'_> {
 
     fn handshake(&mut self, info: &ConnectionInfo, packet: PacketMeta, expert: &[Expert]) {
         if self.starts_here(info) {
-            self.inflated_here.insert(info.key());
+            self.inflated_here.insert(info.key(), Directions::default());
         }
         self.sender.push(Event::Handshake(Box::new((info.key(), packet, expert.to_vec()))));
     }
@@ -413,13 +413,15 @@ impl FrameSink for Staged<'_> {
         }
         let key = info.key();
         // Only compressed connections pay for the look-up.
-        if info.deflate.is_some() && self.inflated_here.contains(&key) {
-            if self.to_hand_over == 0 || !self.stage.idle(key) {
-                return self.stage.frame(info, from_client, f, &mut self.sender);
+        if info.deflate.is_some()
+            && let Some(directions) = self.inflated_here.get_mut(&key)
+        {
+            if self.to_hand_over == 0 || !directions.idle() {
+                return self.stage.frame(directions, info, from_client, f, &mut self.sender);
             }
             self.to_hand_over -= 1;
-            self.inflated_here.remove(&key);
-            let directions = self.stage.hand_over(key);
+            let directions = self.inflated_here.remove(&key).expect("found above");
+            self.stage.hand_over(&directions);
             self.sender.hand_over(key, directions);
         }
         let sender = &mut self.sender;
@@ -470,8 +472,8 @@ impl FrameSink for Staged<'_> {
     }
 
     fn closed(&mut self, key: u64) {
-        if self.inflated_here.remove(&key) {
-            self.stage.closed(key);
+        if let Some(directions) = self.inflated_here.remove(&key) {
+            self.stage.closed(key, &directions);
         }
         self.sender.push(Event::Closed(key));
     }
@@ -492,6 +494,8 @@ struct Connection {
     info: Box<ConnectionInfo>,
     /// (server's, client's) frame decoders, once handed over.
     decoders: [Option<Box<FrameDecoder<PacketMeta>>>; 2],
+    /// Its message assemblers, unless the reading thread still has them.
+    directions: Directions,
 }
 
 impl Replay {
@@ -515,7 +519,11 @@ impl Replay {
                         match self.connections.entry(info.key()) {
                             Entry::Occupied(mut known) => known.get_mut().info = info,
                             Entry::Vacant(new) => {
-                                new.insert(Connection { info, decoders: [None, None] });
+                                new.insert(Connection {
+                                    info,
+                                    decoders: [None, None],
+                                    directions: Directions::default(),
+                                });
                             }
                         }
                     }
@@ -539,7 +547,7 @@ impl Replay {
                 Event::StreamEnd { key, from_client } => self.decode(*key, *from_client, Step::End, out),
                 Event::Decoded { key, from_client } => {
                     let f = decoded.next().expect("a decoded frame for each event");
-                    let Some(connection) = self.connections.get(key).map(|c| &*c.info) else { continue };
+                    let Some(Connection { info, directions, .. }) = self.connections.get_mut(key) else { continue };
                     let decoded = DecodedFrame {
                         header: f.header,
                         payload: &batch.bytes[f.payload.clone()],
@@ -549,7 +557,7 @@ impl Replay {
                         first_packet: f.first_packet,
                         after_loss: f.after_loss,
                     };
-                    self.stage.frame(connection, *from_client, &decoded, out);
+                    self.stage.frame(directions, info, *from_client, &decoded, out);
                 }
                 Event::Frame { key, from_client } => {
                     let f = frames.next().expect("a finished frame for each event");
@@ -578,10 +586,15 @@ impl Replay {
                         expert: &batch.experts[f.expert.clone()],
                     });
                 }
-                Event::Handover { key, directions } => self.stage.take_over(*key, std::mem::take(directions)),
+                Event::Handover { key, directions } => {
+                    if let Some(connection) = self.connections.get_mut(key) {
+                        connection.directions = std::mem::take(directions);
+                    }
+                }
                 Event::Closed(key) => {
-                    self.connections.remove(key);
-                    self.stage.closed(*key);
+                    if let Some(connection) = self.connections.remove(key) {
+                        self.stage.closed(*key, &connection.directions);
+                    }
                 }
             }
         }
@@ -598,10 +611,10 @@ impl Replay {
     /// The next step of a direction whose frames are decoded here; its frames go through the
     /// stage to `out`.
     fn decode(&mut self, key: u64, from_client: bool, step: Step<'_>, out: &mut impl Output) {
-        let Some(Connection { info, decoders }) = self.connections.get_mut(&key) else { return };
+        let Some(Connection { info, decoders, directions }) = self.connections.get_mut(&key) else { return };
         let Some(decoder) = decoders[usize::from(from_client)].as_mut() else { return };
         let stage = &mut self.stage;
-        let mut emit = |f: DecodedFrame<'_, PacketMeta>| stage.decoded_frame(info, from_client, &f, out);
+        let mut emit = |f: DecodedFrame<'_, PacketMeta>| stage.decoded_frame(directions, info, from_client, &f, out);
         match step {
             Step::Bytes(bytes, meta) => decoder.feed(bytes, meta, &mut emit),
             Step::Gap(len) => decoder.gap(len, &mut emit),

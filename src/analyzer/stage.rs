@@ -100,10 +100,24 @@ impl MessageCounts {
 }
 
 /// A connection's message assemblers: (server's, client's), each made at the direction's
-/// first frame.
-pub(crate) type Directions = [Option<Box<MessageAssembler>>; 2];
+/// first frame. Kept by whoever keeps the connection, so that a frame finds them with it.
+#[derive(Debug, Default)]
+pub(crate) struct Directions([Option<Box<MessageAssembler>>; 2]);
 
-/// Each WebSocket connection's two message assemblers, by [`ConnectionInfo::key`].
+impl Directions {
+    /// Whether neither direction is inside a message (then its assemblers hold nothing but
+    /// their windows, and may move to the other thread's stage).
+    pub(crate) fn idle(&self) -> bool {
+        self.0.iter().flatten().all(|m| !m.unfinished())
+    }
+}
+
+/// Connections' assemblers by [`ConnectionInfo::key`], where nothing else is kept per
+/// connection.
+pub(crate) type ByKey = HashMap<u64, Directions, foldhash::fast::RandomState>;
+
+/// Joins, inflates and checks the messages of the connections whose [`Directions`] it is
+/// given with their frames.
 ///
 /// Aligned to two cache lines so that, when it runs on its own thread, the counters it updates
 /// per frame never share a line with those of the transport beside it (that false sharing made
@@ -112,7 +126,6 @@ pub(crate) type Directions = [Option<Box<MessageAssembler>>; 2];
 #[repr(align(128))]
 pub(crate) struct MessageStage {
     limits: Limits,
-    assemblers: HashMap<u64, Directions, foldhash::fast::RandomState>,
     /// Expert items of the frame being reported (kept to reuse its allocation).
     expert: Vec<Expert>,
     /// Inflate states no direction holds: lent to a direction for each frame it may inflate,
@@ -123,13 +136,7 @@ pub(crate) struct MessageStage {
 
 impl MessageStage {
     pub(crate) fn new(limits: Limits) -> Self {
-        MessageStage {
-            limits,
-            assemblers: HashMap::default(),
-            expert: Vec::new(),
-            idle_inflaters: Vec::new(),
-            counts: MessageCounts::default(),
-        }
+        MessageStage { limits, expert: Vec::new(), idle_inflaters: Vec::new(), counts: MessageCounts::default() }
     }
 
     /// The limits it assembles messages with.
@@ -137,16 +144,18 @@ impl MessageStage {
         self.limits
     }
 
-    /// Assembles the message `f` belongs to, then hands the frame to `out`.
+    /// Assembles the message `f` belongs to with the connection's `directions`, then hands
+    /// the frame to `out`.
     pub(crate) fn frame(
         &mut self,
+        directions: &mut Directions,
         info: &ConnectionInfo,
         from_client: bool,
         f: &DecodedFrame<'_, PacketMeta>,
         out: &mut impl Output,
     ) {
         let limits = self.limits;
-        let slot = &mut self.assemblers.entry(info.key()).or_default()[usize::from(from_client)];
+        let slot = &mut directions.0[usize::from(from_client)];
         let first_frame = slot.is_none();
         let messages = slot.get_or_insert_with(|| {
             let messages = MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits);
@@ -210,6 +219,7 @@ impl MessageStage {
     /// counts those it decodes.
     pub(crate) fn decoded_frame(
         &mut self,
+        directions: &mut Directions,
         info: &ConnectionInfo,
         from_client: bool,
         f: &DecodedFrame<'_, PacketMeta>,
@@ -217,7 +227,7 @@ impl MessageStage {
     ) {
         self.counts.frames += 1;
         self.counts.cut_frames += u64::from(f.cut.is_some());
-        self.frame(info, from_client, f, out);
+        self.frame(directions, info, from_client, f, out);
     }
 
     /// Bytes a decoder beside the stage skipped looking for a frame boundary.
@@ -225,32 +235,18 @@ impl MessageStage {
         self.counts.resync_skipped += bytes;
     }
 
-    /// Whether neither direction of the connection is inside a message (then its assemblers
-    /// hold nothing but their windows, and may move to the other thread's stage).
-    pub(crate) fn idle(&self, key: u64) -> bool {
-        self.assemblers.get(&key).is_none_or(|d| d.iter().flatten().all(|m| !m.unfinished()))
-    }
-
-    /// Takes a connection's assemblers out, for another stage to go on with. An idle state
-    /// here that holds one of their windows no longer does once they go on elsewhere: lent
-    /// back to them here later, it would take up that window where it was left.
-    pub(crate) fn hand_over(&mut self, key: u64) -> Directions {
-        let directions = self.assemblers.remove(&key).unwrap_or_default();
-        for owner in directions.iter().flatten().map(|m| m.window_owner()) {
+    /// A connection's assemblers leave this stage for another's. An idle state here that
+    /// holds one of their windows no longer does once they go on elsewhere: lent back to them
+    /// here later, it would take up that window where it was left.
+    pub(crate) fn hand_over(&mut self, directions: &Directions) {
+        for owner in directions.0.iter().flatten().map(|m| m.window_owner()) {
             self.idle_inflaters.iter_mut().filter(|s| s.holds_window_of(owner)).for_each(InflateState::disown);
         }
-        directions
     }
 
-    /// Goes on with a connection's assemblers from another stage.
-    pub(crate) fn take_over(&mut self, key: u64, directions: Directions) {
-        self.assemblers.insert(key, directions);
-    }
-
-    /// Forgets a connection's assemblers, counting the messages left unfinished.
-    pub(crate) fn closed(&mut self, key: u64) {
-        let Some(directions) = self.assemblers.remove(&key) else { return };
-        let unfinished = directions.iter().flatten().filter(|m| m.unfinished()).count() as u64;
+    /// A connection has ended: counts the messages its `directions` left unfinished.
+    pub(crate) fn closed(&mut self, key: u64, directions: &Directions) {
+        let unfinished = directions.0.iter().flatten().filter(|m| m.unfinished()).count() as u64;
         if unfinished > 0 {
             self.counts.unfinished += unfinished;
             self.counts.first_unfinished = earliest(self.counts.first_unfinished, Some(key));
@@ -261,6 +257,7 @@ impl MessageStage {
 /// Both halves on one thread: the message stage and the output are called as frames come.
 pub(crate) struct Direct<'a, O> {
     pub(crate) stage: &'a mut MessageStage,
+    pub(crate) assemblers: &'a mut ByKey,
     pub(crate) out: &'a mut O,
 }
 
@@ -272,7 +269,8 @@ impl<O: Output> FrameSink for Direct<'_, O> {
     }
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, frame: &DecodedFrame<'_, PacketMeta>) {
-        self.stage.frame(info, from_client, frame, self.out);
+        let directions = self.assemblers.entry(info.key()).or_default();
+        self.stage.frame(directions, info, from_client, frame, self.out);
     }
 
     /// One thread decodes every frame where the bytes arrive: no decoder is handed over, and
@@ -294,7 +292,9 @@ impl<O: Output> FrameSink for Direct<'_, O> {
     fn stream_end(&mut self, _info: &ConnectionInfo, _from_client: bool) {}
 
     fn closed(&mut self, key: u64) {
-        self.stage.closed(key);
+        if let Some(directions) = self.assemblers.remove(&key) {
+            self.stage.closed(key, &directions);
+        }
     }
 }
 
@@ -361,6 +361,7 @@ mod tests {
     /// that every message inflates to what was sent.
     fn inflate_interleaved(senders: &mut [Sender], rounds: usize) {
         let mut stage = MessageStage::new(Limits::default());
+        let mut assemblers = ByKey::default();
         for round in 0..rounds {
             for (i, s) in senders.iter_mut().enumerate() {
                 // Text that refers back to earlier messages of the same direction.
@@ -382,7 +383,8 @@ mod tests {
                     after_loss: false,
                 };
                 let mut seen = None;
-                stage.frame(&s.info, s.from_client, &frame, &mut |f: &Frame<'_>| {
+                let directions = assemblers.entry(s.info.key()).or_default();
+                stage.frame(directions, &s.info, s.from_client, &frame, &mut |f: &Frame<'_>| {
                     assert!(f.expert.is_empty(), "{:?}", f.expert);
                     seen = f.message.map(|m| m.data.to_vec());
                 });
@@ -546,6 +548,7 @@ mod tests {
                 })
                 .collect();
             let mut stages = [MessageStage::new(Limits::default()), MessageStage::new(Limits::default())];
+            let mut assemblers = [ByKey::default(), ByKey::default()];
             let mut stage_of = vec![0usize; offers.len()];
             let mut rng = Rng(seed);
             let mut inflated = 0;
@@ -569,7 +572,9 @@ mod tests {
                 };
                 pending.first = false;
                 let mut message = None;
-                stages[stage_of[d.connection]].frame(&d.sender.info, d.sender.from_client, &frame, &mut |f: &Frame<'_>| {
+                let (stage, key) = (stage_of[d.connection], d.sender.info.key());
+                let its_assemblers = assemblers[stage].entry(key).or_default();
+                stages[stage].frame(its_assemblers, &d.sender.info, d.sender.from_client, &frame, &mut |f: &Frame<'_>| {
                     assert!(f.expert.is_empty(), "frame {number}: {:?}", f.expert);
                     message = f.message.map(|m| (m.data.to_vec(), m.complete, m.compressed));
                 });
@@ -585,10 +590,12 @@ mod tests {
                 // Now and then a connection between messages moves to the other stage.
                 let c = below(&mut rng, offers.len());
                 let key = directions[2 * c].sender.info.key();
-                if below(&mut rng, 20) == 0 && stages[stage_of[c]].idle(key) {
-                    let assemblers = stages[stage_of[c]].hand_over(key);
+                let from = stage_of[c];
+                if below(&mut rng, 20) == 0 && assemblers[from].get(&key).is_none_or(Directions::idle) {
+                    let moving = assemblers[from].remove(&key).unwrap_or_default();
+                    stages[from].hand_over(&moving);
                     stage_of[c] ^= 1;
-                    stages[stage_of[c]].take_over(key, assemblers);
+                    assemblers[stage_of[c]].insert(key, moving);
                 }
             }
             proptest::prop_assert!(inflated > 0 || frames < 200);
