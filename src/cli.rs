@@ -628,6 +628,11 @@ pub fn run() -> anyhow::Result<u8> {
         Printer::Tree(_) => true,
         _ => false,
     } || filter.as_ref().is_some_and(Filter::reads_headers);
+    // Frames are joined into messages and checked unless only header fields are shown.
+    let messages = match &printer {
+        Printer::Fields(fields, _) => args.messages || fields.iter().any(|f| f.reads_messages()),
+        _ => true,
+    } || filter.as_ref().is_some_and(Filter::reads_messages);
     let config = Config {
         reassembly_limit: args.reassembly_limit,
         payload_cap,
@@ -638,6 +643,7 @@ pub fn run() -> anyhow::Result<u8> {
         keylog,
         heuristics: !args.no_heuristics,
         packet_headers,
+        messages,
     };
     let dissector = match source {
         Some(source) => Dissector::from_reader(source).map_err(|e| anyhow!("{name}: {e}"))?.with_file_name(&name),

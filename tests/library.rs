@@ -162,3 +162,74 @@ fn run_parallel_gives_what_run_gives() {
         assert_eq!(format!("{:?}", d1.stats()), format!("{:?}", d2.stats()), "{capture}");
     }
 }
+
+/// Without messages (a run that shows only header fields), every field reads as it does with
+/// them, except those that say they read messages; the counts of messages, and of those never
+/// ended, are the same. Over every plain committed capture, on one thread and on two.
+#[test]
+fn frames_without_messages_differ_only_in_fields_that_read_messages() {
+    use wsdissect::analyzer::Config;
+    use wsdissect::fields::{self, Context};
+
+    /// Each frame's values of every field, and the run's counts.
+    fn values(bytes: &[u8], config: Config, parallel: bool) -> (Vec<Vec<String>>, [u64; 2]) {
+        let mut frames = Vec::new();
+        let mut d = Dissector::from_bytes(bytes).unwrap().with_config(config);
+        let mut out = |f: &Frame<'_>| {
+            let ctx = Context::default();
+            frames.push(
+                fields::all()
+                    .map(|field| {
+                        let mut shown = String::new();
+                        (field.get)(&ctx, f, &mut |v| shown += &format!("{v:?};"));
+                        shown
+                    })
+                    .collect(),
+            );
+        };
+        let _ = if parallel { d.run_parallel(&mut out) } else { d.run(&mut out) };
+        let stats = d.stats();
+        (frames, [stats.messages, stats.unfinished_messages])
+    }
+
+    let mut captures: Vec<_> = ["crafted", "real", "regressions"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(testdata().join(dir)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .filter(|p| !p.with_extension(format!("{}.keys", p.extension().unwrap().display())).exists())
+        .collect();
+    captures.sort();
+    assert!(captures.len() > 20, "{captures:?}");
+    let names: Vec<&str> = fields::all().map(|f| f.name).collect();
+    let mut differing = std::collections::BTreeSet::new();
+    for path in &captures {
+        let bytes = std::fs::read(path).unwrap();
+        for parallel in [false, true] {
+            let (with, with_counts) = values(&bytes, Config::default(), parallel);
+            let frames_only = Config { messages: false, payload_cap: 0, ..Config::default() };
+            let (without, without_counts) = values(&bytes, frames_only, parallel);
+            assert_eq!(with.len(), without.len(), "{}", path.display());
+            assert_eq!(with_counts, without_counts, "{}: messages, unfinished", path.display());
+            for (a, b) in with.iter().zip(&without) {
+                for (i, name) in names.iter().enumerate() {
+                    if a[i] != b[i] {
+                        differing.insert(*name);
+                        let field = fields::lookup(name).unwrap();
+                        assert!(
+                            field.reads_messages(),
+                            "{name} in {}: {} without messages, {}",
+                            path.display(),
+                            b[i],
+                            a[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The captures do exercise what messages add.
+    for name in ["websocket.payload.text", "websocket.fragment", "websocket.message.compressed", "_ws.expert"] {
+        assert!(differing.contains(name), "{name} never differed: {differing:?}");
+    }
+}

@@ -501,7 +501,7 @@ struct Connection {
 impl Replay {
     /// A replay whose message stage has the limits `stage` has.
     pub(crate) fn beside(stage: &MessageStage) -> Self {
-        Replay { connections: HashMap::default(), stage: MessageStage::new(stage.limits()) }
+        Replay { connections: HashMap::default(), stage: stage.twin() }
     }
 
     /// Replays `batch` and empties it; stops early once `out` is done.

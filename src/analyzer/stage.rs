@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::{ConnectionInfo, Frame, HandshakeEvent, Origin, Output, PacketMeta, Stats, allowed_rsv};
 use crate::flow::reassembler::Delivery;
 use crate::ws::expert::{Expert, ExpertKind};
-use crate::ws::message::{InflateState, Limits, MessageAssembler};
+use crate::ws::message::{InflateState, Limits, MessageAssembler, message_bounds};
 use crate::ws::stream::{DecodedFrame, FrameDecoder};
 
 /// Where the first half of the pipeline reports.
@@ -102,13 +102,24 @@ impl MessageCounts {
 /// A connection's message assemblers: (server's, client's), each made at the direction's
 /// first frame. Kept by whoever keeps the connection, so that a frame finds them with it.
 #[derive(Debug, Default)]
-pub(crate) struct Directions([Option<Box<MessageAssembler>>; 2]);
+pub(crate) struct Directions {
+    assemblers: [Option<Box<MessageAssembler>>; 2],
+    /// For a stage that does not assemble messages, which has no assemblers: whether each
+    /// direction is inside a message ([`message_bounds`]).
+    under_way: [bool; 2],
+}
 
 impl Directions {
     /// Whether neither direction is inside a message (then its assemblers hold nothing but
     /// their windows, and may move to the other thread's stage).
     pub(crate) fn idle(&self) -> bool {
-        self.0.iter().flatten().all(|m| !m.unfinished())
+        self.assemblers.iter().flatten().all(|m| !m.unfinished()) && self.under_way == [false; 2]
+    }
+
+    /// How many directions are inside a message.
+    fn unfinished(&self) -> u64 {
+        let assembling = self.assemblers.iter().flatten().filter(|m| m.unfinished()).count();
+        (assembling + self.under_way.iter().filter(|&&u| u).count()) as u64
     }
 }
 
@@ -126,6 +137,9 @@ pub(crate) type ByKey = HashMap<u64, Directions, foldhash::fast::RandomState>;
 #[repr(align(128))]
 pub(crate) struct MessageStage {
     limits: Limits,
+    /// Frames are joined into messages and checked; without, they go out with neither message
+    /// nor expert items, and only where messages begin and end is followed (for the counts).
+    assembles: bool,
     /// Expert items of the frame being reported (kept to reuse its allocation).
     expert: Vec<Expert>,
     /// Inflate states no direction holds: lent to a direction for each frame it may inflate,
@@ -135,8 +149,21 @@ pub(crate) struct MessageStage {
 }
 
 impl MessageStage {
-    pub(crate) fn new(limits: Limits) -> Self {
-        MessageStage { limits, expert: Vec::new(), idle_inflaters: Vec::new(), counts: MessageCounts::default() }
+    /// A stage that assembles messages within `limits`, or (`assembles` false) one that only
+    /// follows where they begin and end.
+    pub(crate) fn new(limits: Limits, assembles: bool) -> Self {
+        MessageStage {
+            limits,
+            assembles,
+            expert: Vec::new(),
+            idle_inflaters: Vec::new(),
+            counts: MessageCounts::default(),
+        }
+    }
+
+    /// Another stage like this one, with nothing assembled or counted yet.
+    pub(crate) fn twin(&self) -> Self {
+        MessageStage::new(self.limits, self.assembles)
     }
 
     /// The limits it assembles messages with.
@@ -154,8 +181,25 @@ impl MessageStage {
         f: &DecodedFrame<'_, PacketMeta>,
         out: &mut impl Output,
     ) {
+        if !self.assembles {
+            let under_way = &mut directions.under_way[usize::from(from_client)];
+            self.counts.messages += u64::from(message_bounds(under_way, &f.header));
+            self.expert.clear();
+            return out.frame(&Frame {
+                packet: f.meta,
+                first_packet: f.first_packet,
+                connection: info,
+                from_client,
+                header: f.header,
+                payload: f.payload,
+                payload_seen: f.payload_seen,
+                cut: f.cut,
+                message: None,
+                expert: &self.expert,
+            });
+        }
         let limits = self.limits;
-        let slot = &mut directions.0[usize::from(from_client)];
+        let slot = &mut directions.assemblers[usize::from(from_client)];
         let first_frame = slot.is_none();
         let messages = slot.get_or_insert_with(|| {
             let messages = MessageAssembler::new(from_client, info.deflate, allowed_rsv(info), limits);
@@ -239,14 +283,14 @@ impl MessageStage {
     /// holds one of their windows no longer does once they go on elsewhere: lent back to them
     /// here later, it would take up that window where it was left.
     pub(crate) fn hand_over(&mut self, directions: &Directions) {
-        for owner in directions.0.iter().flatten().map(|m| m.window_owner()) {
+        for owner in directions.assemblers.iter().flatten().map(|m| m.window_owner()) {
             self.idle_inflaters.iter_mut().filter(|s| s.holds_window_of(owner)).for_each(InflateState::disown);
         }
     }
 
     /// A connection has ended: counts the messages its `directions` left unfinished.
     pub(crate) fn closed(&mut self, key: u64, directions: &Directions) {
-        let unfinished = directions.0.iter().flatten().filter(|m| m.unfinished()).count() as u64;
+        let unfinished = directions.unfinished();
         if unfinished > 0 {
             self.counts.unfinished += unfinished;
             self.counts.first_unfinished = earliest(self.counts.first_unfinished, Some(key));
@@ -360,7 +404,7 @@ mod tests {
     /// Runs `senders`' messages through one stage, interleaved round after round, and checks
     /// that every message inflates to what was sent.
     fn inflate_interleaved(senders: &mut [Sender], rounds: usize) {
-        let mut stage = MessageStage::new(Limits::default());
+        let mut stage = MessageStage::new(Limits::default(), true);
         let mut assemblers = ByKey::default();
         for round in 0..rounds {
             for (i, s) in senders.iter_mut().enumerate() {
@@ -547,7 +591,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let mut stages = [MessageStage::new(Limits::default()), MessageStage::new(Limits::default())];
+            let mut stages = [MessageStage::new(Limits::default(), true), MessageStage::new(Limits::default(), true)];
             let mut assemblers = [ByKey::default(), ByKey::default()];
             let mut stage_of = vec![0usize; offers.len()];
             let mut rng = Rng(seed);

@@ -168,6 +168,16 @@ impl Field {
             .any(|p| self.name.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
             || self.name == "websocket.decompression.failed.expert"
     }
+
+    /// Whether the field is read from the message the frame ends or the frame's expert items,
+    /// so frames must be joined into messages and checked: those that read payloads, a
+    /// message's shape (its fragments), and every expert item's field.
+    pub fn reads_messages(&self) -> bool {
+        self.reads_payload()
+            || self.name.starts_with("websocket.fragment")
+            || self.name == "websocket.reassembled.length"
+            || EXPERT_FIELDS.iter().any(|f| f.name == self.name)
+    }
 }
 
 impl std::fmt::Debug for Field {

@@ -233,6 +233,7 @@ enum Node {
 pub struct Filter {
     root: Node,
     reads_payload: bool,
+    reads_messages: bool,
     reads_headers: bool,
 }
 
@@ -240,9 +241,10 @@ impl Filter {
     /// Parses and type-checks `expr` against the field registry.
     pub fn compile(expr: &str) -> Result<Filter, FilterError> {
         let ast = syntax::parse(expr)?;
-        let mut c = Compiler { reads_payload: false, reads_headers: false };
+        let mut c = Compiler { reads_payload: false, reads_messages: false, reads_headers: false };
         let root = c.expr(&ast)?;
-        Ok(Filter { root, reads_payload: c.reads_payload, reads_headers: c.reads_headers })
+        let Compiler { reads_payload, reads_messages, reads_headers } = c;
+        Ok(Filter { root, reads_payload, reads_messages: reads_messages || reads_payload, reads_headers })
     }
 
     /// Whether the filter reads packet header values ([`Field::reads_headers`]).
@@ -255,6 +257,11 @@ impl Filter {
         self.reads_payload
     }
 
+    /// Whether the filter reads messages or expert items ([`Field::reads_messages`]).
+    pub fn reads_messages(&self) -> bool {
+        self.reads_messages
+    }
+
     /// Whether the frame is selected.
     pub fn matches(&self, ctx: &Context, f: &Frame<'_>) -> bool {
         eval(&self.root, ctx, f)
@@ -263,6 +270,7 @@ impl Filter {
 
 struct Compiler {
     reads_payload: bool,
+    reads_messages: bool,
     reads_headers: bool,
 }
 
@@ -286,6 +294,7 @@ impl Compiler {
     fn field(&mut self, name: &str, span: &Span) -> Result<&'static Field, FilterError> {
         let f = fields::lookup(name).ok_or_else(|| unknown_field(name, span.clone()))?;
         self.reads_payload |= f.reads_payload();
+        self.reads_messages |= f.reads_messages();
         self.reads_headers |= f.reads_headers();
         Ok(f)
     }

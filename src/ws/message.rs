@@ -362,6 +362,25 @@ const DEFLATE_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// A last frame this short is inflated with the tail in one call (copied into a stack buffer).
 const SMALL_LAST_FRAME: usize = 508;
 
+/// Follows where one direction's messages begin and end, from frame headers alone, as
+/// [`MessageAssembler::frame`] does: `under_way` says whether a data message is begun and not
+/// ended. Returns whether `h` completes a message (a control frame is one by itself; a
+/// continuation with none under way completes nothing).
+pub(crate) fn message_bounds(under_way: &mut bool, h: &FrameHeader) -> bool {
+    match h.opcode {
+        Opcode::CLOSE | Opcode::PING | Opcode::PONG => true,
+        Opcode::TEXT | Opcode::BINARY => {
+            *under_way = !h.fin;
+            h.fin
+        }
+        Opcode::CONTINUATION if *under_way => {
+            *under_way = !h.fin;
+            h.fin
+        }
+        _ => false,
+    }
+}
+
 /// Assembles and checks one direction's messages.
 ///
 /// Laid out in order, from a cache line's start: with thousands of connections open, each
