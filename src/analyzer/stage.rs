@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::{ConnectionInfo, Frame, HandshakeEvent, Origin, Output, PacketMeta, Stats, allowed_rsv};
 use crate::flow::reassembler::Delivery;
 use crate::ws::expert::{Expert, ExpertKind};
-use crate::ws::message::{InflateState, Limits, MessageAssembler, message_bounds};
+use crate::ws::message::{InflateState, Limits, Message, MessageAssembler, message_bounds};
 use crate::ws::stream::{DecodedFrame, FrameDecoder};
 
 /// Where the first half of the pipeline reports.
@@ -185,18 +185,7 @@ impl MessageStage {
             let under_way = &mut directions.under_way[usize::from(from_client)];
             self.counts.messages += u64::from(message_bounds(under_way, &f.header));
             self.expert.clear();
-            return out.frame(&Frame {
-                packet: f.meta,
-                first_packet: f.first_packet,
-                connection: info,
-                from_client,
-                header: f.header,
-                payload: f.payload,
-                payload_seen: f.payload_seen,
-                cut: f.cut,
-                message: None,
-                expert: &self.expert,
-            });
+            return out.frame(&output_frame(info, from_client, f, None, &self.expert));
         }
         let limits = self.limits;
         let slot = &mut directions.assemblers[usize::from(from_client)];
@@ -239,18 +228,7 @@ impl MessageStage {
             counts.inflate_ratio_hits += u64::from(e.kind == ExpertKind::InflateRatio);
             counts.history_before_capture += u64::from(e.kind == ExpertKind::HistoryBeforeCapture);
         }
-        out.frame(&Frame {
-            packet: f.meta,
-            first_packet: f.first_packet,
-            connection: info,
-            from_client,
-            header: f.header,
-            payload: f.payload,
-            payload_seen: f.payload_seen,
-            cut: f.cut,
-            message,
-            expert,
-        });
+        out.frame(&output_frame(info, from_client, f, message, expert));
         if let Some(state) = messages.reclaim() {
             if self.idle_inflaters.len() == MAX_IDLE_INFLATERS {
                 self.idle_inflaters.remove(0);
@@ -295,6 +273,29 @@ impl MessageStage {
             self.counts.unfinished += unfinished;
             self.counts.first_unfinished = earliest(self.counts.first_unfinished, Some(key));
         }
+    }
+}
+
+/// Frame `f` of `info`'s connection as output sees it, with the message it ends and its expert
+/// items.
+fn output_frame<'a>(
+    info: &'a ConnectionInfo,
+    from_client: bool,
+    f: &DecodedFrame<'a, PacketMeta>,
+    message: Option<Message<'a>>,
+    expert: &'a [Expert],
+) -> Frame<'a> {
+    Frame {
+        packet: f.meta,
+        first_packet: f.first_packet,
+        connection: info,
+        from_client,
+        header: f.header,
+        payload: f.payload,
+        payload_seen: f.payload_seen,
+        cut: f.cut,
+        message,
+        expert,
     }
 }
 
