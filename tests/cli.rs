@@ -253,6 +253,15 @@ fn messages_view_in_every_format() {
     assert_eq!(rows[..2], ["8\t9\t\t", "9\t1\t6,7,9\tHello fragmented world"], "{}", fields.stdout);
     assert_eq!(rows.len(), 5, "ping, text, pong, binary, text: {}", fields.stdout);
 
+    // Header fields alone assemble no messages; a message's shape, --messages or a filter on
+    // them still do.
+    let shape = run(&["-T", "fields", "-e", "frame.number", "-e", "websocket.fragment", &path]).stdout;
+    assert_eq!(shape.lines().filter(|l| !l.ends_with('\t')).collect::<Vec<_>>(), ["9\t6,7,9", "12\t11,12"]);
+    let ends = run(&["--messages", "-T", "fields", "-e", "frame.number", &path]).stdout;
+    assert_eq!(ends.lines().collect::<Vec<_>>(), ["8", "9", "10", "12", "13"]);
+    let filtered = run(&["-T", "fields", "-e", "frame.number", "-Y", "websocket.reassembled.length > 0", &path]).stdout;
+    assert_eq!(filtered.lines().collect::<Vec<_>>(), ["9", "12"]);
+
     let lines = run(&["--messages", &path]).stdout;
     let text = lines.lines().find(|l| l.contains(" Text ")).unwrap();
     assert!(text.contains("frames=3 len=22 \"Hello fragmented world\""), "{text}");
