@@ -184,8 +184,7 @@ impl MessageStage {
         if !self.assembles {
             let under_way = &mut directions.under_way[usize::from(from_client)];
             self.counts.messages += u64::from(message_bounds(under_way, &f.header));
-            self.expert.clear();
-            return out.frame(&output_frame(info, from_client, f, None, &self.expert));
+            return out.frame(&output_frame(info, from_client, f, None, &[]));
         }
         let limits = self.limits;
         let slot = &mut directions.assemblers[usize::from(from_client)];
