@@ -499,7 +499,8 @@ struct Connection {
 }
 
 impl Replay {
-    /// A replay whose message stage has the limits `stage` has.
+    /// A replay whose message stage works as `stage` does (its limits, and whether it
+    /// assembles messages).
     pub(crate) fn beside(stage: &MessageStage) -> Self {
         Replay { connections: HashMap::default(), stage: stage.twin() }
     }

@@ -113,7 +113,7 @@ impl Directions {
     /// Whether neither direction is inside a message (then its assemblers hold nothing but
     /// their windows, and may move to the other thread's stage).
     pub(crate) fn idle(&self) -> bool {
-        self.assemblers.iter().flatten().all(|m| !m.unfinished()) && self.under_way == [false; 2]
+        self.unfinished() == 0
     }
 
     /// How many directions are inside a message.
