@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, mpsc};
+use std::time::Instant;
 
 use crate::analyzer::batch::{Batch, BatchSender, Pace, Replay, Staged};
 use crate::analyzer::{Analyzer, Config, Endpoint, Frame, HandshakeEvent, Output, PacketMeta};
@@ -378,7 +379,9 @@ impl<R: Read> Dissector<R> {
             while !sink.done()
                 && let Ok(mut batch) = pace.receive(&full_rx)
             {
+                let started = Instant::now();
                 replay.batch(&mut batch, &mut sink);
+                pace.worked(started.elapsed());
                 // The decoding side may have finished: then the batch is not needed.
                 let _ = empty_tx.send(batch);
             }
@@ -521,9 +524,9 @@ mod tests {
     }
 
     /// What the two halves of the two-thread pipeline give on `pcap`, with the printing side
-    /// replaying each batch as soon as it is sent and always waiting (so that the reading side
-    /// hands a connection over whenever the last one has been taken), and the
-    /// connections and the decoders that were handed over.
+    /// replaying each batch as soon as it is sent and always waiting, never busy (so that the
+    /// reading side hands half the connections it holds over at every batch after the first),
+    /// and the connections and the decoders that were handed over.
     fn on_two_halves(pcap: &[u8], config: Config) -> (Vec<OwnedFrame>, usize, usize) {
         let mut two = Dissector::from_bytes(pcap).unwrap().with_config(config);
         let (transport, stage) = two.analyzer.halves();

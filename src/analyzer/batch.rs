@@ -8,8 +8,9 @@
 //! holds and sends their frames finished, with message and expert items; the other thread does
 //! it for every other connection from their decoded frames, then filters and prints everything,
 //! in the order one thread would. The reading thread starts with every compressed connection
-//! and hands them over one at a time, between messages, while the other thread waits for work
-//! ([`Pace`]): how the work divides depends on the output (a JSON record costs far more than a
+//! and, whenever it sends a batch while the other thread waits for work ([`Pace`]), hands over
+//! a share of them, each between two messages, in proportion to the time the other thread was
+//! idle: how the work divides depends on the output (a JSON record costs far more than a
 //! summary line), so it is found as the capture is read, not guessed.
 //!
 //! The frames of the other connections are decoded on the printing thread too, once a
@@ -20,8 +21,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvError, SyncSender};
+use std::time::{Duration, Instant};
 
 use super::stage::{ByKey, Directions, FrameSink, MessageStage};
 use super::{ConnectionInfo, Frame, HandshakeEvent, Output, PacketMeta};
@@ -196,8 +198,11 @@ pub(crate) struct BatchSender {
     pace: Arc<Pace>,
     /// Connections handed over to the other side so far.
     handed_over: usize,
-    /// At the last batch sent, whether the other side was idle; read once.
-    other_side_idle: Option<bool>,
+    /// When the last batch was sent, and the other side's [`Pace::busy`] then.
+    last_sent: Option<(Instant, Duration)>,
+    /// At the last batch sent, the share of the time since the one before that the other side
+    /// was idle (0 unless it [is idle](Pace::idle) now); read once.
+    other_side_idle: Option<f64>,
     /// The other side has stopped taking batches (its output is done).
     pub(crate) stopped: bool,
 }
@@ -214,6 +219,7 @@ impl BatchSender {
             in_flight: 0,
             pace,
             handed_over: 0,
+            last_sent: None,
             other_side_idle: None,
             stopped: false,
         }
@@ -256,8 +262,21 @@ impl BatchSender {
         let mut batch = std::mem::replace(&mut self.batch, next);
         batch.sent = size;
         self.in_flight += size;
-        self.other_side_idle = Some(!behind && self.pace.idle(self.handed_over));
+        self.other_side_idle = Some(self.idle_share(behind));
         self.stopped = self.full.send(batch).is_err();
+    }
+
+    /// The share of the time since the last batch was sent that the other side spent idle, if
+    /// it is [idle](Pace::idle) now and this side was not `behind`; 0 otherwise, and at the
+    /// first batch (the other side had nothing to work on, whatever its load will be).
+    fn idle_share(&mut self, behind: bool) -> f64 {
+        let (now, busy) = (Instant::now(), self.pace.busy());
+        let Some((then, busy_then)) = self.last_sent.replace((now, busy)) else { return 0.0 };
+        if behind || !self.pace.idle(self.handed_over) {
+            return 0.0;
+        }
+        let busy_share = (busy - busy_then).as_secs_f64() / (now - then).as_secs_f64().max(f64::MIN_POSITIVE);
+        (1.0 - busy_share).clamp(0.0, 1.0)
     }
 
     /// Hands a connection's message assemblers over to the other side, between messages.
@@ -284,13 +303,15 @@ pub(crate) struct Pace {
     waiting: AtomicBool,
     /// Connections handed over in the batches it has received.
     taken_over: AtomicUsize,
+    /// Nanoseconds it has spent replaying batches.
+    busy: AtomicU64,
 }
 
 impl Pace {
     /// A printing thread that is always waiting, for tests that replay batches as they are sent.
     #[cfg(test)]
     pub(crate) fn always_waiting() -> Self {
-        Pace { waiting: AtomicBool::new(true), taken_over: AtomicUsize::new(0) }
+        Pace { waiting: AtomicBool::new(true), taken_over: AtomicUsize::new(0), busy: AtomicU64::new(0) }
     }
 
     /// The next batch on `full`, for the printing thread.
@@ -308,6 +329,16 @@ impl Pace {
     /// Counts the connections handed over in `batch`, received.
     pub(crate) fn taken(&self, batch: &Batch) {
         self.taken_over.fetch_add(batch.handovers, Ordering::Relaxed);
+    }
+
+    /// The printing thread replayed a batch in `time`.
+    pub(crate) fn worked(&self, time: Duration) {
+        self.busy.fetch_add(u64::try_from(time.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// The time the printing thread has spent replaying batches so far.
+    fn busy(&self) -> Duration {
+        Duration::from_nanos(self.busy.load(Ordering::Relaxed))
     }
 
     /// Whether the printing thread is idle: it waits for work (a batch already there would mean
@@ -378,11 +409,6 @@ pub(crate) struct Staged<'a> {
     to_hand_over: usize,
 }
 
-/// While the other thread waits for work, this thread hands over one in this many of the
-/// connections it inflates at each batch sent: soon balanced, never far past the balance (a
-/// connection is not handed back).
-const HAND_OVER_SHARE: usize = 64;
-
 impl<'a> Staged<'a> {
     pub(crate) fn new(stage: &'a mut MessageStage, sender: BatchSender) -> Self {
         Staged { stage, sender, inflated_here: ByKey::default(), to_hand_over: 0 }
@@ -409,7 +435,7 @@ impl FrameSink for Staged<'_> {
 
     fn frame(&mut self, info: &ConnectionInfo, from_client: bool, f: &DecodedFrame<'_, PacketMeta>) {
         if let Some(idle) = self.sender.other_side_idle.take() {
-            self.to_hand_over = if idle { (self.inflated_here.len() / HAND_OVER_SHARE).max(1) } else { 0 };
+            self.to_hand_over = hand_over_share(self.inflated_here.len(), idle);
         }
         let key = info.key();
         // Only compressed connections pay for the look-up.
@@ -477,6 +503,15 @@ impl FrameSink for Staged<'_> {
         }
         self.sender.push(Event::Closed(key));
     }
+}
+
+/// How many of the `held` connections this thread inflates to hand over when the other thread
+/// was `idle` that share of the time: enough to take half that idle time's worth of inflating
+/// off this thread were inflating all it does. As it also reads, decodes and batches, that is
+/// short of the balance, which is then neared batch by batch and not passed (a connection is
+/// not handed back).
+fn hand_over_share(held: usize, idle: f64) -> usize {
+    (held as f64 * idle / 2.0).ceil() as usize
 }
 
 /// The printing thread's end: decodes the frames of its share of the connections and
@@ -669,5 +704,33 @@ mod tests {
         assert_eq!(printing.join().unwrap().unwrap(), 2);
         assert!(!pace.idle(2), "no longer waiting");
         assert_eq!(pace.taken_over.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn connections_are_handed_over_by_the_share_of_time_the_printing_side_was_idle() {
+        let pace = Arc::new(Pace::always_waiting());
+        let (full, _batches) = mpsc::sync_channel::<Batch>(8);
+        let (_empty, empty) = mpsc::channel::<Batch>();
+        let mut sender = BatchSender::new(full, empty, Arc::clone(&pace));
+        let send = |sender: &mut BatchSender| {
+            sender.start(0);
+            sender.flush();
+            sender.other_side_idle.take()
+        };
+        // The first batch: there was nothing to work on.
+        assert_eq!(send(&mut sender), Some(0.0));
+        // Idle all the time since.
+        assert_eq!(send(&mut sender), Some(1.0));
+        // Busy for longer than the time since (as measured): not idle at all.
+        pace.worked(Duration::from_secs(3600));
+        assert_eq!(send(&mut sender), Some(0.0));
+        // A connection handed over and not yet received: its load is not felt, so no share.
+        sender.handed_over = 1;
+        assert_eq!(send(&mut sender), Some(0.0));
+
+        assert_eq!(hand_over_share(400, 0.0), 0);
+        assert_eq!(hand_over_share(400, 1.0), 200);
+        assert_eq!(hand_over_share(400, 0.3), 60);
+        assert_eq!(hand_over_share(3, 0.01), 1, "any idle time hands one over");
     }
 }
