@@ -24,9 +24,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-/tmp/wsdissect-bench}
 mkdir -p "$dir"
-cargo build --release --quiet --bin wsdissect --example gen_capture
-bin=target/release/wsdissect
-gen=target/release/examples/gen_capture
+# The profile a user installs with (see Cargo.toml).
+cargo build --profile dist --quiet --bin wsdissect --example gen_capture
+bin=target/dist/wsdissect
+gen=target/dist/examples/gen_capture
 fields=(-T fields -e frame.number -e websocket.opcode -e websocket.payload_length)
 
 generate() { # NAME PROFILE BYTES [OPTION...]: the capture, and the generator's frame count beside it
