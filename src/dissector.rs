@@ -176,6 +176,23 @@ impl<R: Read> Source<R> {
         }
     }
 
+    /// Reads a single capture ahead on a thread of `scope`, until
+    /// [`stop_reading_ahead`](Self::stop_reading_ahead).
+    fn read_ahead<'scope>(&mut self, scope: &'scope std::thread::Scope<'scope, '_>)
+    where
+        R: Send + 'scope,
+    {
+        if let Source::One(reader) = self {
+            reader.read_ahead(scope);
+        }
+    }
+
+    fn stop_reading_ahead(&mut self) {
+        if let Source::One(reader) = self {
+            reader.stop_reading_ahead();
+        }
+    }
+
     fn packets_read(&self) -> u64 {
         match self {
             Source::One(reader) => reader.packets_read(),
@@ -351,13 +368,16 @@ impl<R: Read> Dissector<R> {
         let pace = Arc::new(Pace::default());
         let sender = BatchSender::new(full_tx, empty_rx, Arc::clone(&pace));
         let result = std::thread::scope(|scope| {
+            reader.read_ahead(scope);
             let decoding = scope.spawn(move || {
+                // However this thread ends, the one reading ahead for it stops too.
+                let reader = StopReadingAhead(reader);
                 let mut sink = Staged::new(stage, sender);
                 let result = loop {
                     if sink.sender.stopped {
                         break Ok(());
                     }
-                    match reader.next_block() {
+                    match reader.0.next_block() {
                         Ok(Some(Block::Packet(record))) => {
                             if record.number == 1 {
                                 sink.sender.start(record.ts_nanos);
@@ -450,6 +470,16 @@ impl<R: Read> Dissector<R> {
     /// Every (selected) frame's message, for the frames that complete one.
     pub fn messages(self) -> impl Iterator<Item = Result<OwnedMessage, CaptureError>> {
         self.frames().filter_map(|f| f.map(|f| f.message).transpose())
+    }
+}
+
+/// The capture of [`Dissector::run_parallel`]'s reading thread, which stops the thread reading
+/// ahead for it when dropped (were it left blocked on a full queue, the run would never end).
+struct StopReadingAhead<'a, R: Read>(&'a mut Source<R>);
+
+impl<R: Read> Drop for StopReadingAhead<'_, R> {
+    fn drop(&mut self) {
+        self.0.stop_reading_ahead();
     }
 }
 

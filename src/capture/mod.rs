@@ -3,7 +3,8 @@
 //!
 //! The format is detected from the first bytes, never from the file name. Records are read
 //! through one growable buffer that works the same on a file and on a pipe, and each record's
-//! data borrows that buffer, so reading allocates nothing per packet.
+//! data borrows that buffer, so reading allocates nothing per packet. The two-thread run has
+//! the file read ahead on a third thread, into buffers that then take turns as that buffer.
 //!
 //! ```
 //! use wsdissect::capture::CaptureReader;
@@ -14,11 +15,16 @@
 //! }
 //! ```
 
+mod ahead;
 pub mod filter;
 pub mod live;
 pub mod set;
 pub mod write;
 use std::io::Read;
+use std::ops::Range;
+use std::thread::Scope;
+
+use ahead::{Ahead, Chunk, HEADROOM};
 
 use pcap_file::pcap::PcapParser;
 use pcap_file::pcapng::PcapNgParser;
@@ -108,11 +114,22 @@ enum Format {
 
 /// The buffered byte source: one growable window over the input, refilled as records need.
 struct Input<R> {
-    src: R,
+    feed: Feed<R>,
+    /// The input's bytes from `start` to `end`.
     buf: Vec<u8>,
     start: usize,
     end: usize,
     eof: bool,
+}
+
+/// Where [`Input`] gets its bytes.
+enum Feed<R> {
+    /// Read here, into the buffer.
+    Direct(R),
+    /// Read on another thread, in chunks that become the buffer ([`ahead`]).
+    Ahead(Ahead),
+    /// Nothing more: reading ahead was stopped (and the reader with it).
+    Stopped,
 }
 
 impl<R: Read> Input<R> {
@@ -123,24 +140,56 @@ impl<R: Read> Input<R> {
     /// Makes at least `want` bytes available from `start`, unless the source ends first.
     fn fill(&mut self, want: usize) -> Result<(), CaptureError> {
         while self.end - self.start < want && !self.eof {
-            if self.start > 0 && self.end + READ_CHUNK > self.buf.len() {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
+            let Input { feed, buf, start, end, eof } = self;
+            match feed {
+                Feed::Direct(src) => {
+                    if *start > 0 && *end + READ_CHUNK > buf.len() {
+                        buf.copy_within(*start..*end, 0);
+                        *end -= *start;
+                        *start = 0;
+                    }
+                    let size = *start + want.max(READ_CHUNK);
+                    if buf.len() < size {
+                        buf.resize(size, 0);
+                    }
+                    let n = match src.read(&mut buf[*end..]) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e.into()),
+                    };
+                    *eof = n == 0;
+                    *end += n;
+                }
+                Feed::Ahead(ahead) => match ahead.next()? {
+                    Some(chunk) => {
+                        let (spent, window) = go_on_in(std::mem::take(buf), *start..*end, chunk);
+                        ahead.recycle(spent);
+                        (*buf, *start, *end) = window;
+                    }
+                    None => *eof = true,
+                },
+                Feed::Stopped => *eof = true,
             }
-            let size = self.start + want.max(READ_CHUNK);
-            if self.buf.len() < size {
-                self.buf.resize(size, 0);
-            }
-            let n = match self.src.read(&mut self.buf[self.end..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            self.eof = n == 0;
-            self.end += n;
         }
         Ok(())
+    }
+}
+
+/// Goes on from the bytes `left` of `buf` into `chunk`: the buffer that now holds them, where
+/// they are, and the buffer done with. They are moved into the chunk's headroom (at most the
+/// start of one record), unless they do not fit: then the chunk's bytes are added to them.
+fn go_on_in(mut buf: Vec<u8>, left: Range<usize>, chunk: Chunk) -> (Vec<u8>, (Vec<u8>, usize, usize)) {
+    let Chunk { buf: mut next, len } = chunk;
+    if left.len() <= HEADROOM {
+        let start = HEADROOM - left.len();
+        next[start..HEADROOM].copy_from_slice(&buf[left]);
+        (buf, (next, start, len))
+    } else {
+        buf.copy_within(left.clone(), 0);
+        buf.truncate(left.len());
+        buf.extend_from_slice(&next[HEADROOM..len]);
+        let end = buf.len();
+        (next, (buf, 0, end))
     }
 }
 
@@ -155,7 +204,7 @@ pub struct CaptureReader<R> {
 impl<R: Read> CaptureReader<R> {
     /// Detects the format from the first bytes and reads the file header.
     pub fn new(src: R) -> Result<Self, CaptureError> {
-        let mut input = Input { src, buf: vec![0; READ_CHUNK], start: 0, end: 0, eof: false };
+        let mut input = Input { feed: Feed::Direct(src), buf: vec![0; READ_CHUNK], start: 0, end: 0, eof: false };
         input.fill(4)?;
         let magic = &input.available()[..input.available().len().min(4)];
         if magic.is_empty() {
@@ -201,6 +250,27 @@ impl<R: Read> CaptureReader<R> {
                     return Err(CaptureError::Damaged { after: 0, what: e.to_string() });
                 }
             }
+        }
+    }
+
+    /// Reads the rest of the input ahead, on a thread of `scope` ([`ahead`]), until
+    /// [`stop_reading_ahead`](Self::stop_reading_ahead).
+    pub(crate) fn read_ahead<'scope>(&mut self, scope: &'scope Scope<'scope, '_>)
+    where
+        R: Send + 'scope,
+    {
+        self.input.feed = match std::mem::replace(&mut self.input.feed, Feed::Stopped) {
+            Feed::Direct(src) => Feed::Ahead(Ahead::start(scope, src)),
+            feed => feed,
+        };
+    }
+
+    /// Ends the thread reading ahead, and with it the reader: nothing more is read.
+    pub(crate) fn stop_reading_ahead(&mut self) {
+        if let Feed::Ahead(_) = self.input.feed {
+            self.input.feed = Feed::Stopped;
+            self.input.start = self.input.end;
+            self.input.eof = true;
         }
     }
 
@@ -674,5 +744,111 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 50);
+    }
+
+    /// A reader that hands out at most `step` bytes at a time, then fails if `fail_at` is
+    /// reached.
+    struct Pieces<'a> {
+        bytes: &'a [u8],
+        step: usize,
+        fail_at: Option<usize>,
+        given: usize,
+    }
+    impl Read for Pieces<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.fail_at.is_some_and(|at| self.given >= at) {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = out.len().min(self.step).min(self.bytes.len());
+            out[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            self.given += n;
+            Ok(n)
+        }
+    }
+
+    /// A record's number, time and bytes.
+    type Owned = (u64, i64, Vec<u8>);
+
+    /// Every record, and how reading ended.
+    fn read_all<R: Read>(reader: &mut CaptureReader<R>) -> (Vec<Owned>, Option<String>) {
+        let mut records = Vec::new();
+        loop {
+            match reader.next_record() {
+                Ok(Some(r)) => records.push((r.number, r.ts_nanos, r.data.to_vec())),
+                Ok(None) => return (records, None),
+                Err(e) => return (records, Some(e.to_string())),
+            }
+        }
+    }
+
+    /// Several megabytes of records, mostly small, some longer than a chunk's headroom and one
+    /// longer than a whole chunk, so that records run across chunks in every way.
+    fn many_records() -> Vec<u8> {
+        let mut file = pcap_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        for i in 0..6000u32 {
+            let len = match i % 1000 {
+                7 => ahead::HEADROOM + 1000 + i as usize,
+                500 => 700_000,
+                _ => (i as usize * 37) % 1500,
+            };
+            file.extend(pcap_record(i, 0, &vec![i as u8; len], len as u32));
+        }
+        file
+    }
+
+    #[test]
+    fn test_read_ahead_gives_the_same_records() {
+        let file = many_records();
+        let (direct, end) = read_all(&mut CaptureReader::new(&file[..]).unwrap());
+        assert_eq!((direct.len(), end), (6000, None));
+        for step in [usize::MAX, 10_000] {
+            let mut reader = CaptureReader::new(Pieces { bytes: &file, step, fail_at: None, given: 0 }).unwrap();
+            let ahead = std::thread::scope(|scope| {
+                reader.read_ahead(scope);
+                let records = read_all(&mut reader);
+                reader.stop_reading_ahead();
+                records
+            });
+            assert!(ahead == (direct.clone(), None), "reading {step} bytes at a time");
+        }
+    }
+
+    #[test]
+    fn test_read_ahead_reports_a_cut_and_a_read_error() {
+        let file = many_records();
+        let cut = &file[..file.len() - 10];
+        let direct = read_all(&mut CaptureReader::new(cut).unwrap());
+        assert!(direct.1.as_deref().is_some_and(|e| e.contains("cut short in packet 6000")));
+        let ahead = std::thread::scope(|scope| {
+            let mut reader = CaptureReader::new(cut).unwrap();
+            reader.read_ahead(scope);
+            read_all(&mut reader)
+        });
+        assert!(ahead == direct);
+        let failing = Pieces { bytes: &file, step: 50_000, fail_at: Some(2_000_000), given: 0 };
+        let (records, end) = std::thread::scope(|scope| {
+            let mut reader = CaptureReader::new(failing).unwrap();
+            reader.read_ahead(scope);
+            read_all(&mut reader)
+        });
+        assert!(!records.is_empty() && records.len() < 6000);
+        assert_eq!(end.as_deref(), Some("read error: disk on fire"));
+    }
+
+    #[test]
+    fn test_stopping_read_ahead_ends_its_thread() {
+        let file = many_records();
+        let mut reader = CaptureReader::new(&file[..]).unwrap();
+        // The scope ends only once the reading thread has: it must not stay blocked on its
+        // full queue.
+        let first = std::thread::scope(|scope| {
+            reader.read_ahead(scope);
+            let first = reader.next_record().unwrap().map(|r| r.number);
+            reader.stop_reading_ahead();
+            first
+        });
+        assert_eq!(first, Some(1));
+        assert!(reader.next_record().unwrap().is_none(), "nothing is read once stopped");
     }
 }
