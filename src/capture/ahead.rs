@@ -14,8 +14,8 @@ const CHUNK: usize = 256 * 1024;
 /// start of a record that runs on into this one).
 pub(super) const HEADROOM: usize = 64 * 1024;
 /// Chunks read and not yet taken: enough that the reading thread is rarely what the reader
-/// waits for, few enough that the buffers stay within L2 and take 1.3 MB (1 MB chunks were no
-/// faster).
+/// waits for, few enough that all the buffers take 1.3 MB, about one core's L2 here (1 MB
+/// chunks were no faster).
 const QUEUE: usize = 2;
 /// Buffers in all: those queued, the one being filled and the one being read. They go round
 /// (a buffer made afresh costs a page fault every 4 KB).
@@ -85,12 +85,19 @@ fn read_chunks(mut src: impl Read, full: &SyncSender<io::Result<Chunk>>, empty: 
                 Err(e) => break Err(e),
             }
         };
-        let (last, sent) = match outcome {
-            Ok(at_end) => (at_end, len == HEADROOM || full.send(Ok(Chunk { buf, len })).is_ok()),
-            Err(e) => (true, full.send(Err(e)).is_ok()),
-        };
-        if last || !sent {
-            return;
+        match outcome {
+            Err(e) => {
+                // The reader reports it; this thread is done either way.
+                let _ = full.send(Err(e));
+                return;
+            }
+            Ok(at_end) => {
+                // A chunk with nothing read is not sent: the channel's end tells the input ended.
+                let gone = len > HEADROOM && full.send(Ok(Chunk { buf, len })).is_err();
+                if at_end || gone {
+                    return;
+                }
+            }
         }
     }
 }

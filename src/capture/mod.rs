@@ -21,7 +21,6 @@ pub mod live;
 pub mod set;
 pub mod write;
 use std::io::Read;
-use std::ops::Range;
 use std::thread::Scope;
 
 use ahead::{Ahead, Chunk, HEADROOM};
@@ -161,11 +160,7 @@ impl<R: Read> Input<R> {
                     *end += n;
                 }
                 Feed::Ahead(ahead) => match ahead.next()? {
-                    Some(chunk) => {
-                        let (spent, window) = go_on_in(std::mem::take(buf), *start..*end, chunk);
-                        ahead.recycle(spent);
-                        (*buf, *start, *end) = window;
-                    }
+                    Some(chunk) => ahead.recycle(go_on_in(buf, start, end, chunk)),
                     None => *eof = true,
                 },
                 Feed::Stopped => *eof = true,
@@ -175,21 +170,22 @@ impl<R: Read> Input<R> {
     }
 }
 
-/// Goes on from the bytes `left` of `buf` into `chunk`: the buffer that now holds them, where
-/// they are, and the buffer done with. They are moved into the chunk's headroom (at most the
-/// start of one record), unless they do not fit: then the chunk's bytes are added to them.
-fn go_on_in(mut buf: Vec<u8>, left: Range<usize>, chunk: Chunk) -> (Vec<u8>, (Vec<u8>, usize, usize)) {
+/// Goes on from the bytes `buf[start..end]` into `chunk`, and returns the buffer done with.
+/// They are moved into the chunk's headroom (at most the start of one record), and the chunk
+/// becomes `buf`; unless they do not fit: then the chunk's bytes are added to them.
+fn go_on_in(buf: &mut Vec<u8>, start: &mut usize, end: &mut usize, chunk: Chunk) -> Vec<u8> {
     let Chunk { buf: mut next, len } = chunk;
-    if left.len() <= HEADROOM {
-        let start = HEADROOM - left.len();
-        next[start..HEADROOM].copy_from_slice(&buf[left]);
-        (buf, (next, start, len))
+    let left = *end - *start;
+    if left <= HEADROOM {
+        next[HEADROOM - left..HEADROOM].copy_from_slice(&buf[*start..*end]);
+        (*start, *end) = (HEADROOM - left, len);
+        std::mem::replace(buf, next)
     } else {
-        buf.copy_within(left.clone(), 0);
-        buf.truncate(left.len());
+        buf.copy_within(*start..*end, 0);
+        buf.truncate(left);
         buf.extend_from_slice(&next[HEADROOM..len]);
-        let end = buf.len();
-        (next, (buf, 0, end))
+        (*start, *end) = (0, buf.len());
+        next
     }
 }
 
