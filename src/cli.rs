@@ -165,9 +165,9 @@ pub struct Args {
     max_connections: usize,
 
     /// Threads for a capture file: with 2 (the default on a machine with two cores or more), one
-    /// reads and decodes TCP and frame headers while the other joins, inflates, filters and prints
-    /// (the first also inflates compressed connections, handing them over one by one while the
-    /// other waits for work).
+    /// decodes TCP and frame headers while the other joins, inflates, filters and prints (the
+    /// first also inflates compressed connections, handing them over one by one while the
+    /// other waits for work), and a helper reads the file ahead of them.
     /// Standard input, and -c, use one thread, so that output comes as soon as it can.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
     threads: Option<u8>,

@@ -350,7 +350,8 @@ impl<R: Read> Dissector<R> {
     }
 
     /// [`run`](Self::run) on two threads: another one reads the capture and decodes TCP and
-    /// frames, while this one joins, inflates and checks messages, runs the filter and `out`
+    /// frames (a single capture read ahead of it by a third, `capture::ahead`), while this one
+    /// joins, inflates and checks messages, runs the filter and `out`
     /// (the other thread also inflates compressed connections, and hands them over here one by
     /// one while this one waits for work). `out` sees exactly what `run` would show it, in the
     /// same order.
