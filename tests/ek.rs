@@ -50,6 +50,21 @@ fn full_websocket_objects_are_tsharks() {
     }
 }
 
+#[test]
+fn a_field_asked_for_twice_is_one_member() {
+    let path = testdata().join("real/python-basic.pcap").display().to_string();
+    let out = run(&["-r", &path, "-T", "ek", "-e", "frame.number", "-e", "websocket.opcode", "-e", "frame.number"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let documents: Vec<&str> = out.stdout.lines().skip(1).step_by(2).collect();
+    assert!(!documents.is_empty());
+    for line in documents {
+        assert_eq!(line.matches(r#""frame_number":"#).count(), 1, "{line}");
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let keys: Vec<&String> = doc["layers"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["frame_number", "websocket_opcode"], "{line}");
+    }
+}
+
 /// Whether Elasticsearch would take `value` for a field of `ty`.
 fn fits(ty: &str, value: &Value) -> bool {
     match (ty, value) {

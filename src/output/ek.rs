@@ -10,7 +10,9 @@
 //! [`template`] is the index template that makes Elasticsearch and OpenSearch store the numbers,
 //! booleans, addresses and times as such (`schema/ek-template.json`).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value as Json, json};
 
@@ -18,28 +20,52 @@ use super::{Civil, write_value};
 use crate::analyzer::Frame;
 use crate::fields::{self, Context, Field, FieldType};
 
-/// A field's values, each as `-T fields` writes it (strings unescaped: JSON escapes them).
-fn texts(ctx: &Context, field: &Field, frame: &Frame<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    (field.get)(ctx, frame, &mut |value| {
-        let mut text = Vec::new();
-        write_value(&mut text, field, &value, false).expect("writing to a Vec");
-        out.push(String::from_utf8_lossy(&text).into_owned());
-    });
-    out
+/// A field's values in one frame, each as `-T fields` writes it (strings unescaped: JSON
+/// escapes them), one after another in one buffer kept from field to field.
+#[derive(Default)]
+struct Values {
+    text: Vec<u8>,
+    /// Where each value ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Values {
+    fn read(&mut self, ctx: &Context, field: &Field, frame: &Frame<'_>) {
+        let Values { text, ends } = self;
+        text.clear();
+        ends.clear();
+        (field.get)(ctx, frame, &mut |value| {
+            write_value(text, field, &value, false).expect("writing to a Vec");
+            ends.push(text.len());
+        });
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| String::from_utf8_lossy(&self.text[start..end]))
+    }
+}
+
+/// `text` as a JSON string.
+fn write_str(w: &mut impl Write, text: &str) -> io::Result<()> {
+    Ok(serde_json::to_writer(w, text)?)
 }
 
 /// One value as the full document holds it: labels as null, booleans as JSON booleans, bytes as
 /// colon-separated hex (as tshark's full document has them), the rest as strings.
-fn full_value(field: &Field, text: String) -> Json {
+fn write_full_value(w: &mut impl Write, field: &Field, text: &str) -> io::Result<()> {
     match field.ty {
-        FieldType::None => Json::Null,
-        FieldType::Bool => Json::Bool(text == "1"),
+        FieldType::None => w.write_all(b"null"),
+        FieldType::Bool => w.write_all(if text == "1" { b"true" } else { b"false" }),
         FieldType::Bytes => {
             let pairs: Vec<&str> = (0..text.len()).step_by(2).filter_map(|i| text.get(i..i + 2)).collect();
-            Json::String(pairs.join(":"))
+            write_str(w, &pairs.join(":"))
         }
-        _ => Json::String(text),
+        _ => write_str(w, text),
     }
 }
 
@@ -53,38 +79,104 @@ fn protocol(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
-/// Writes the two lines of a frame.
-pub fn write_frame(w: &mut impl Write, ctx: &Context, only: &[&'static Field], frame: &Frame<'_>) -> io::Result<()> {
-    let t = Civil::of(frame.packet.ts_nanos);
-    writeln!(w, r#"{{"index":{{"_index":"packets-{:04}-{:02}-{:02}","_type":"doc"}}}}"#, t.year, t.month, t.day)?;
-    let mut layers = Map::new();
-    if only.is_empty() {
+/// A protocol's object in the full document: its fields, in the order of [`fields::all`].
+struct Group {
+    /// `"websocket":{`
+    opening: String,
+    /// Each field with its member's name, quoted and followed by a colon
+    /// (`"websocket_websocket_opcode":`).
+    members: Vec<(&'static Field, String)>,
+}
+
+/// The full document's objects, in the order their protocols' first fields come in
+/// [`fields::all`]; worked out once, so that a frame is written with nothing built per field.
+fn groups() -> &'static [Group] {
+    static GROUPS: OnceLock<Vec<Group>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
+        let quoted = |name: &str| serde_json::to_string(name).expect("a string is JSON");
+        let mut groups: Vec<(&str, Group)> = Vec::new();
         for field in fields::all().filter(|f| f.ty != FieldType::None || f.name.contains('.')) {
-            let values = texts(ctx, field, frame);
-            if values.is_empty() {
-                continue;
+            let name = protocol(field.name);
+            let member = quoted(&format!("{name}_{}", key(field.name))) + ":";
+            match groups.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, group)) => group.members.push((field, member)),
+                None => groups.push((name, Group { opening: quoted(name) + ":{", members: vec![(field, member)] })),
             }
-            let mut values: Vec<Json> = values.into_iter().map(|v| full_value(field, v)).collect();
-            let value = if values.len() == 1 { values.remove(0) } else { Json::Array(values) };
-            let group = layers.entry(protocol(field.name)).or_insert_with(|| Json::Object(Map::new()));
-            if let Json::Object(group) = group {
-                group.insert(format!("{}_{}", protocol(field.name), key(field.name)), value);
+        }
+        groups.into_iter().map(|(_, group)| group).collect()
+    })
+}
+
+/// Writes the two lines of a frame, straight to `w`.
+pub fn write_frame(w: &mut impl Write, ctx: &Context, only: &[&'static Field], frame: &Frame<'_>) -> io::Result<()> {
+    let ts = frame.packet.ts_nanos;
+    let t = Civil::of(ts);
+    writeln!(w, r#"{{"index":{{"_index":"packets-{:04}-{:02}-{:02}","_type":"doc"}}}}"#, t.year, t.month, t.day)?;
+    // Seconds, then three digits of milliseconds, as tshark writes it ("0000" at the epoch).
+    let (seconds, millis) = (ts.div_euclid(1_000_000_000), ts.rem_euclid(1_000_000_000) / 1_000_000);
+    write!(w, r#"{{"timestamp":"{seconds}{millis:03}","layers":{{"#)?;
+    let mut values = Values::default();
+    let mut separator: &[u8] = b"";
+    if only.is_empty() {
+        for group in groups() {
+            let mut opened = false;
+            for (field, member) in &group.members {
+                values.read(ctx, field, frame);
+                if values.len() == 0 {
+                    continue;
+                }
+                if opened {
+                    w.write_all(b",")?;
+                } else {
+                    w.write_all(separator)?;
+                    w.write_all(group.opening.as_bytes())?;
+                    (opened, separator) = (true, b",");
+                }
+                w.write_all(member.as_bytes())?;
+                if values.len() == 1 {
+                    write_full_value(w, field, &values.iter().next().expect("one value"))?;
+                } else {
+                    write_array(w, values.iter(), |w, v| write_full_value(w, field, &v))?;
+                }
+            }
+            if opened {
+                w.write_all(b"}")?;
             }
         }
     } else {
-        for field in only {
-            let values = texts(ctx, field, frame);
-            if !values.is_empty() {
-                layers.insert(key(field.name), json!(values));
+        for (i, field) in only.iter().enumerate() {
+            // A field asked for twice is one member, where it was first asked for.
+            if only[..i].iter().any(|earlier| earlier.name == field.name) {
+                continue;
             }
+            values.read(ctx, field, frame);
+            if values.len() == 0 {
+                continue;
+            }
+            w.write_all(separator)?;
+            separator = b",";
+            write_str(w, &key(field.name))?;
+            w.write_all(b":")?;
+            write_array(w, values.iter(), |w, v| write_str(w, &v))?;
         }
     }
-    // Seconds, then three digits of milliseconds, as tshark writes it ("0000" at the epoch).
-    let ts = frame.packet.ts_nanos;
-    let timestamp = format!("{}{:03}", ts.div_euclid(1_000_000_000), ts.rem_euclid(1_000_000_000) / 1_000_000);
-    let doc = json!({ "timestamp": timestamp, "layers": layers });
-    serde_json::to_writer(&mut *w, &doc)?;
-    w.write_all(b"\n")
+    w.write_all(b"}}\n")
+}
+
+/// `items` as a JSON array, each written by `write_item`.
+fn write_array<W: Write, T>(
+    w: &mut W,
+    items: impl Iterator<Item = T>,
+    mut write_item: impl FnMut(&mut W, T) -> io::Result<()>,
+) -> io::Result<()> {
+    w.write_all(b"[")?;
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write_item(w, item)?;
+    }
+    w.write_all(b"]")
 }
 
 /// How Elasticsearch stores a field: `flat` for its `-e` key (every value a string, booleans
@@ -141,4 +233,29 @@ pub fn template() -> Json {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// Frames are written member by member, with nothing to merge two fields of one name: every
+    /// member of the full document, and every `-e` key, must be one field's.
+    #[test]
+    fn test_members_and_keys_are_unique() {
+        let mut members = HashSet::new();
+        for group in groups() {
+            for (field, member) in &group.members {
+                assert!(members.insert(member.as_str()), "{member} for {} too", field.name);
+            }
+        }
+        let mut keys = HashSet::new();
+        for field in fields::all() {
+            assert!(keys.insert(key(field.name)), "{} has another field's -e key", field.name);
+        }
+        let protocols: HashSet<&str> = groups().iter().map(|g| g.opening.as_str()).collect();
+        assert_eq!(protocols.len(), groups().len());
+    }
 }

@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::Number;
 
 use super::messages::ExpertRecord;
-use super::text::hex_digits;
+use super::text::write_hex_runs;
 use crate::analyzer::{Frame, Origin};
 use crate::fields::{Context, close_code, text_of};
 use crate::http::Header;
@@ -60,16 +60,8 @@ struct Encoded<'a>(&'a [u8], BytesAs);
 impl fmt::Display for Encoded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.1 {
-            BytesAs::Hex => {
-                // In runs of 512 digits: the writer escapes what it is given, piece by piece.
-                let mut digits = [0u8; 512];
-                self.0.chunks(digits.len() / 2).try_for_each(|chunk| {
-                    for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
-                        pair.copy_from_slice(&hex_digits(*b));
-                    }
-                    f.write_str(std::str::from_utf8(&digits[..2 * chunk.len()]).expect("hex digits"))
-                })
-            }
+            // In runs: the writer escapes what it is given, piece by piece.
+            BytesAs::Hex => write_hex_runs(self.0, |run| f.write_str(run)),
             BytesAs::Base64 => write!(f, "{}", Base64Display::new(self.0, &base64::engine::general_purpose::STANDARD)),
         }
     }

@@ -248,16 +248,12 @@ pub fn write_value(w: &mut impl Write, field: &Field, value: &Value<'_>, escape:
         },
         Value::Bytes(b) if field.ty == FieldType::Ether => {
             for (i, byte) in b.iter().enumerate() {
-                write!(w, "{}{byte:02x}", if i > 0 { ":" } else { "" })?;
+                w.write_all(if i > 0 { b":" } else { b"" })?;
+                w.write_all(&text::hex_digits(*byte))?;
             }
             Ok(())
         }
-        Value::Bytes(b) => {
-            for byte in b.iter() {
-                write!(w, "{byte:02x}")?;
-            }
-            Ok(())
-        }
+        Value::Bytes(b) => text::write_hex_runs(b, |run| w.write_all(run.as_bytes())),
         Value::Nanos(n) if field.ty == FieldType::Date => w.write_all(Civil::of(*n).tshark().as_bytes()),
         Value::Str(s) if escape => write_escaped_field(w, s),
         Value::Str(s) => w.write_all(s.as_bytes()),
