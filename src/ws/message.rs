@@ -288,20 +288,13 @@ impl Inflater {
 
 /// A direction's window: the last `2^window_bits` bytes it produced, in a ring, so that each
 /// byte is copied in once. Its buffer grows with what was produced, up to the window: an idle
-/// direction costs what it sent (rounded up to [`WINDOW_MIN`], then to a power of 4 times
-/// it), at most a window.
+/// direction costs what it sent, at most a window.
 #[derive(Debug, Default)]
 struct Window {
     buf: Vec<u8>,
     /// Once the ring is full, where its oldest byte is (and the next one goes).
     oldest: usize,
 }
-
-/// A window's first buffer, at least. Growing fourfold from it, a direction that fills a
-/// 4 KiB window reallocates twice: each reallocation is a copy, and a search of the
-/// allocator's free lists that was a twentieth of a summary run over 10,000 connections when
-/// windows doubled from a message's size.
-const WINDOW_MIN: usize = 256;
 
 impl Window {
     fn len(&self) -> usize {
@@ -328,7 +321,7 @@ impl Window {
             let take = bytes.len().min(size - self.buf.len());
             let need = self.buf.len() + take;
             if need > self.buf.capacity() {
-                let grown = need.max(WINDOW_MIN).max(4 * self.buf.capacity()).min(size);
+                let grown = need.max((2 * self.buf.capacity()).min(size));
                 self.buf.reserve_exact(grown - self.buf.len());
             }
             self.buf.extend_from_slice(&bytes[..take]);
@@ -871,12 +864,6 @@ mod tests {
             assert_eq!(window.oldest_first().concat(), kept, "after piece {i}");
             assert!(window.buf.capacity() <= 1024);
         }
-        // The first 100 bytes took WINDOW_MIN, the 800 after them four times that (at most the window).
-        let mut grown = Window::default();
-        grown.push(10, &[1; 100]);
-        assert_eq!(grown.buf.capacity(), WINDOW_MIN);
-        grown.push(10, &[2; 700]);
-        assert_eq!(grown.buf.capacity(), 1024);
         window.clear();
         assert_eq!(window.oldest_first().concat(), b"");
     }
